@@ -1,0 +1,64 @@
+# Ollama exposure toolkit. Two commands do everything on a fresh Debian box:
+#   make demo   - build the lab, audit it, print where the report is
+#   make test   - lint, unit tests, Molecule scenarios on Debian 11, 12, 13
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+RELEASES ?= bullseye bookworm trixie
+INVENTORY := inventories/lab/hosts.yml
+
+.PHONY: help venv host images lab lab-destroy demo audit lint unit molecule test bench clean
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(BIN)/ansible-playbook: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+venv: $(BIN)/ansible-playbook ## Python virtualenv with the pinned requirements
+
+host: ## Docker engine and debootstrap on this machine
+	scripts/ensure-host.sh
+
+images: host ## Lab images for every Debian release (cached by recipe)
+	tests/lab/images/build.sh $(RELEASES)
+
+lab: venv host ## Create and provision the lab (bookworm)
+	tests/lab/images/build.sh bookworm
+	$(BIN)/ansible-playbook -i $(INVENTORY) tests/lab/create.yml
+	$(BIN)/ansible-playbook -i $(INVENTORY) tests/lab/provision.yml
+
+lab-destroy: venv ## Remove the lab containers
+	$(BIN)/ansible-playbook -i $(INVENTORY) tests/lab/destroy.yml
+
+audit: venv ## Audit the inventory (INVENTORY=..., reports in reports/)
+	$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/audit.yml
+
+demo: lab audit ## Build the lab, audit it, show the report
+	@echo; cat reports/report.md | head -40; echo
+	@echo "Reports: $(CURDIR)/reports/{findings.json,findings.csv,report.md}"
+
+lint: venv ## yamllint, ansible-lint (production profile), ansible-doc of every module
+	$(BIN)/yamllint -s .
+	$(BIN)/ansible-lint --profile production
+	for m in library/*.py; do $(BIN)/ansible-doc -M library -t module "$$(basename $$m .py)" >/dev/null || exit 1; done
+
+unit: venv ## Unit and property tests of the parsers and modules
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
+
+molecule: venv images ## Molecule scenarios on every Debian release
+	for r in $(RELEASES); do OLLAMA_LAB_RELEASE=$$r $(BIN)/molecule test -s audit || exit 1; done
+
+test: lint unit molecule ## Everything CI runs
+
+bench: venv lab ## audit.yml wall time against `ansible -m ping` on the lab
+	$(BIN)/python tests/bench/bench.py
+
+clean: lab-destroy
+	rm -rf reports .venv

@@ -1,0 +1,586 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Ollama exposure toolkit contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: ollama_info
+short_description: Find every Ollama installation on a host and where it listens
+version_added: "1.0.0"
+description:
+  - Reads, in one round trip, everything that decides whether Ollama on this
+    host answers to the network, and returns facts plus findings from the
+    control catalog.
+  - Systemd services whose C(ExecStart) runs C(ollama serve) (by unit file
+    content, and by the cgroup of running processes), with the unit, every
+    drop-in in the order systemd applies it, the C(EnvironmentFile=)
+    contents and the environment systemd will give the next start
+    (C(EnvironmentFile=) overrides C(Environment=)).
+  - Ollama server processes, including those started by hand, with the
+    environment they really run with (C(/proc/PID/environ)).
+  - Listening TCP sockets from C(/proc/net/tcp) and C(/proc/net/tcp6),
+    mapped to their process. Go opens wildcard listeners as one dual-stack
+    IPv6 socket, so C(::) in tcp6 is reported as reachable over IPv4 too.
+  - The version each running server reports on the host's own loopback,
+    known-vulnerable versions, C(OLLAMA_ORIGINS) wildcards, and Docker
+    containers that publish Ollama ports (through the Docker socket).
+  - C(OLLAMA_HOST) is parsed exactly as upstream C(envconfig.Host()) does
+    (module_utils/ollama_host.py), including C(http://0.0.0.0) meaning port 80.
+  - Only C(OLLAMA_*) variables are ever returned: other environment values
+    (tokens, keys) never leave the host.
+  - The module changes nothing. Without root it degrades gracefully and says
+    what it could not read.
+author:
+  - Ollama exposure toolkit contributors
+options:
+  host_id:
+    description:
+      - Stable name of this host used in findings and their fingerprints.
+        The roles pass C(inventory_hostname).
+    type: str
+  catalog:
+    description:
+      - The control catalog (controls, exposure_controls, vulnerable_versions),
+        as in C(roles/ollama_audit/vars/main.yml).
+      - Without it the module returns facts only, and no findings.
+    type: dict
+  query_version:
+    description:
+      - Ask each running server for its version with C(GET /api/version) on
+        the host's own address (loopback where it listens on loopback or on
+        every address).
+    type: bool
+    default: true
+  docker_socket:
+    description: Path of the Docker Engine API socket; skipped when absent.
+    type: path
+    default: /var/run/docker.sock
+  timeout:
+    description: Seconds to wait for each local HTTP or Docker API answer.
+    type: float
+    default: 2.0
+notes:
+  - Supports check mode; it never changes anything.
+  - Code paths for Ubuntu and the RHEL family (C(/usr/lib/systemd/system),
+    cgroup v2) are the same as for Debian; only Debian 11, 12 and 13 are
+    exercised by the Molecule scenarios.
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+seealso:
+  - module: ollama_probe
+"""
+
+EXAMPLES = r"""
+- name: Audit Ollama on the host
+  ollama_info:
+    host_id: "{{ inventory_hostname }}"
+    catalog: "{{ __ollama_audit_catalog }}"
+  register: ollama
+
+- name: Show where it listens
+  ansible.builtin.debug:
+    msg: "{{ ollama.listeners | map(attribute='address') | list }}"
+"""
+
+RETURN = r"""
+status:
+  description: exposed, secure, not_installed or unsupported.
+  returned: always
+  type: str
+  sample: exposed
+supported:
+  description: False on a platform the module cannot audit (not Linux).
+  returned: always
+  type: bool
+reason:
+  description: Why the host is unsupported, or what could not be read.
+  returned: when something could not be read
+  type: str
+os:
+  description: ID, VERSION_ID and PRETTY_NAME from /etc/os-release.
+  returned: always
+  type: dict
+systemd:
+  description: Whether systemd is the running init system.
+  returned: always
+  type: bool
+services:
+  description: Ollama systemd services, with unit files, effective OLLAMA_* environment and bind.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - name: ollama.service
+      fragment: /etc/systemd/system/ollama.service
+      dropins: [/etc/systemd/system/ollama.service.d/override.conf]
+      env: {OLLAMA_HOST: "0.0.0.0:11434"}
+      env_origin: {OLLAMA_HOST: {file: /etc/systemd/system/ollama.service.d/override.conf, line: 2, via: Environment}}
+      bind: {listen: "0.0.0.0:11434", scope: wildcard, port: 11434, exposed: true}
+      active_state: active
+processes:
+  description: Running C(ollama serve) processes (pid, argv, unit or null, OLLAMA_* environment, bind).
+  returned: always
+  type: list
+  elements: dict
+listeners:
+  description: Listening sockets of Ollama processes (address, port, family, scope, pid, unit, inferred).
+  returned: always
+  type: list
+  elements: dict
+containers:
+  description: Docker containers running Ollama, with published ports.
+  returned: always
+  type: list
+  elements: dict
+installs:
+  description: Each installation (service, hand-started process, container, binary) with its version.
+  returned: always
+  type: list
+  elements: dict
+addresses:
+  description: The host's non-loopback interface addresses (targets for ollama_probe).
+  returned: always
+  type: list
+  elements: str
+findings:
+  description: Findings (id, severity, title, subject, evidence, location, remediation, references, fingerprint).
+  returned: when catalog is given
+  type: list
+  elements: dict
+warnings_detail:
+  description: What could not be read (permissions, missing files).
+  returned: always
+  type: list
+  elements: str
+"""
+
+import glob
+import json
+import os
+import socket
+import subprocess
+import sys
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.ollama_findings import evaluate_host, host_status
+from ansible.module_utils.ollama_host import (
+    address_scope, origins_wildcards, parse_ip, parse_ollama_host)
+from ansible.module_utils.ollama_procfs import (
+    is_ollama_serve, parse_environ, parse_fib_trie_local, parse_if_inet6,
+    parse_os_release, parse_proc_net_tcp, split_nul, unit_from_cgroup)
+from ansible.module_utils.ollama_systemd import (
+    UNIT_DIRS, compute_environment, find_unit_files, parse_systemctl_show,
+    parse_unit_text, split_words)
+
+BINARY_PATHS = ("/usr/local/bin/ollama", "/usr/bin/ollama", "/bin/ollama", "/opt/ollama/bin/ollama")
+SHOW_PROPS = "Id,LoadState,ActiveState,SubState,MainPID,UnitFileState,NeedDaemonReload"
+
+
+def read_text(path, binary=False):
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except (IOError, OSError):
+        return None
+    return data if binary else data.decode("utf-8", "replace")
+
+
+def ollama_env(env):
+    """Only OLLAMA_* variables: nothing else leaves the host."""
+    return dict((k, v) for k, v in env.items() if k.startswith("OLLAMA_"))
+
+
+class Auditor(object):
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.warnings = []
+
+    # -- processes and sockets -------------------------------------------
+    def scan_processes(self):
+        own_netns = None
+        try:
+            own_netns = os.readlink("/proc/self/ns/net")
+        except OSError:
+            pass
+        procs = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            argv = split_nul(read_text("/proc/%s/cmdline" % entry, binary=True) or b"")
+            if not is_ollama_serve(argv):
+                continue
+            pid = int(entry)
+            environ = read_text("/proc/%s/environ" % entry, binary=True)
+            env = ollama_env(parse_environ(environ or b""))
+            try:
+                uid = os.stat("/proc/%s" % entry).st_uid
+            except OSError:
+                uid = None
+            try:
+                netns = os.readlink("/proc/%s/ns/net" % entry)
+            except OSError:
+                netns = None
+            inodes, fd_readable = set(), True
+            try:
+                for fd in os.listdir("/proc/%s/fd" % entry):
+                    try:
+                        target = os.readlink("/proc/%s/fd/%s" % (entry, fd))
+                    except OSError:
+                        continue
+                    if target.startswith("socket:["):
+                        inodes.add(int(target[8:-1]))
+            except OSError:
+                fd_readable = False
+                self.warnings.append("cannot read /proc/%s/fd (needs root with CAP_SYS_PTRACE): "
+                                     "sockets mapped to pid %s by port" % (entry, entry))
+            bind = parse_ollama_host(env.get("OLLAMA_HOST", ""))
+            self.resolve(bind)
+            procs.append({
+                "pid": pid,
+                "argv": argv,
+                "uid": uid,
+                "unit": unit_from_cgroup(read_text("/proc/%s/cgroup" % entry)),
+                "container": bool(own_netns and netns and netns != own_netns),
+                "env_readable": environ is not None,
+                "env": env,
+                "bind": bind,
+                "origins_wildcards": origins_wildcards(env.get("OLLAMA_ORIGINS", "")),
+                "_inodes": inodes,
+                "_fd_readable": fd_readable,
+            })
+        return procs
+
+    def listeners(self, procs):
+        sockets = parse_proc_net_tcp(read_text("/proc/net/tcp"), "ipv4") + \
+            parse_proc_net_tcp(read_text("/proc/net/tcp6"), "ipv6")
+        found = []
+        for sock in sockets:
+            owner, inferred = None, False
+            for proc in procs:
+                if proc["container"]:
+                    continue
+                if sock["inode"] in proc["_inodes"]:
+                    owner = proc
+                    break
+            if owner is None:
+                for proc in procs:
+                    if proc["container"] or proc["_fd_readable"]:
+                        continue
+                    if proc["bind"]["port"] and proc["bind"]["port"] == sock["port"]:
+                        owner, inferred = proc, True
+                        break
+            if owner is None:
+                continue
+            address = sock["address"]
+            if address.startswith("::ffff:"):
+                address = address[7:]
+            found.append({
+                "address": address,
+                "port": sock["port"],
+                "family": sock["family"],
+                "scope": address_scope("" if address in ("::", "0.0.0.0") else address)
+                if address not in ("::", "0.0.0.0") else "wildcard",
+                "pid": owner["pid"],
+                "unit": owner["unit"],
+                "inferred": inferred,
+            })
+        found.sort(key=lambda s: (s["port"], s["family"], s["address"]))
+        return found
+
+    def resolve(self, bind):
+        if bind.get("scope") != "hostname":
+            return
+        try:
+            infos = socket.getaddrinfo(bind["host"], None, 0, socket.SOCK_STREAM)
+        except (socket.error, UnicodeError) as exc:
+            bind["resolved"] = []
+            bind["resolved_scopes"] = []
+            bind["notes"] = list(bind.get("notes", [])) + ["%s does not resolve (%s): Ollama fails to start" % (bind["host"], exc)]
+            return
+        addrs = []
+        for info in infos:
+            addr = info[4][0]
+            if addr not in addrs:
+                addrs.append(addr)
+        # Go listens on one address, IPv4 first.
+        addrs.sort(key=lambda a: ":" in a)
+        bind["resolved"] = addrs[:1]
+        bind["resolved_scopes"] = [address_scope(a) for a in addrs[:1]]
+
+    # -- systemd ----------------------------------------------------------
+    def candidate_units(self, procs):
+        names = set(p["unit"] for p in procs if p["unit"] and not p["container"])
+        for directory in UNIT_DIRS:
+            for path in glob.glob(os.path.join(directory, "*.service")):
+                name = os.path.basename(path)
+                if name in names:
+                    continue
+                text = read_text(path)
+                if text and "ollama" in text and self.runs_ollama(parse_unit_text(text, path)[0]):
+                    names.add(name)
+            for path in glob.glob(os.path.join(directory, "*.service.d", "*.conf")):
+                text = read_text(path)
+                if text and "ollama" in text and self.runs_ollama(parse_unit_text(text, path)[0]):
+                    names.add(os.path.basename(os.path.dirname(path))[:-2])
+        return sorted(names)
+
+    @staticmethod
+    def runs_ollama(entries):
+        for entry in entries:
+            if entry["section"] == "Service" and entry["key"] == "ExecStart" and entry["value"]:
+                words = split_words(entry["value"].lstrip("@-:+!"))[0]
+                if is_ollama_serve(words):
+                    return True
+        return False
+
+    def service(self, name, show):
+        files = find_unit_files(name)
+        entries, errors = [], []
+        for path in ([files["fragment"]] if files["fragment"] else []) + files["dropins"]:
+            text = read_text(path)
+            if text is None:
+                self.warnings.append("cannot read %s" % path)
+                continue
+            file_entries, file_errors = parse_unit_text(text, path)
+            entries.extend(file_entries)
+            errors.extend(file_errors)
+        envinfo = compute_environment(entries, read_text)
+        env = ollama_env(envinfo["env"])
+        bind = parse_ollama_host(env.get("OLLAMA_HOST", ""))
+        self.resolve(bind)
+        exec_start = [e["value"] for e in entries if e["section"] == "Service" and e["key"] == "ExecStart" and e["value"]]
+        user = [e["value"] for e in entries if e["section"] == "Service" and e["key"] == "User"]
+        svc = {
+            "name": name,
+            "fragment": files["fragment"],
+            "dropins": files["dropins"],
+            "masked": files["masked"],
+            "exec_start": exec_start[-1] if exec_start else None,
+            "user": user[-1] if user else "root",
+            "environment_files": envinfo["environment_files"],
+            "env": env,
+            "env_origin": dict((k, v) for k, v in envinfo["origin"].items() if k.startswith("OLLAMA_")),
+            "env_history": [h for h in envinfo["history"] if h["key"].startswith("OLLAMA_")],
+            "bind": bind,
+            "origins_wildcards": origins_wildcards(env.get("OLLAMA_ORIGINS", "")),
+            "errors": errors + envinfo["errors"],
+            "load_state": show.get("LoadState"),
+            "active_state": show.get("ActiveState"),
+            "sub_state": show.get("SubState"),
+            "unit_file_state": show.get("UnitFileState"),
+            "need_daemon_reload": show.get("NeedDaemonReload") == "yes",
+            "main_pid": int(show.get("MainPID") or 0),
+            "running_env": None,
+            "running_bind": None,
+        }
+        if svc["main_pid"]:
+            environ = read_text("/proc/%d/environ" % svc["main_pid"], binary=True)
+            if environ is not None:
+                running_env = ollama_env(parse_environ(environ))
+                svc["running_env"] = running_env
+                svc["running_bind"] = parse_ollama_host(running_env.get("OLLAMA_HOST", ""))
+        return svc
+
+    def systemctl_show(self, names):
+        if not names or not os.path.isdir("/run/systemd/system"):
+            return {}
+        systemctl = self.module.get_bin_path("systemctl")
+        if not systemctl:
+            return {}
+        rc, out, err = self.module.run_command([systemctl, "show", "--no-pager", "-p", SHOW_PROPS, "--"] + names)
+        if rc != 0:
+            self.warnings.append("systemctl show failed: %s" % err.strip())
+            return {}
+        return dict((block.get("Id"), block) for block in parse_systemctl_show(out))
+
+    # -- docker -------------------------------------------------------------
+    def containers(self):
+        path = self.params["docker_socket"]
+        if not os.path.exists(path):
+            return []
+        try:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(self.params["timeout"])
+            sock.connect(path)
+            sock.sendall(b"GET /containers/json HTTP/1.0\r\nHost: docker\r\n\r\n")
+            chunks = []
+            while True:
+                data = sock.recv(65536)
+                if not data:
+                    break
+                chunks.append(data)
+            sock.close()
+            raw = b"".join(chunks).decode("utf-8", "replace")
+            head, _sep, body = raw.partition("\r\n\r\n")
+            if " 200 " not in head.split("\r\n", 1)[0]:
+                self.warnings.append("Docker API answered: %s" % head.split("\r\n", 1)[0])
+                return []
+            items = json.loads(body)
+        except (socket.error, ValueError) as exc:
+            self.warnings.append("cannot read the Docker API at %s: %s" % (path, exc))
+            return []
+        return containers_from_api(items)
+
+    # -- versions -------------------------------------------------------------
+    def version_at(self, address, port):
+        host = address
+        if address in ("::", "0.0.0.0", ""):
+            host = "127.0.0.1"
+        target = "[%s]" % host if ":" in host else host
+        try:
+            conn = socket.create_connection((host, port), timeout=self.params["timeout"])
+            conn.settimeout(self.params["timeout"])
+            conn.sendall(("GET /api/version HTTP/1.0\r\nHost: %s:%d\r\nUser-Agent: ollama-audit\r\n\r\n" % (target, port)).encode())
+            data = b""
+            while len(data) < 65536:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            conn.close()
+        except (socket.error, socket.timeout) as exc:
+            return None, "no answer on %s:%s (%s)" % (host, port, exc)
+        head, _sep, body = data.decode("utf-8", "replace").partition("\r\n\r\n")
+        try:
+            return json.loads(body).get("version"), None
+        except (ValueError, AttributeError):
+            return None, "%s:%s answered %r" % (host, port, head.split("\r\n", 1)[0])
+
+    def installs(self, services, procs, listeners, containers):
+        installs = []
+        by_pid = {}
+        for sock in listeners:
+            by_pid.setdefault(sock["pid"], []).append(sock)
+
+        def version_for(pid):
+            for sock in by_pid.get(pid, []):
+                version, reason = self.version_at(sock["address"], sock["port"])
+                if version:
+                    return version, None
+            return None, (reason if by_pid.get(pid) else "not listening")
+
+        for svc in services:
+            item = {"subject": svc["name"], "kind": "service", "version": None}
+            if svc["main_pid"] and self.params["query_version"]:
+                item["version"], item["reason"] = version_for(svc["main_pid"])
+            elif not svc["main_pid"]:
+                item["reason"] = "service not running"
+            installs.append(item)
+        for proc in procs:
+            if proc["unit"] or proc["container"]:
+                continue
+            item = {"subject": "pid %d (%s)" % (proc["pid"], " ".join(proc["argv"])), "kind": "process", "version": None}
+            if self.params["query_version"]:
+                item["version"], item["reason"] = version_for(proc["pid"])
+            installs.append(item)
+        for ctr in containers:
+            item = {"subject": "container %s" % ctr["name"], "kind": "container", "version": None,
+                    "reason": "no published port"}
+            for port in ctr["ports"]:
+                if port.get("public_port") and self.params["query_version"]:
+                    ip = port.get("ip") or "127.0.0.1"
+                    item["version"], item["reason"] = self.version_at(ip, port["public_port"])
+                    if item["version"]:
+                        break
+            installs.append(item)
+        if not installs:
+            for path in BINARY_PATHS:
+                if os.path.exists(path):
+                    installs.append({"subject": "binary %s" % path, "kind": "binary", "version": None,
+                                     "reason": "installed, no service and not running"})
+        return installs
+
+    # -- addresses -----------------------------------------------------------
+    @staticmethod
+    def addresses():
+        addrs = [a for a in parse_fib_trie_local(read_text("/proc/net/fib_trie")) if not a.startswith("127.")]
+        for item in parse_if_inet6(read_text("/proc/net/if_inet6")):
+            if item["address"] != "::1" and not item["address"].startswith("fe80:"):
+                addrs.append(item["address"])
+        return addrs
+
+    def run(self):
+        result = {"changed": False, "supported": True, "systemd": False, "services": [], "processes": [],
+                  "listeners": [], "containers": [], "installs": [], "addresses": []}
+        if not sys.platform.startswith("linux"):
+            result.update(supported=False, status="unsupported",
+                          reason="platform %s is not Linux" % sys.platform, warnings_detail=[])
+            return result
+        result["os"] = dict((k, v) for k, v in parse_os_release(read_text("/etc/os-release")).items()
+                            if k in ("ID", "ID_LIKE", "VERSION_ID", "PRETTY_NAME"))
+        result["systemd"] = os.path.isdir("/run/systemd/system")
+        procs = self.scan_processes()
+        names = self.candidate_units(procs)
+        shows = self.systemctl_show(names)
+        services = [self.service(name, shows.get(name, {})) for name in names]
+        listeners = self.listeners(procs)
+        containers = self.containers()
+        result["installs"] = self.installs(services, procs, listeners, containers)
+        for proc in procs:
+            proc.pop("_inodes")
+            proc.pop("_fd_readable")
+        result.update(services=services, processes=procs, listeners=listeners, containers=containers,
+                      addresses=self.addresses())
+        if os.geteuid() != 0:
+            self.warnings.append("not running as root: other users' processes and files may be hidden")
+        result["warnings_detail"] = self.warnings
+        catalog = self.params["catalog"]
+        host_id = self.params["host_id"] or socket.gethostname()
+        result["host_id"] = host_id
+        if catalog:
+            result["findings"] = evaluate_host(result, catalog, host_id)
+            result["status"] = host_status(result, result["findings"], catalog)
+        else:
+            result["status"] = host_status(result, [], {"exposure_controls": []}) if not services and not procs \
+                and not containers else "unknown"
+        return result
+
+
+def containers_from_api(items):
+    """Ollama containers (by image, command or port 11434) from /containers/json."""
+    found = []
+    for item in items or []:
+        image = item.get("Image") or ""
+        command = item.get("Command") or ""
+        ports = item.get("Ports") or []
+        if "ollama" not in image and "ollama" not in command and not any(p.get("PrivatePort") == 11434 for p in ports):
+            continue
+        names = item.get("Names") or [item.get("Id", "")[:12]]
+        found.append({
+            "id": (item.get("Id") or "")[:12],
+            "name": names[0].lstrip("/"),
+            "image": image,
+            "state": item.get("State"),
+            "ports": [{"ip": p.get("IP", ""), "private_port": p.get("PrivatePort"),
+                       "public_port": p.get("PublicPort"), "type": p.get("Type")}
+                      for p in ports if p.get("Type", "tcp") == "tcp"],
+        })
+    return found
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            host_id=dict(type="str"),
+            catalog=dict(type="dict"),
+            query_version=dict(type="bool", default=True),
+            docker_socket=dict(type="path", default="/var/run/docker.sock"),
+            timeout=dict(type="float", default=2.0),
+        ),
+        supports_check_mode=True,
+    )
+    result = Auditor(module).run()
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

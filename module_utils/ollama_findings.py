@@ -1,0 +1,229 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Ollama exposure toolkit contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Turn what the audit saw into findings, using the control catalog.
+
+The catalog (roles/ollama_audit/vars/main.yml) is data handed in by the
+caller; this file holds only the rules that decide which control applies.
+Every finding carries a fingerprint that depends on the host, the control
+and the subject (unit, socket, container...), never on run-specific values
+such as PIDs or timestamps, so it stays the same across runs.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import re
+
+STATUS_EXPOSED = "exposed"
+STATUS_SECURE = "secure"
+STATUS_NOT_INSTALLED = "not_installed"
+STATUS_UNREACHABLE = "unreachable"
+STATUS_UNSUPPORTED = "unsupported"
+STATUSES = (STATUS_EXPOSED, STATUS_SECURE, STATUS_NOT_INSTALLED, STATUS_UNREACHABLE, STATUS_UNSUPPORTED)
+
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+
+
+def severity_rank(severity):
+    try:
+        return SEVERITIES.index(severity)
+    except ValueError:
+        return -1
+
+
+def version_tuple(text):
+    """'v0.1.29-rc2' -> (0, 1, 29, -1); None when it is not a version."""
+    match = re.match(r"^\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(-[0-9A-Za-z.]+)?", text or "")
+    if not match:
+        return None
+    parts = tuple(int(p or 0) for p in match.group(1, 2, 3))
+    # A pre-release sorts before its release.
+    return parts + ((-1,) if match.group(4) else (0,))
+
+
+def vulnerable_entries(version, table):
+    """Entries of the vulnerable-version table that apply to ``version``."""
+    current = version_tuple(version)
+    if current is None:
+        return []
+    hits = []
+    for entry in (table or {}).get("entries", []):
+        fixed = version_tuple(entry.get("fixed_in") or "")
+        if fixed is not None and current < fixed:
+            hits.append(entry)
+    return hits
+
+
+def fingerprint(host_id, control_id, subject):
+    digest = hashlib.sha256(("%s|%s|%s" % (host_id, control_id, subject)).encode("utf-8"))
+    return digest.hexdigest()[:24]
+
+
+def make_finding(catalog, host_id, control_id, subject, evidence, location=None, references=None):
+    control = catalog["controls"][control_id]
+    refs = list(control.get("references") or [])
+    for ref in references or []:
+        if ref not in refs:
+            refs.append(ref)
+    finding = {
+        "host": host_id,
+        "id": control_id,
+        "severity": control["severity"],
+        "title": control["title"],
+        "subject": subject,
+        "evidence": evidence,
+        "remediation": control["remediation"].strip(),
+        "references": refs,
+        "fingerprint": fingerprint(host_id, control_id, subject),
+    }
+    if location:
+        finding["location"] = location
+    return finding
+
+
+def _bind_text(bind):
+    return "%s (%s)" % (bind.get("listen"), bind.get("scope"))
+
+
+def _origin_text(origin):
+    if not origin:
+        return "not set (upstream default 127.0.0.1:11434)"
+    return "%s:%s (%s=)" % (origin.get("file"), origin.get("line"), origin.get("via"))
+
+
+def bind_is_exposed(bind):
+    """True when a parsed bind (with optional 'resolved' addresses) reaches the network."""
+    if bind is None:
+        return False
+    if bind.get("exposed") is not None:
+        return bool(bind["exposed"])
+    return any(scope in ("wildcard", "address") for scope in bind.get("resolved_scopes", []))
+
+
+def evaluate_host(facts, catalog, host_id):
+    """All findings for one host's facts (as returned by ollama_info)."""
+    findings = []
+
+    def add(control_id, subject, evidence, location=None, references=None):
+        findings.append(make_finding(catalog, host_id, control_id, subject, evidence, location, references))
+
+    for sock in facts.get("listeners", []):
+        if sock.get("scope") not in ("wildcard", "address"):
+            continue
+        owner = sock.get("unit") or ("pid %s" % sock["pid"] if sock.get("pid") else "owner unknown")
+        extra = ""
+        if sock.get("family") == "ipv6" and sock.get("scope") == "wildcard":
+            extra = "; dual-stack, IPv4 clients reach it too"
+        if sock.get("inferred"):
+            extra += "; owner inferred from the port (no access to /proc/PID/fd)"
+        add("OLLAMA-BIND-001", "socket:%s:%s" % (sock["address"], sock["port"]),
+            "tcp%s %s port %s LISTEN (%s%s)" % ("6" if sock.get("family") == "ipv6" else "",
+                                                sock["address"], sock["port"], owner, extra),
+            location={"socket": "%s:%s" % (sock["address"], sock["port"])})
+
+    for svc in facts.get("services", []):
+        unit = svc["name"]
+        subject = "unit:%s" % unit
+        bind = svc.get("bind") or {}
+        origin = (svc.get("env_origin") or {}).get("OLLAMA_HOST")
+        loc = {"file": origin["file"], "line": origin["line"]} if origin else {"file": svc.get("fragment")}
+        if svc.get("masked"):
+            continue
+        if bind_is_exposed(bind):
+            add("OLLAMA-BIND-002", subject,
+                "%s: OLLAMA_HOST=%r from %s; next start listens on %s" % (
+                    unit, bind.get("value", ""), _origin_text(origin), _bind_text(bind)), location=loc)
+        if bind.get("notes") and bind.get("value"):
+            add("OLLAMA-CFG-002", subject, "%s: OLLAMA_HOST=%r from %s: %s" % (
+                unit, bind.get("value"), _origin_text(origin), "; ".join(bind["notes"])), location=loc)
+        running = svc.get("running_bind")
+        if running and running.get("listen") != bind.get("listen"):
+            add("OLLAMA-BIND-003", subject, "%s runs with OLLAMA_HOST=%r (%s) but its configuration says %r (%s)" % (
+                unit, running.get("value", ""), running.get("listen"), bind.get("value", ""), bind.get("listen")),
+                location=loc)
+        elif svc.get("need_daemon_reload"):
+            add("OLLAMA-BIND-003", subject, "%s: unit files changed on disk, daemon-reload pending" % unit,
+                location={"file": svc.get("fragment")})
+        for wildcard in svc.get("origins_wildcards") or []:
+            o_origin = (svc.get("env_origin") or {}).get("OLLAMA_ORIGINS") or {}
+            add("OLLAMA-CORS-001", subject, "%s: OLLAMA_ORIGINS contains %r (%s)" % (
+                unit, wildcard, _origin_text(o_origin)),
+                location={"file": o_origin.get("file"), "line": o_origin.get("line")})
+            break
+        for err in svc.get("errors") or []:
+            add("OLLAMA-CFG-001", "file:%s:%s" % (err.get("file"), err.get("line")),
+                "%s:%s: %s" % (err.get("file"), err.get("line"), err.get("reason")),
+                location={"file": err.get("file"), "line": err.get("line")})
+
+    for proc in facts.get("processes", []):
+        if proc.get("unit") or proc.get("container"):
+            continue
+        cmd = " ".join(proc.get("argv") or [])
+        subject = "process:%s" % cmd
+        bind = proc.get("bind") or {}
+        add("OLLAMA-BIND-004", subject, "pid %s `%s` (uid %s) runs outside systemd with OLLAMA_HOST=%r -> %s" % (
+            proc.get("pid"), cmd, proc.get("uid"), bind.get("value", ""), _bind_text(bind)))
+        for wildcard in proc.get("origins_wildcards") or []:
+            add("OLLAMA-CORS-001", subject, "pid %s: OLLAMA_ORIGINS contains %r" % (proc.get("pid"), wildcard))
+            break
+
+    for ctr in facts.get("containers", []):
+        for port in ctr.get("ports", []):
+            if port.get("ip") in ("0.0.0.0", "::", "") and port.get("public_port"):
+                add("OLLAMA-DOCKER-001", "container:%s:%s" % (ctr.get("name"), port["public_port"]),
+                    "container %s (%s) publishes %s:%s -> %s/tcp on every host address" % (
+                        ctr.get("name"), ctr.get("image"), port.get("ip") or "0.0.0.0",
+                        port["public_port"], port.get("private_port")))
+
+    table = catalog.get("vulnerable_versions") or {}
+    for install in facts.get("installs", []):
+        version = install.get("version")
+        if not version:
+            add("OLLAMA-VER-002", "version:%s" % install["subject"],
+                "%s: no answer from /api/version (%s)" % (install["subject"], install.get("reason", "not running")))
+            continue
+        hits = vulnerable_entries(version, table)
+        if hits:
+            add("OLLAMA-VER-001", "version:%s" % install["subject"],
+                "%s runs Ollama %s: %s" % (install["subject"], version, ", ".join(
+                    "%s (fixed in %s)" % (h["cve"], h["fixed_in"]) for h in hits)),
+                references=[h["cve"] for h in hits])
+
+    findings.sort(key=lambda f: (-severity_rank(f["severity"]), f["id"], f["subject"]))
+    return findings
+
+
+def probe_findings(probe, catalog, host_id):
+    """OLLAMA-NET-001 findings from an outside probe result for one host."""
+    findings = []
+    for result in probe.get("results", []):
+        if result.get("state") == "exposed":
+            findings.append(make_finding(
+                catalog, host_id, "OLLAMA-NET-001", "net:%s:%s" % (result["address"], result["port"]),
+                "from %s: %s" % (probe.get("scanner", "the controller"), result.get("evidence")),
+                location={"socket": "%s:%s" % (result["address"], result["port"])}))
+    return findings
+
+
+def host_status(facts, findings, catalog):
+    """exposed / secure / not_installed / unsupported for an audited host."""
+    if facts is None or facts.get("supported") is False:
+        return STATUS_UNSUPPORTED
+    exposure = set(catalog.get("exposure_controls") or [])
+    if any(f["id"] in exposure for f in findings):
+        return STATUS_EXPOSED
+    installed = facts.get("services") or facts.get("processes") or facts.get("containers")
+    if not installed:
+        return STATUS_NOT_INSTALLED
+    return STATUS_SECURE
+
+
+def at_or_above(findings, threshold):
+    """Findings whose severity is at or above ``threshold``."""
+    rank = severity_rank(threshold)
+    if rank < 0:
+        return []
+    return [f for f in findings if severity_rank(f.get("severity")) >= rank]

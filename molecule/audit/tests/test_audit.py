@@ -1,0 +1,100 @@
+"""Verify the audit of the lab: each host's report against what its case must yield.
+
+Expectations live in the lab inventory (`lab_expect_*`), next to how each
+host is set up; the sockets are checked independently with `ss` on the host.
+"""
+
+import csv
+import json
+import os
+
+import pytest
+import yaml
+
+PROJECT = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+REPORT_DIR = os.environ.get("OLLAMA_AUDIT_REPORT_DIR") or os.path.join(
+    os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "reports")
+
+
+@pytest.fixture(scope="module")
+def report():
+    with open(os.path.join(REPORT_DIR, "findings.json")) as handle:
+        return json.load(handle)
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    with open(os.path.join(PROJECT, "roles", "ollama_audit", "vars", "main.yml")) as handle:
+        return yaml.safe_load(handle)["__ollama_audit_catalog"]
+
+
+@pytest.fixture()
+def lab(host):
+    return host.ansible.get_variables()
+
+
+@pytest.fixture()
+def created(lab):
+    if not lab.get("lab_create", True):
+        pytest.skip("%s is never created (the unreachable case)" % lab["inventory_hostname"])
+    return lab
+
+
+def host_findings(report, name):
+    return [f for f in report["findings"] if f["host"] == name]
+
+
+def test_status(report, lab):
+    assert report["hosts"][lab["inventory_hostname"]]["status"] == lab["lab_expect_status"]
+
+
+def test_finding_ids(report, lab):
+    ids = sorted({f["id"] for f in host_findings(report, lab["inventory_hostname"])})
+    assert ids == sorted(lab["lab_expect_findings"])
+
+
+def test_reported_exposed_ports(report, lab):
+    listeners = report["hosts"][lab["inventory_hostname"]]["listeners"]
+    ports = sorted({s["port"] for s in listeners if s["scope"] != "loopback"})
+    assert ports == sorted(lab["lab_expect_exposed_ports"])
+
+
+def test_report_matches_sockets_on_host(host, report, created):
+    """The module's listeners agree with `ss` on the host itself."""
+    name = created["inventory_hostname"]
+    reported = {(s["address"], s["port"]) for s in report["hosts"][name]["listeners"]}
+    out = host.check_output("ss -Hltnp")
+    actual = set()
+    for line in out.splitlines():
+        if "ollama" not in line:
+            continue
+        local = line.split()[3]
+        address, _sep, port = local.rpartition(":")
+        address = address.strip("[]")
+        actual.add(("::" if address == "*" else address, int(port)))
+    assert reported == actual
+
+
+def test_findings_are_complete(report, catalog, lab):
+    for finding in host_findings(report, lab["inventory_hostname"]):
+        control = catalog["controls"][finding["id"]]
+        assert finding["severity"] == control["severity"]
+        assert finding["title"] == control["title"]
+        assert finding["evidence"] and finding["remediation"]
+        assert len(finding["fingerprint"]) == 24
+
+
+def test_csv_has_the_same_findings(report, lab):
+    name = lab["inventory_hostname"]
+    with open(os.path.join(REPORT_DIR, "findings.csv")) as handle:
+        rows = [row for row in csv.DictReader(handle) if row["host"] == name]
+    assert sorted(r["fingerprint"] for r in rows) == sorted(f["fingerprint"] for f in host_findings(report, name))
+
+
+def test_audit_changed_nothing(host, created):
+    """Every file under /etc, /usr/local and Ollama's home is as before, and no Ollama restarted."""
+    check = host.run("sha256sum --quiet -c /root/pre-audit.files")
+    assert check.rc == 0, check.stdout + check.stderr
+    before = host.file("/root/pre-audit.pids").content_string.split()
+    after = host.run("pgrep -f 'ollama serve' | sort").stdout.split()
+    assert before == after

@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Benchmark: wall time of playbooks/audit.yml against `ansible -m ping`.
+
+Runs both on the same lab inventory (inventories/lab, at least 10 hosts),
+alternating, ROUNDS times each, and prints the medians, the ratio (target:
+at most 1.5) and how many hosts the audit classified right (against each
+host's `lab_expect_status`). Run it with `make bench`, which builds the lab.
+"""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import yaml
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+INVENTORY = os.environ.get("BENCH_INVENTORY", os.path.join(ROOT, "inventories", "lab", "hosts.yml"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+TARGET = 1.5
+
+
+def timed(cmd):
+    start = time.monotonic()
+    proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
+    return time.monotonic() - start, proc
+
+
+def expected_statuses():
+    with open(INVENTORY) as handle:
+        data = yaml.safe_load(handle)
+    hosts = {}
+
+    def walk(group):
+        for name, hvars in (group.get("hosts") or {}).items():
+            hosts[name] = (hvars or {}).get("lab_expect_status")
+        for child in (group.get("children") or {}).values():
+            walk(child or {})
+
+    walk(data["all"])
+    return hosts
+
+
+def main():
+    expected = expected_statuses()
+    if len(expected) < 10:
+        sys.exit("the benchmark needs at least 10 hosts, the inventory has %d" % len(expected))
+    report_dir = tempfile.mkdtemp(prefix="ollama-bench-")
+    ping_cmd = ["ansible", "-i", INVENTORY, "all", "-m", "ansible.builtin.ping", "-o"]
+    audit_cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join("playbooks", "audit.yml"),
+                 "-e", "report_dir=%s" % report_dir]
+    pings, audits = [], []
+    for _ in range(ROUNDS):
+        seconds, _proc = timed(ping_cmd)
+        pings.append(seconds)
+        seconds, proc = timed(audit_cmd)
+        if proc.returncode != 0:
+            print(proc.stdout[-3000:])
+            sys.exit("audit.yml failed (rc %d)" % proc.returncode)
+        audits.append(seconds)
+    with open(os.path.join(report_dir, "findings.json")) as handle:
+        report = json.load(handle)
+    right = [h for h, status in expected.items() if report["hosts"].get(h, {}).get("status") == status]
+    wrong = sorted(set(expected) - set(right))
+    ping, audit = statistics.median(pings), statistics.median(audits)
+    print("hosts in inventory:        %d" % len(expected))
+    print("ansible -m ping (median):  %.2f s  %s" % (ping, " ".join("%.2f" % s for s in pings)))
+    print("audit.yml (median):        %.2f s  %s" % (audit, " ".join("%.2f" % s for s in audits)))
+    print("ratio audit/ping:          %.2f  (target <= %.1f: %s)" % (audit / ping, TARGET,
+                                                                     "met" if audit / ping <= TARGET else "NOT met"))
+    print("classified right:          %d/%d%s" % (len(right), len(expected),
+                                                  ("  wrong: " + ", ".join(wrong)) if wrong else ""))
+
+
+if __name__ == "__main__":
+    main()
