@@ -31,7 +31,7 @@ description:
     containers that publish Ollama ports (through the Docker socket).
   - C(OLLAMA_HOST) is parsed exactly as upstream C(envconfig.Host()) does
     (module_utils/ollama_host.py), including C(http://0.0.0.0) meaning port 80.
-  - Only C(OLLAMA_*) variables are ever returned: other environment values
+  - Only C(OLLAMA_*) variables are ever returned; other environment values
     (tokens, keys) never leave the host.
   - The module changes nothing. Without root it degrades gracefully and says
     what it could not read.
@@ -172,7 +172,7 @@ import sys
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.ollama_findings import evaluate_host, host_status
 from ansible.module_utils.ollama_host import (
-    address_scope, origins_wildcards, parse_ip, parse_ollama_host)
+    address_scope, origins_wildcards, parse_ollama_host)
 from ansible.module_utils.ollama_procfs import (
     is_ollama_serve, parse_environ, parse_fib_trie_local, parse_if_inet6,
     parse_os_release, parse_proc_net_tcp, split_nul, unit_from_cgroup)

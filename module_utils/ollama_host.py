@@ -33,7 +33,8 @@ SCOPE_WILDCARD = "wildcard"
 SCOPE_ADDRESS = "address"
 SCOPE_HOSTNAME = "hostname"
 
-_PORT_RE = re.compile(r"^[+-]?[0-9]+$")
+# \Z, not $: Go rejects "80\n", which $ would let through.
+_PORT_RE = re.compile(r"^[+-]?[0-9]+\Z")
 # Go's strings.TrimSpace (unicode.IsSpace); Python's str.strip() also eats \x1c-\x1f.
 _GO_SPACE = u"\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006" \
     u"\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"

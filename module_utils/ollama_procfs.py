@@ -122,7 +122,9 @@ def unit_from_cgroup(text):
     for path in candidates:
         matches = _UNIT_RE.findall(path)
         if matches:
-            return matches[-1]
+            # A scope under the user manager (a desktop terminal, tmux, ...)
+            # sits in user@UID.service's tree but in no service of its own.
+            return None if matches[-1].startswith("user@") else matches[-1]
     return None
 
 

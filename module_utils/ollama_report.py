@@ -56,6 +56,7 @@ def build_report(records, probe_hosts, catalog, generated_at):
                  "warnings": facts.get("warnings_detail", [])}
         if not record.get("reachable", True):
             entry["status"] = STATUS_UNREACHABLE
+            entry["reason"] = (entry["reason"] or "unreachable").splitlines()[0][:200]
         elif record.get("error") or facts.get("supported") is False:
             entry["status"] = STATUS_UNSUPPORTED
         else:

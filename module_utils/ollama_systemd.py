@@ -64,8 +64,7 @@ def parse_unit_text(text, path="<unit>"):
             nxt = lines[index].strip()
             index += 1
             if nxt and nxt[0] in "#;":
-                line = line[:-1] + " "
-                continue
+                continue  # the continuation goes on past the comment
             line = line[:-1] + " " + nxt
         if line.endswith("\\"):
             line = line[:-1]
@@ -105,8 +104,9 @@ def _unescape(text, pos):
 def split_words(value):
     """systemd's extract_first_word with quotes and C escapes (Environment=).
 
-    Returns (words, error): error is a message when quoting is unbalanced,
-    in which case systemd ignores the whole assignment.
+    Returns (words, error): error is a message when quoting is unbalanced;
+    words then holds the words before the unterminated one, which systemd
+    (config_parse_environ) has already applied when it stops at the error.
     """
     words = []
     current, in_word, quote = [], False, None
@@ -141,7 +141,7 @@ def split_words(value):
             current.append(char)
             pos += 1
     if quote:
-        return [], "unbalanced quotes"
+        return words, "unbalanced quotes"
     if in_word:
         words.append("".join(current))
     return words, None
@@ -150,9 +150,10 @@ def split_words(value):
 def parse_environment_assignment(value):
     """Split an ``Environment=`` value into [(key, value)] and a list of problems."""
     words, error = split_words(value.replace("%%", "%"))
-    if error:
-        return [], ["Environment=%s: %s, systemd ignores it" % (value[:60], error)]
     pairs, problems = [], []
+    if error:
+        # systemd applies the words before the bad one, then ignores the rest.
+        problems.append("Environment=%s: %s, systemd ignores the rest of the line" % (value[:60], error))
     for word in words:
         key, sep, val = word.partition("=")
         if not sep or not _KEY_RE.match(key):
@@ -180,47 +181,68 @@ def parse_env_file(text, path="<envfile>"):
         while raw.endswith("\\") and not raw.endswith("\\\\") and index < len(lines):
             raw = raw[:-1] + lines[index]
             index += 1
-        key, sep, rest = raw.strip().partition("=")
+        key, sep, rest = raw.lstrip().partition("=")
         key = key.strip()
         if not sep or not _KEY_RE.match(key):
             errors.append({"file": path, "line": start, "reason": "not KEY=VALUE (systemd ignores it): %r" % stripped[:80]})
             continue
-        entries.append({"key": key, "value": _env_file_value(rest.strip()), "file": path, "line": start})
+        entries.append({"key": key, "value": _env_file_value(rest), "file": path, "line": start})
     return entries, errors
 
 
 def _env_file_value(rest):
-    out, pos, quote = [], 0, None
+    """The value after ``KEY=``, as systemd's parse_env_file_internal reads it.
+
+    Quotes open only where a value starts (or right after a closing quote);
+    inside an unquoted value they are literal, and so is ``#`` (a comment
+    is a whole line). Trailing unquoted whitespace is dropped; whitespace
+    between quoted parts is skipped. An unclosed quote runs to the end of
+    the line (systemd would go on to the end of the file).
+    """
+    out, pos, state, trailing = [], 0, "pre", None
     while pos < len(rest):
         char = rest[pos]
-        if quote == "'":
+        pos += 1
+        if state == "pre":
             if char == "'":
-                quote = None
+                state = "single"
+            elif char == '"':
+                state = "double"
+            elif char == "\\":
+                out.append(rest[pos:pos + 1])
+                pos += 1
+                state = "value"
+            elif char not in " \t\r\n":
+                out.append(char)
+                state = "value"
+        elif state == "value":
+            if char == "\\":
+                out.append(rest[pos:pos + 1])
+                pos += 1
+                trailing = None
+            else:
+                if char not in " \t\r\n":
+                    trailing = None
+                elif trailing is None:
+                    trailing = len(out)
+                out.append(char)
+        elif state == "single":
+            if char == "'":
+                state = "pre"
             else:
                 out.append(char)
-            pos += 1
-        elif quote == '"':
-            if char == '"':
-                quote = None
-                pos += 1
-            elif char == "\\" and pos + 1 < len(rest) and rest[pos + 1] in '"\\`$':
-                out.append(rest[pos + 1])
-                pos += 2
-            else:
-                out.append(char)
-                pos += 1
         else:
-            if char in "'\"":
-                quote = char
-            elif char == "\\" and pos + 1 < len(rest):
-                out.append(rest[pos + 1])
+            if char == '"':
+                state = "pre"
+            elif char == "\\":
+                escaped = rest[pos:pos + 1]
                 pos += 1
-            elif char == "#" and (pos == 0 or rest[pos - 1] in " \t"):
-                break
+                out.append(escaped if escaped in '"\\`$' else "\\" + escaped)
             else:
                 out.append(char)
-            pos += 1
-    return "".join(out).rstrip() if quote is None else "".join(out)
+    if state == "value" and trailing is not None:
+        out = out[:trailing]
+    return "".join(out)
 
 
 def parse_systemctl_show(text):

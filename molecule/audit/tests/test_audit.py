@@ -98,3 +98,24 @@ def test_audit_changed_nothing(host, created):
     before = host.file("/root/pre-audit.pids").content_string.split()
     after = host.run("pgrep -f 'ollama serve' | sort").stdout.split()
     assert before == after
+
+
+def _audit(limit, *extra):
+    import subprocess
+    import tempfile
+
+    cmd = ["ansible-playbook", "-i", os.path.join(PROJECT, "inventories", "lab", "hosts.yml"),
+           os.path.join(PROJECT, "playbooks", "audit.yml"), "--limit", limit,
+           "-e", "report_dir=%s" % tempfile.mkdtemp(prefix="audit-fail-on-")] + list(extra)
+    return subprocess.run(cmd, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+
+
+def test_fail_on_fails_the_run_for_an_open_critical_finding():
+    run = _audit("faq-dropin", "-e", "fail_on=critical")
+    assert run.returncode != 0
+    assert "at or above severity critical" in run.stdout
+
+
+def test_fail_on_passes_when_nothing_reaches_the_threshold():
+    run = _audit("secure,not-installed,origins-any", "-e", "fail_on=critical")
+    assert run.returncode == 0, run.stdout[-2000:]
