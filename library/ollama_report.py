@@ -13,6 +13,7 @@ module: ollama_report
 short_description: Write the fleet's Ollama audit as findings.json, findings.csv and report.md
 version_added: "1.0.0"
 description:
+  - An action plugin - it runs on the controller, in Ansible's own process.
   - Runs on the controller, once per play. Merges each host's C(ollama_info)
     result with the outside C(ollama_probe) result, decides each host's
     status (C(exposed), C(secure), C(not_installed), C(unreachable),
@@ -28,17 +29,47 @@ options:
     description: Report directory; created when missing.
     type: path
     required: true
-  records:
+  write:
+    description: Write the files; when false, only return the summary and statuses.
+    type: bool
+    default: true
+  results:
     description:
-      - One item per audited host - C(host), C(reachable) (bool), C(error)
-        (why the audit could not run) and C(facts) (the C(ollama_info) result).
-    type: list
-    elements: dict
+      - The registered C(ollama_info) result of each audited host, by
+        inventory name (unreachable and failed results included).
+    type: dict
     required: true
-  probe:
-    description: The C(hosts) return value of C(ollama_probe).
+  errors:
+    description: Why the audit could not run on a host, by inventory name.
     type: dict
     default: {}
+  probe:
+    description:
+      - The C(hosts) return value of C(ollama_probe), when the probe ran
+        elsewhere (on a scanner host).
+    type: dict
+    default: {}
+  probe_local:
+    description:
+      - Probe the hosts from here, in this module's own process (one module
+        start-up fewer than a separate C(ollama_probe) task).
+      - Targets are each host's own addresses and reported ports, as
+        C(ollama_probe) builds them.
+    type: bool
+    default: false
+  probe_ports:
+    description: Ports probed on every host besides those it reported.
+    type: list
+    elements: int
+    default: [11434]
+  probe_addresses:
+    description: Addresses to probe instead of a host's own, by inventory name.
+    type: dict
+    default: {}
+  probe_timeout:
+    description: Seconds per connection and answer of the probe.
+    type: float
+    default: 1.5
   catalog:
     description: The control catalog.
     type: dict
@@ -68,8 +99,9 @@ EXAMPLES = r"""
 - name: Write the reports
   ollama_report:
     dest: reports
-    records: "{{ records }}"
-    probe: "{{ probe.hosts }}"
+    results: "{{ dict(ansible_play_hosts_all | zip(ansible_play_hosts_all | map('extract', hostvars)
+                 | map(attribute='ollama', default={}))) }}"
+    probe_local: true
     catalog: "{{ __ollama_audit_catalog }}"
     generated_at: "{{ now(utc=true).isoformat() }}"
   delegate_to: localhost
@@ -99,79 +131,5 @@ failing:
   elements: dict
 """
 
-import os
-import tempfile
-
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.ollama_report import (
-    build_report, comparable, open_at_or_above, render_csv, render_json, render_markdown)
-
-
-def write_atomic(path, content):
-    directory = os.path.dirname(path)
-    handle, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
-    try:
-        with os.fdopen(handle, "w") as out:
-            out.write(content)
-        os.chmod(tmp, 0o640)
-        os.replace(tmp, path)
-    except Exception:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def previous_report(path):
-    import json
-    try:
-        with open(path) as handle:
-            return json.load(handle)
-    except (IOError, OSError, ValueError):
-        return None
-
-
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            dest=dict(type="path", required=True),
-            records=dict(type="list", elements="dict", required=True),
-            probe=dict(type="dict", default={}),
-            catalog=dict(type="dict", required=True),
-            generated_at=dict(type="str", required=True),
-            fail_on=dict(type="str", default="never",
-                         choices=["never", "info", "low", "medium", "high", "critical"]),
-        ),
-        supports_check_mode=True,
-    )
-    params = module.params
-    for index, record in enumerate(params["records"]):
-        if not record.get("host"):
-            module.fail_json(msg="records[%d].host is missing" % index)
-    report = build_report(params["records"], params["probe"], params["catalog"], params["generated_at"])
-    dest = params["dest"]
-    try:
-        if not os.path.isdir(dest):
-            os.makedirs(dest, 0o750)
-        json_path = os.path.join(dest, "findings.json")
-        old = previous_report(json_path)
-        changed = old is None or comparable(old) != comparable(report)
-        files = []
-        for name, content in (("findings.json", render_json(report)), ("findings.csv", render_csv(report)),
-                              ("report.md", render_markdown(report))):
-            path = os.path.join(dest, name)
-            write_atomic(path, content)
-            files.append(path)
-    except (IOError, OSError) as exc:
-        module.fail_json(msg="cannot write the report into dest=%s: %s" % (dest, exc))
-    failing = open_at_or_above(report, params["fail_on"]) if params["fail_on"] != "never" else []
-    result = dict(changed=changed, summary=report["summary"], files=files, failing=failing,
-                  hosts=dict((n, {"status": e["status"], "reason": e["reason"]}) for n, e in report["hosts"].items()))
-    if failing:
-        module.fail_json(msg="%d open finding(s) at or above severity %s (fail_on): %s" % (
-            len(failing), params["fail_on"], ", ".join(sorted(set("%s on %s" % (f["id"], f["host"]) for f in failing)))),
-            **result)
-    module.exit_json(**result)
-
-
-if __name__ == "__main__":
-    main()
+# The work is done on the controller by the action plugin of the same name
+# (action_plugins/ollama_report.py); this file carries the documentation.

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Assemble the fleet report and render it as JSON, CSV and Markdown.
 
-Pure functions: host records and probe results in, documents out.
+Pure functions (host records and probe results in, documents out), plus
+``write_report``, which writes the three files atomically.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -13,6 +14,8 @@ __metaclass__ = type
 import csv
 import io
 import json
+import os
+import tempfile
 
 from ansible.module_utils.ollama_findings import (
     STATUS_EXPOSED, STATUS_UNREACHABLE, STATUS_UNSUPPORTED, SEVERITIES, severity_rank)
@@ -29,6 +32,27 @@ def _location_text(location):
     if location.get("line"):
         return "%s:%s" % (location.get("file"), location["line"])
     return location.get("file") or ""
+
+
+def records_from_results(results, errors=None):
+    """Audit records from the registered ollama_info results of each host.
+
+    An unreachable result keeps its message; a failed one (no Python, not
+    Linux, a crash) and a host listed in ``errors`` are unsupported.
+    """
+    records = []
+    for host in sorted(results):
+        result = results[host] or {}
+        error = (errors or {}).get(host) or None
+        if result.get("unreachable"):
+            records.append({"host": host, "reachable": False, "error": result.get("msg") or "unreachable"})
+        elif error or result.get("failed") or not result:
+            records.append({"host": host, "reachable": True,
+                            "error": error or result.get("msg") or "the audit module did not run"})
+        else:
+            facts = dict((k, v) for k, v in result.items() if k != "invocation")
+            records.append({"host": host, "reachable": True, "error": None, "facts": facts})
+    return records
 
 
 def build_report(records, probe_hosts, catalog, generated_at):
@@ -171,3 +195,43 @@ def open_at_or_above(report, threshold):
 
 def blocked_hosts(report):
     return sorted(n for n, e in report["hosts"].items() if e["status"] in (STATUS_UNREACHABLE, STATUS_UNSUPPORTED))
+
+
+def _write_atomic(path, content):
+    handle, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+    try:
+        with os.fdopen(handle, "w") as out:
+            out.write(content)
+        os.chmod(tmp, 0o640)
+        os.rename(tmp, path)
+    except Exception:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _previous_report(path):
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except (IOError, OSError, ValueError):
+        return None
+
+
+def write_report(dest, report):
+    """Write findings.json, findings.csv and report.md into ``dest``.
+
+    Returns (changed, paths): changed when the content differs from the
+    report already there (the generation time alone does not count).
+    """
+    if not os.path.isdir(dest):
+        os.makedirs(dest, 0o750)
+    old = _previous_report(os.path.join(dest, "findings.json"))
+    changed = old is None or comparable(old) != comparable(report)
+    paths = []
+    for name, content in (("findings.json", render_json(report)), ("findings.csv", render_csv(report)),
+                          ("report.md", render_markdown(report))):
+        path = os.path.join(dest, name)
+        _write_atomic(path, content)
+        paths.append(path)
+    return changed, paths

@@ -11,6 +11,8 @@ import os
 import pytest
 import yaml
 
+from standin_process import Standin
+
 import ansible.module_utils
 
 REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -30,3 +32,19 @@ def load_catalog():
 def catalog():
     """The control catalog and vulnerable-version table, from the role's vars."""
     return load_catalog()
+
+
+@pytest.fixture
+def standin():
+    """Factory: standin(OLLAMA_HOST=..., ...) -> a started Standin; all killed at teardown."""
+    started = []
+
+    def start(**env):
+        env.setdefault("OLLAMA_HOST", "127.0.0.1:0")
+        server = Standin(**env)
+        started.append(server)
+        return server.wait_ready()
+
+    yield start
+    for server in started:
+        server.stop()

@@ -96,7 +96,7 @@ def test_audit_changed_nothing(host, created):
     check = host.run("sha256sum --quiet -c /root/pre-audit.files")
     assert check.rc == 0, check.stdout + check.stderr
     before = host.file("/root/pre-audit.pids").content_string.split()
-    after = host.run("pgrep -f 'ollama serve' | sort").stdout.split()
+    after = host.run("pgrep -x ollama | sort").stdout.split()
     assert before == after
 
 

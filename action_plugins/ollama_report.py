@@ -1,0 +1,102 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Ollama exposure toolkit contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin behind ollama_report (documented in library/ollama_report.py).
+
+The report is assembled and written on the controller, inside Ansible's own
+process, as ansible.builtin.template does: no module is shipped or started,
+and the fleet's results are not serialized a second time.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+import ansible.module_utils
+from ansible import constants as C
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+
+def _use_project_module_utils():
+    """Make module_utils/ of this project importable here, as for modules."""
+    for path in C.config.get_config_value("DEFAULT_MODULE_UTILS_PATH") or []:
+        path = os.path.abspath(os.path.expanduser(path))
+        if os.path.isdir(path) and path not in ansible.module_utils.__path__:
+            ansible.module_utils.__path__.append(path)
+
+
+_use_project_module_utils()
+
+# pylint: disable=wrong-import-position
+from ansible.module_utils.ollama_probe import (  # noqa: E402
+    build_targets, run_probes, summarize, validate_targets)
+from ansible.module_utils.ollama_report import (  # noqa: E402
+    build_report, open_at_or_above, records_from_results, write_report)
+
+SEVERITY_CHOICES = ["never", "info", "low", "medium", "high", "critical"]
+
+ARGUMENT_SPEC = dict(
+    dest=dict(type="path", required=True),
+    write=dict(type="bool", default=True),
+    results=dict(type="dict", required=True),
+    errors=dict(type="dict", default={}),
+    probe=dict(type="dict", default={}),
+    probe_local=dict(type="bool", default=False),
+    probe_ports=dict(type="list", elements="int", default=[11434]),
+    probe_addresses=dict(type="dict", default={}),
+    probe_timeout=dict(type="float", default=1.5),
+    catalog=dict(type="dict", required=True),
+    generated_at=dict(type="str", required=True),
+    fail_on=dict(type="str", default="never", choices=SEVERITY_CHOICES),
+)
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _supports_check_mode = True
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        _validation, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        bad_ports = [p for p in params["probe_ports"] if not 0 < p < 65536]
+        if bad_ports:
+            raise AnsibleActionFail("probe_ports: %s out of range 1-65535" % bad_ports)
+
+        records = records_from_results(params["results"], params["errors"])
+        probe = params["probe"]
+        if params["probe_local"]:
+            targets = build_targets(params["results"], params["probe_ports"], params["probe_addresses"])
+            problems = validate_targets(targets)
+            if problems:
+                raise AnsibleActionFail("; ".join(problems))
+            probe = summarize(targets, run_probes(targets, params["probe_timeout"], 32),
+                              params["catalog"], "controller")
+        report = build_report(records, probe, params["catalog"], params["generated_at"])
+
+        changed, files = False, []
+        if params["write"]:
+            try:
+                changed, files = write_report(params["dest"], report)
+            except (IOError, OSError) as exc:
+                raise AnsibleActionFail("cannot write the report into dest=%s: %s" % (params["dest"], exc))
+
+        failing = open_at_or_above(report, params["fail_on"]) if params["fail_on"] != "never" else []
+        result.update(
+            changed=changed,
+            summary=report["summary"],
+            files=files,
+            failing=failing,
+            hosts=dict((name, {"status": entry["status"], "reason": entry["reason"],
+                               "findings": [f["id"] for f in report["findings"] if f["host"] == name]})
+                       for name, entry in report["hosts"].items()),
+        )
+        if failing:
+            result["failed"] = True
+            result["msg"] = "%d open finding(s) at or above severity %s (fail_on): %s" % (
+                len(failing), params["fail_on"],
+                ", ".join(sorted(set("%s on %s" % (f["id"], f["host"]) for f in failing))))
+        return result

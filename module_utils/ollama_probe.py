@@ -1,0 +1,231 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Ollama exposure toolkit contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Probe Ollama ports from outside: connect, ask, classify.
+
+Shared by the ollama_probe module and by ollama_report, which runs the probe
+in its own process when it runs on the same machine (one module start-up
+fewer per audit). Contacts only the targets it is given, one connection per
+request, each bounded by the timeout.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import socket
+import ssl
+import threading
+
+from ansible.module_utils.ollama_findings import probe_findings
+
+STATE_ORDER = ("exposed", "auth_required", "open_other", "filtered", "closed", "error")
+MAX_BYTES = 65536
+
+
+def _request(address, port, path, timeout, use_tls):
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    sock.connect((address, port))
+    if use_tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        sock = context.wrap_socket(sock, server_hostname=None)
+    host = "[%s]" % address if ":" in address else address
+    sock.sendall(("GET %s HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: ollama-probe\r\nAccept: */*\r\n"
+                  "Connection: close\r\n\r\n" % (path, host, port)).encode("ascii"))
+    data = b""
+    while len(data) < MAX_BYTES:
+        try:
+            chunk = sock.recv(8192)
+        except socket.timeout:
+            break
+        if not chunk:
+            break
+        data += chunk
+    sock.close()
+    return parse_response(data)
+
+
+def parse_response(data):
+    """(status code or None, headers dict, body text) of a raw HTTP answer."""
+    text = data.decode("utf-8", "replace")
+    head, _sep, body = text.partition("\r\n\r\n")
+    lines = head.split("\r\n")
+    parts = lines[0].split(" ", 2)
+    status = int(parts[1]) if len(parts) >= 2 and parts[0].startswith("HTTP/") and parts[1].isdigit() else None
+    headers = {}
+    for line in lines[1:]:
+        key, sep, value = line.partition(":")
+        if sep:
+            headers[key.strip().lower()] = value.strip()
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        body = dechunk(body)
+    return status, headers, body
+
+
+def dechunk(body):
+    out, rest = [], body
+    while rest:
+        size_line, sep, rest = rest.partition("\r\n")
+        try:
+            size = int(size_line.split(";")[0], 16)
+        except ValueError:
+            break
+        if size == 0 or not sep:
+            break
+        out.append(rest[:size])
+        rest = rest[size + 2:]
+    return "".join(out)
+
+
+def classify(status, headers, body, path):
+    """State and evidence for one HTTP answer."""
+    ctype = headers.get("content-type", "")
+    if status == 200 and path == "/api/tags":
+        try:
+            models = json.loads(body).get("models")
+        except (ValueError, AttributeError):
+            models = None
+        if isinstance(models, list):
+            return "exposed", "GET /api/tags -> 200 %s (%d model%s) without credentials" % (
+                ctype or "json", len(models), "" if len(models) == 1 else "s")
+    if status == 200 and "Ollama is running" in body:
+        return "exposed", "GET %s -> 200 'Ollama is running' without credentials" % path
+    if status in (401, 403):
+        realm = headers.get("www-authenticate", "")
+        return "auth_required", "GET %s -> %d%s" % (path, status, (" (WWW-Authenticate: %s)" % realm) if realm else "")
+    return None, "GET %s -> %s" % (path, status)
+
+
+def probe_one(address, port, timeout):
+    result = {"address": address, "port": port, "state": "error", "evidence": "", "status_code": None,
+              "version": None, "tls": False}
+    try:
+        status, headers, body = _request(address, port, "/api/tags", timeout, False)
+    except ConnectionRefusedError:
+        result.update(state="closed", evidence="connection refused")
+        return result
+    except socket.timeout:
+        result.update(state="filtered", evidence="no answer within %.1fs" % timeout)
+        return result
+    except (OSError, socket.error) as exc:
+        result.update(state="filtered", evidence="unreachable: %s" % exc)
+        return result
+    plain_http_refused = status == 400 and "HTTPS" in body
+    if status is None or plain_http_refused:
+        try:
+            status, headers, body = _request(address, port, "/api/tags", timeout, True)
+            result["tls"] = True
+        except (OSError, socket.error, ssl.SSLError):
+            result.update(state="open_other", evidence="open, no HTTP answer" if status is None else
+                          "open, plain HTTP refused and TLS failed")
+            return result
+    result["status_code"] = status
+    state, evidence = classify(status, headers, body, "/api/tags")
+    if state is None:
+        try:
+            status2, headers2, body2 = _request(address, port, "/", timeout, result["tls"])
+            state, evidence2 = classify(status2, headers2, body2, "/")
+            evidence = "%s; %s" % (evidence, evidence2)
+        except (OSError, socket.error, ssl.SSLError):
+            pass
+    if state == "exposed":
+        try:
+            vstatus, _h, vbody = _request(address, port, "/api/version", timeout, result["tls"])
+            if vstatus == 200:
+                result["version"] = json.loads(vbody).get("version")
+        except (OSError, socket.error, ssl.SSLError, ValueError, AttributeError):
+            pass
+    if result["tls"]:
+        evidence = "TLS: " + evidence
+    result.update(state=state or "open_other", evidence=evidence)
+    return result
+
+
+def run_probes(targets, timeout, workers):
+    jobs = []
+    for target in targets:
+        for address in target["addresses"]:
+            for port in sorted(set(target["ports"])):
+                jobs.append((target["host"], address, port))
+    results = [None] * len(jobs)
+    lock = threading.Lock()
+    cursor = [0]
+
+    def worker():
+        while True:
+            with lock:
+                index = cursor[0]
+                cursor[0] += 1
+            if index >= len(jobs):
+                return
+            host, address, port = jobs[index]
+            item = probe_one(address, port, timeout)
+            item["host"] = host
+            results[index] = item
+
+    threads = [threading.Thread(target=worker) for _ in range(max(1, min(workers, len(jobs))))]
+    for thread in threads:
+        thread.daemon = True
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def summarize(targets, results, catalog, scanner):
+    hosts = {}
+    for target in targets:
+        hosts[target["host"]] = {"state": "none", "results": [], "findings": []}
+    for item in results:
+        hosts[item["host"]]["results"].append(item)
+    for name, entry in hosts.items():
+        states = [r["state"] for r in entry["results"]]
+        for state in STATE_ORDER:
+            if state in states:
+                entry["state"] = state
+                break
+        if catalog:
+            entry["findings"] = probe_findings({"results": entry["results"], "scanner": scanner}, catalog, name)
+    return hosts
+
+
+def validate_targets(targets):
+    """Messages naming each target whose ports are out of range."""
+    problems = []
+    for target in targets:
+        bad = [p for p in target.get("ports", []) if not isinstance(p, int) or not 0 < p < 65536]
+        if bad:
+            problems.append("targets[%s].ports: %s out of range 1-65535" % (target.get("host"), bad))
+    return problems
+
+
+def build_targets(results, extra_ports=(11434,), address_overrides=None):
+    """Probe targets from the hosts' ollama_info results.
+
+    ``results``: {host: registered ollama_info result}. Each reachable host
+    is probed on its own non-loopback addresses (or ``address_overrides[host]``)
+    and on every port it reported (listeners, configured binds, published
+    container ports) plus ``extra_ports``. Hosts without addresses are left
+    out: nothing else is ever contacted.
+    """
+    targets = []
+    overrides = address_overrides or {}
+    for host in sorted(results):
+        facts = results[host] or {}
+        if facts.get("unreachable") or facts.get("failed"):
+            continue
+        addresses = list(overrides.get(host) or facts.get("addresses") or [])
+        ports = set(int(p) for p in extra_ports)
+        ports.update(s.get("port") for s in facts.get("listeners", []))
+        ports.update((s.get("bind") or {}).get("port") for s in facts.get("services", []))
+        for ctr in facts.get("containers", []):
+            ports.update(p.get("public_port") for p in ctr.get("ports", []))
+        ports = sorted(p for p in ports if isinstance(p, int) and 0 < p < 65536)
+        if addresses and ports:
+            targets.append({"host": host, "addresses": addresses, "ports": ports})
+    return targets

@@ -1,0 +1,202 @@
+# -*- coding: utf-8 -*-
+"""Fleet report: merging, statuses, CSV/JSON/Markdown rendering, change detection."""
+
+import csv
+import io
+import json
+
+import pytest
+
+from ansible.module_utils.ollama_findings import evaluate_host, host_status, probe_findings
+from ansible.module_utils.ollama_host import parse_ollama_host
+from ansible.module_utils.ollama_report import (
+    CSV_COLUMNS, blocked_hosts, build_report, comparable, open_at_or_above, render_csv, render_json,
+    render_markdown)
+
+OVERRIDE = "/etc/systemd/system/ollama.service.d/override.conf"
+
+
+def _facts(catalog, host, services=(), listeners=(), installs=(), processes=()):
+    facts = {"supported": True, "systemd": True, "os": {"ID": "debian", "VERSION_ID": "12"},
+             "services": list(services), "listeners": list(listeners), "processes": list(processes),
+             "containers": [], "installs": list(installs), "warnings_detail": []}
+    facts["findings"] = evaluate_host(facts, catalog, host)
+    facts["status"] = host_status(facts, facts["findings"], catalog)
+    return facts
+
+
+def _service(value, evidence_origin_line=2):
+    return {"name": "ollama.service", "fragment": "/etc/systemd/system/ollama.service", "dropins": [OVERRIDE],
+            "masked": False, "env": {"OLLAMA_HOST": value},
+            "env_origin": {"OLLAMA_HOST": {"file": OVERRIDE, "line": evidence_origin_line, "via": "Environment"}},
+            "bind": parse_ollama_host(value), "origins_wildcards": [], "errors": [], "active_state": "active"}
+
+
+def _records(catalog):
+    exposed = _facts(catalog, "web-1",
+                     services=[_service("0.0.0.0:11434")],
+                     listeners=[{"address": "::", "port": 11434, "family": "ipv6", "scope": "wildcard",
+                                 "pid": 10, "unit": "ollama.service", "inferred": False}],
+                     installs=[{"subject": "ollama.service", "version": "0.1.28"}])
+    secure = _facts(catalog, "db-2", services=[_service("127.0.0.1")],
+                    listeners=[{"address": "127.0.0.1", "port": 11434, "family": "ipv4", "scope": "loopback",
+                                "pid": 11, "unit": "ollama.service", "inferred": False}],
+                    installs=[{"subject": "ollama.service", "version": "0.17.1"}])
+    quiet = _facts(catalog, "app-3", services=[_service("127.0.0.1")],
+                   installs=[{"subject": "ollama.service", "version": "0.17.1"}])
+    empty = _facts(catalog, "bare-4")
+    return [
+        {"host": "web-1", "reachable": True, "facts": exposed},
+        {"host": "db-2", "reachable": True, "facts": secure},
+        {"host": "app-3", "reachable": True, "facts": quiet},
+        {"host": "bare-4", "reachable": True, "facts": empty},
+        {"host": "gone-5", "reachable": False, "error": "UNREACHABLE: ssh timed out"},
+        {"host": "bsd-6", "reachable": True, "facts": {"supported": False, "reason": "not Linux (FreeBSD)"}},
+        {"host": "err-7", "reachable": True, "error": "MODULE FAILURE | python missing"},
+    ]
+
+
+def _probe(catalog):
+    # db-2 answers from the network although its unit says loopback (a proxy, a NAT rule...)
+    probe = {"scanner": "controller", "results": [
+        {"address": "10.0.0.2", "port": 11434, "state": "exposed", "evidence": "GET / -> 200 \"Ollama is running\""},
+        {"address": "10.0.0.2", "port": 8080, "state": "closed", "evidence": "refused"}]}
+    probe["findings"] = probe_findings(probe, catalog, "db-2")
+    return {"db-2": probe, "app-3": {"results": [], "findings": []}}
+
+
+@pytest.fixture
+def report(catalog):
+    return build_report(_records(catalog), _probe(catalog), catalog, "2026-11-25T18:00:00Z")
+
+
+def test_statuses(report):
+    statuses = dict((name, entry["status"]) for name, entry in report["hosts"].items())
+    assert statuses == {"web-1": "exposed", "db-2": "exposed", "app-3": "secure", "bare-4": "not_installed",
+                        "gone-5": "unreachable", "bsd-6": "unsupported", "err-7": "unsupported"}
+    assert report["hosts"]["gone-5"]["reason"] == "UNREACHABLE: ssh timed out"
+    assert report["hosts"]["bsd-6"]["reason"] == "not Linux (FreeBSD)"
+    assert blocked_hosts(report) == ["bsd-6", "err-7", "gone-5"]
+
+
+def test_probe_finding_makes_host_exposed(report):
+    db = [f for f in report["findings"] if f["host"] == "db-2"]
+    assert [f["id"] for f in db] == ["OLLAMA-NET-001"]
+    assert db[0]["status"] == "exposed"
+    assert report["hosts"]["db-2"]["probe"][0]["state"] == "exposed"
+
+
+def test_findings_and_summary(report):
+    web = [f["id"] for f in report["findings"] if f["host"] == "web-1"]
+    assert web == ["OLLAMA-BIND-001", "OLLAMA-BIND-002", "OLLAMA-VER-001"]
+    assert all(f["status"] == "exposed" for f in report["findings"])
+    hosts_with_findings = set(f["host"] for f in report["findings"])
+    assert hosts_with_findings == {"web-1", "db-2"}
+    summary = report["summary"]
+    assert summary["hosts"] == 7 and summary["findings"] == 4 == len(report["findings"])
+    assert summary["by_status"] == {"exposed": 2, "secure": 1, "not_installed": 1, "unreachable": 1,
+                                    "unsupported": 2}
+    assert summary["by_severity"] == {"info": 0, "low": 0, "medium": 0, "high": 2, "critical": 2}
+    assert report["generated_at"] == "2026-11-25T18:00:00Z"
+    assert report["catalog_updated"] == "2026-08-31"
+
+
+def test_host_entry_summary(report):
+    web = report["hosts"]["web-1"]
+    assert web["services"][0]["OLLAMA_HOST"] == "0.0.0.0:11434"
+    assert web["services"][0]["listen"] == "0.0.0.0:11434" and web["services"][0]["scope"] == "wildcard"
+    assert web["services"][0]["origin"]["file"] == OVERRIDE
+    assert web["listeners"][0]["address"] == "::"
+
+
+def test_csv(report):
+    text = render_csv(report)
+    rows = list(csv.reader(io.StringIO(text)))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    assert len(rows) == 1 + len(report["findings"])
+    for row, finding in zip(rows[1:], report["findings"]):
+        record = dict(zip(CSV_COLUMNS, row))
+        assert record["host"] == finding["host"] and record["id"] == finding["id"]
+        assert record["fingerprint"] == finding["fingerprint"]
+        assert record["evidence"] == finding["evidence"]
+        assert record["references"].split() == finding["references"]
+    net = [dict(zip(CSV_COLUMNS, r)) for r in rows[1:] if r[2] == "OLLAMA-NET-001"][0]
+    assert net["location"] == "10.0.0.2:11434"
+    assert '"Ollama is running"' in net["evidence"]  # quotes survive the round trip
+    bind2 = [dict(zip(CSV_COLUMNS, r)) for r in rows[1:] if r[2] == "OLLAMA-BIND-002"][0]
+    assert bind2["location"] == OVERRIDE + ":2"
+
+
+def test_csv_quotes_commas_and_newlines(catalog):
+    finding = {"host": "h,1", "status": "exposed", "id": "OLLAMA-BIND-001", "severity": "critical",
+               "title": "t", "subject": "s", "evidence": 'a, "b"\nc', "location": None,
+               "remediation": "r", "references": [], "fingerprint": "f"}
+    rows = list(csv.reader(io.StringIO(render_csv({"findings": [finding]}))))
+    assert rows[1][0] == "h,1" and rows[1][6] == 'a, "b"\nc' and rows[1][7] == ""
+
+
+def test_csv_without_findings():
+    assert render_csv({"findings": []}) == ",".join(CSV_COLUMNS) + "\n"
+
+
+def test_json_round_trip(report):
+    text = render_json(report)
+    assert text.endswith("\n")
+    assert json.loads(text) == report
+
+
+def test_markdown_lists_every_host(report):
+    text = render_markdown(report)
+    assert text.startswith("# Ollama exposure audit\n")
+    host_rows = [line for line in text.splitlines() if line.startswith("| ") and " | " in line]
+    for name, entry in report["hosts"].items():
+        assert any(row.startswith("| %s | %s |" % (name, entry["status"])) for row in host_rows), name
+    assert "| web-1 | exposed | [::]:11434 |" in text
+    assert "MODULE FAILURE \\| python missing" in text  # pipes escaped inside a cell
+    assert "7 hosts" in text and "4 findings: 2 critical, 2 high." in text
+    for control in ("OLLAMA-BIND-001", "OLLAMA-BIND-002", "OLLAMA-VER-001", "OLLAMA-NET-001"):
+        assert "- **%s**" % control in text
+
+
+def test_markdown_without_findings(catalog):
+    report = build_report([{"host": "only", "reachable": True, "facts": _facts(catalog, "only")}], {}, catalog, "t")
+    text = render_markdown(report)
+    assert "None." in text and "## Remediation" not in text
+    assert "| only | not_installed | - |" in text
+
+
+def test_comparable_ignores_generated_at(catalog, report):
+    again = build_report(_records(catalog), _probe(catalog), catalog, "2027-01-01T00:00:00Z")
+    assert again["generated_at"] != report["generated_at"]
+    assert comparable(again) == comparable(report)
+    changed = build_report(_records(catalog)[1:], _probe(catalog), catalog, "2026-11-25T18:00:00Z")
+    assert comparable(changed) != comparable(report)
+    assert "generated_at" in report  # comparable() does not modify its argument
+
+
+@pytest.mark.parametrize("threshold,count", [
+    ("critical", 2), ("high", 4), ("medium", 4), ("info", 4), ("nonsense", 0)])
+def test_open_at_or_above(report, threshold, count):
+    findings = open_at_or_above(report, threshold)
+    assert len(findings) == count
+
+
+def test_open_at_or_above_exact_ids(report):
+    assert sorted(f["id"] for f in open_at_or_above(report, "critical")) == ["OLLAMA-BIND-001", "OLLAMA-NET-001"]
+
+
+def test_records_are_sorted_and_empty_input(catalog):
+    report = build_report([], None, catalog, "t")
+    assert report["hosts"] == {} and report["findings"] == []
+    assert report["summary"]["hosts"] == 0 and report["summary"]["by_status"] == {}
+    assert "0 hosts" in render_markdown(report)
+
+
+def test_unreachable_reason_is_its_first_line(catalog):
+    records = [{"host": "a", "reachable": False,
+                "error": "UNREACHABLE! ssh: connect timed out\nTraceback (most recent call last):"},
+               {"host": "b", "reachable": False}]
+    hosts = build_report(records, {}, catalog, "t")["hosts"]
+    assert hosts["a"]["reason"] == "UNREACHABLE! ssh: connect timed out"
+    assert hosts["b"]["reason"] == "unreachable"
+    assert hosts["a"]["status"] == hosts["b"]["status"] == "unreachable"
