@@ -27,10 +27,10 @@ host: ## Docker engine and debootstrap on this machine
 	scripts/ensure-host.sh
 
 images: host ## Lab images for every Debian release (cached by recipe)
-	tests/lab/images/build.sh $(RELEASES)
+	tests/lab/images/build.sh $(RELEASES) bookworm-docker
 
 lab: venv host ## Create and provision the lab (bookworm)
-	tests/lab/images/build.sh bookworm
+	tests/lab/images/build.sh bookworm bookworm-docker
 	$(BIN)/ansible-playbook -i $(INVENTORY) tests/lab/create.yml
 	$(BIN)/ansible-playbook -i $(INVENTORY) tests/lab/provision.yml
 

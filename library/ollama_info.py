@@ -146,10 +146,18 @@ installs:
   type: list
   elements: dict
 addresses:
-  description: The host's non-loopback interface addresses (targets for ollama_probe).
+  description:
+    - The host's non-loopback interface addresses (targets for ollama_probe).
+    - Addresses of container and VM bridges (docker0, br-*, virbr*...) are
+      left out - nobody reaches the host through them from outside.
   returned: always
   type: list
   elements: str
+addresses_skipped:
+  description: Addresses left out of the probe targets, with the interface and why.
+  returned: always
+  type: list
+  elements: dict
 findings:
   description: Findings (id, severity, title, subject, evidence, location, remediation, references, fingerprint).
   returned: when catalog is given
@@ -166,16 +174,16 @@ import glob
 import json
 import os
 import socket
-import subprocess
 import sys
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.ollama_docker import read_containers
 from ansible.module_utils.ollama_findings import evaluate_host, host_status
 from ansible.module_utils.ollama_host import (
     address_scope, origins_wildcards, parse_ollama_host)
 from ansible.module_utils.ollama_procfs import (
-    is_ollama_serve, parse_environ, parse_fib_trie_local, parse_if_inet6,
-    parse_os_release, parse_proc_net_tcp, split_nul, unit_from_cgroup)
+    is_ollama_serve, parse_environ, parse_fib_trie_local, parse_if_inet6, parse_ip_addr_json,
+    parse_os_release, parse_proc_net_tcp, split_nul, split_probe_addresses, unit_from_cgroup)
 from ansible.module_utils.ollama_systemd import (
     UNIT_DIRS, compute_environment, find_unit_files, parse_systemctl_show,
     parse_unit_text, split_words)
@@ -407,28 +415,10 @@ class Auditor(object):
         path = self.params["docker_socket"]
         if not os.path.exists(path):
             return []
-        try:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.settimeout(self.params["timeout"])
-            sock.connect(path)
-            sock.sendall(b"GET /containers/json HTTP/1.0\r\nHost: docker\r\n\r\n")
-            chunks = []
-            while True:
-                data = sock.recv(65536)
-                if not data:
-                    break
-                chunks.append(data)
-            sock.close()
-            raw = b"".join(chunks).decode("utf-8", "replace")
-            head, _sep, body = raw.partition("\r\n\r\n")
-            if " 200 " not in head.split("\r\n", 1)[0]:
-                self.warnings.append("Docker API answered: %s" % head.split("\r\n", 1)[0])
-                return []
-            items = json.loads(body)
-        except (socket.error, ValueError) as exc:
-            self.warnings.append("cannot read the Docker API at %s: %s" % (path, exc))
-            return []
-        return containers_from_api(items)
+        found, problem = read_containers(path, self.params["timeout"])
+        if problem:
+            self.warnings.append(problem)
+        return found
 
     # -- versions -------------------------------------------------------------
     def version_at(self, address, port):
@@ -500,13 +490,21 @@ class Auditor(object):
         return installs
 
     # -- addresses -----------------------------------------------------------
-    @staticmethod
-    def addresses():
-        addrs = [a for a in parse_fib_trie_local(read_text("/proc/net/fib_trie")) if not a.startswith("127.")]
-        for item in parse_if_inet6(read_text("/proc/net/if_inet6")):
-            if item["address"] != "::1" and not item["address"].startswith("fe80:"):
-                addrs.append(item["address"])
-        return addrs
+    def addresses(self):
+        """Non-loopback addresses to probe from outside, and those left out."""
+        ip = self.module.get_bin_path("ip")
+        if ip:
+            rc, out, _err = self.module.run_command([ip, "-j", "addr", "show"])
+            entries = parse_ip_addr_json(out) if rc == 0 else []
+            if entries:
+                return split_probe_addresses(entries)
+        # No iproute2 JSON: the kernel's tables, without interface names.
+        entries = [{"address": a, "interface": "", "scope": "global"}
+                   for a in parse_fib_trie_local(read_text("/proc/net/fib_trie"))]
+        entries += [{"address": i["address"], "interface": i["interface"],
+                     "scope": "link" if i["scope"] == "20" else "global"}
+                    for i in parse_if_inet6(read_text("/proc/net/if_inet6"))]
+        return split_probe_addresses(entries)
 
     def run(self):
         result = {"changed": False, "supported": True, "systemd": False, "services": [], "processes": [],
@@ -528,8 +526,9 @@ class Auditor(object):
         for proc in procs:
             proc.pop("_inodes")
             proc.pop("_fd_readable")
+        addresses, skipped = self.addresses()
         result.update(services=services, processes=procs, listeners=listeners, containers=containers,
-                      addresses=self.addresses())
+                      addresses=addresses, addresses_skipped=skipped)
         if os.geteuid() != 0:
             self.warnings.append("not running as root: other users' processes and files may be hidden")
         result["warnings_detail"] = self.warnings
@@ -543,28 +542,6 @@ class Auditor(object):
             result["status"] = host_status(result, [], {"exposure_controls": []}) if not services and not procs \
                 and not containers else "unknown"
         return result
-
-
-def containers_from_api(items):
-    """Ollama containers (by image, command or port 11434) from /containers/json."""
-    found = []
-    for item in items or []:
-        image = item.get("Image") or ""
-        command = item.get("Command") or ""
-        ports = item.get("Ports") or []
-        if "ollama" not in image and "ollama" not in command and not any(p.get("PrivatePort") == 11434 for p in ports):
-            continue
-        names = item.get("Names") or [item.get("Id", "")[:12]]
-        found.append({
-            "id": (item.get("Id") or "")[:12],
-            "name": names[0].lstrip("/"),
-            "image": image,
-            "state": item.get("State"),
-            "ports": [{"ip": p.get("IP", ""), "private_port": p.get("PrivatePort"),
-                       "public_port": p.get("PublicPort"), "type": p.get("Type")}
-                      for p in ports if p.get("Type", "tcp") == "tcp"],
-        })
-    return found
 
 
 def main():

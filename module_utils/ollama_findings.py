@@ -17,6 +17,8 @@ __metaclass__ = type
 import hashlib
 import re
 
+from ansible.module_utils.ollama_docker import EVERY_ADDRESS
+
 STATUS_EXPOSED = "exposed"
 STATUS_SECURE = "secure"
 STATUS_NOT_INSTALLED = "not_installed"
@@ -172,7 +174,7 @@ def evaluate_host(facts, catalog, host_id):
 
     for ctr in facts.get("containers", []):
         for port in ctr.get("ports", []):
-            if port.get("ip") in ("0.0.0.0", "::", "") and port.get("public_port"):
+            if port.get("ip") in EVERY_ADDRESS and port.get("public_port"):
                 add("OLLAMA-DOCKER-001", "container:%s:%s" % (ctr.get("name"), port["public_port"]),
                     "container %s (%s) publishes %s:%s -> %s/tcp on every host address" % (
                         ctr.get("name"), ctr.get("image"), port.get("ip") or "0.0.0.0",

@@ -169,3 +169,48 @@ def parse_os_release(text):
             value = value[1:-1]
         info[key] = value
     return info
+
+
+# Interfaces that carry container or VM bridges: their addresses are the
+# host's, but nobody outside reaches the host through them (the controller
+# has its own docker0 at the same 172.17.0.1), so they are not probe targets.
+VIRTUAL_BRIDGE_RE = re.compile(r"^(docker\d+|br-[0-9a-f]{6,}|veth|cni|flannel|cali|vxlan|virbr|lxcbr|lxdbr|podman|cilium|kube-)")
+
+
+def parse_ip_addr_json(text):
+    """``ip -j addr show`` into a list of {address, interface, family, scope}."""
+    import json
+    try:
+        links = json.loads(text or "[]")
+    except ValueError:
+        return []
+    found = []
+    for link in links if isinstance(links, list) else []:
+        if not isinstance(link, dict):
+            continue
+        infos = link.get("addr_info")
+        ifname = link.get("ifname")
+        for info in infos if isinstance(infos, list) else []:
+            if not isinstance(info, dict) or not isinstance(info.get("local"), str) or not info["local"]:
+                continue
+            found.append({"address": info["local"], "interface": ifname if isinstance(ifname, str) else "",
+                          "family": "ipv6" if info.get("family") == "inet6" else "ipv4",
+                          "scope": info.get("scope") if isinstance(info.get("scope"), str) else ""})
+    return found
+
+
+def split_probe_addresses(entries):
+    """(addresses to probe from outside, [{address, interface, reason}] skipped)."""
+    keep, skipped = [], []
+    for entry in entries:
+        address, interface = entry["address"], entry.get("interface", "")
+        if entry.get("scope") in ("host", "link") or address.startswith("127.") or address == "::1" \
+                or address.lower().startswith("fe80:"):
+            continue
+        if VIRTUAL_BRIDGE_RE.match(interface):
+            skipped.append({"address": address, "interface": interface,
+                            "reason": "container or VM bridge, not reachable from outside the host"})
+            continue
+        if address not in keep:
+            keep.append(address)
+    return keep, skipped

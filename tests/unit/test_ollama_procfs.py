@@ -292,3 +292,29 @@ def test_os_release():
     assert "# a comment" not in info and "not a pair" not in info
     assert parse_os_release('A="x\'') == {"A": "\"x'"}  # mismatched quotes stay
     assert parse_os_release(None) == {}
+
+
+IP_ADDR_JSON = """[{"ifindex":1,"ifname":"lo","addr_info":[{"family":"inet","local":"127.0.0.1","prefixlen":8,"scope":"host"},
+ {"family":"inet6","local":"::1","prefixlen":128,"scope":"host"}]},
+ {"ifindex":2,"ifname":"docker0","addr_info":[{"family":"inet","local":"172.17.0.1","prefixlen":16,"scope":"global"}]},
+ {"ifindex":3,"ifname":"br-4f2a9c1d7e0b","addr_info":[{"family":"inet","local":"172.18.0.1","prefixlen":16,"scope":"global"}]},
+ {"ifindex":4,"ifname":"veth53be4fb","addr_info":[]},
+ {"ifindex":5,"ifname":"eth0","addr_info":[{"family":"inet","local":"192.0.2.10","prefixlen":24,"scope":"global"},
+  {"family":"inet6","local":"2001:db8::10","prefixlen":64,"scope":"global"},
+  {"family":"inet6","local":"fe80::1","prefixlen":64,"scope":"link"}]}]"""
+
+
+def test_parse_ip_addr_json_and_probe_addresses():
+    from ansible.module_utils.ollama_procfs import parse_ip_addr_json, split_probe_addresses
+    entries = parse_ip_addr_json(IP_ADDR_JSON)
+    assert {"address": "192.0.2.10", "interface": "eth0", "family": "ipv4", "scope": "global"} in entries
+    keep, skipped = split_probe_addresses(entries)
+    assert keep == ["192.0.2.10", "2001:db8::10"]
+    assert sorted(s["interface"] for s in skipped) == ["br-4f2a9c1d7e0b", "docker0"]
+
+
+def test_parse_ip_addr_json_survives_garbage():
+    from ansible.module_utils.ollama_procfs import parse_ip_addr_json
+    assert parse_ip_addr_json("not json") == []
+    assert parse_ip_addr_json('{"a": 1}') == []
+    assert parse_ip_addr_json('[1, {"addr_info": [2, {"family": "inet"}]}]') == []

@@ -287,3 +287,26 @@ def test_compute_environment_never_crashes(unit_text, env_text):
 def test_version_tuple_never_crashes(text):
     result = version_tuple(text)
     assert result is None or (len(result) == 4 and all(isinstance(n, int) for n in result))
+
+
+JSON_LEAF = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=20))
+JSON_VALUE = st.recursive(JSON_LEAF, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(["ifname", "addr_info", "local", "family", "scope"]),
+                                                 inner, max_size=4)), max_leaves=20)
+
+
+@FUZZ
+@given(st.one_of(st.text(), JSON_VALUE.map(__import__("json").dumps)))
+def test_ip_addr_json_never_crashes(text):
+    from ansible.module_utils.ollama_procfs import parse_ip_addr_json, split_probe_addresses
+    entries = parse_ip_addr_json(text)
+    keep, skipped = split_probe_addresses([e for e in entries if isinstance(e["address"], str)])
+    assert all(isinstance(a, str) for a in keep) and isinstance(skipped, list)
+
+
+@FUZZ
+@given(JSON_VALUE)
+def test_containers_from_api_never_crashes(items):
+    from ansible.module_utils.ollama_docker import containers_from_api
+    for ctr in containers_from_api(items if isinstance(items, list) else [items]):
+        assert isinstance(ctr["ports"], list)
