@@ -52,12 +52,13 @@ lint: venv ## yamllint, ansible-lint (production profile), ansible-doc of every 
 unit: venv ## Unit and property tests of the parsers and modules
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
 
-molecule: venv images ## Molecule scenarios on every Debian release
+molecule: venv images ## Molecule: audit on every Debian release, harden + rollback on Debian 12
 	for r in $(RELEASES); do OLLAMA_LAB_RELEASE=$$r $(BIN)/molecule test -s audit || exit 1; done
+	OLLAMA_LAB_RELEASE=bookworm $(BIN)/molecule test -s harden
 
 test: lint unit molecule ## Everything CI runs
 
-bench: venv lab ## audit.yml wall time against `ansible -m ping` on the lab
+bench: venv lab ## audit.yml and a second harden.yml against `ansible -m ping` on the lab
 	$(BIN)/python tests/bench/bench.py
 
 clean: lab-destroy

@@ -77,16 +77,20 @@ class ActionModule(ActionBase):
                               params["catalog"], "controller")
         report = build_report(records, probe, params["catalog"], params["generated_at"])
 
-        changed, files = False, []
+        differs, files = False, []
         if params["write"]:
             try:
-                changed, files = write_report(params["dest"], report)
+                differs, files = write_report(params["dest"], report)
             except (IOError, OSError) as exc:
                 raise AnsibleActionFail("cannot write the report into dest=%s: %s" % (params["dest"], exc))
 
         failing = open_at_or_above(report, params["fail_on"]) if params["fail_on"] != "never" else []
+        # The report is the output of a read-only audit, not a change to a
+        # managed host: never "changed" (harden.yml's before-audit differs on
+        # every second run by design); `differs` tells whether it moved.
         result.update(
-            changed=changed,
+            changed=False,
+            differs=differs,
             summary=report["summary"],
             files=files,
             failing=failing,

@@ -18,10 +18,10 @@ description:
     result with the outside C(ollama_probe) result, decides each host's
     status (C(exposed), C(secure), C(not_installed), C(unreachable),
     C(unsupported)) and writes the report files into I(dest).
-  - Files are replaced atomically. The module reports C(changed) only when
-    the audit's content differs from the report already in I(dest) (the
-    timestamp alone does not count), so a repeated audit of an unchanged
-    fleet reports no change.
+  - Files are replaced atomically. The report is the output of a read-only
+    audit, not a change to a managed host, so the task never reports
+    C(changed); C(differs) says whether the audit's content differs from the
+    report already in I(dest) (the timestamp alone does not count).
 author:
   - Ollama exposure toolkit contributors
 options:
@@ -119,6 +119,10 @@ hosts:
   returned: always
   type: dict
   sample: {web1: {status: exposed, reason: null}}
+differs:
+  description: Whether the audit's content differs from the previous report in I(dest).
+  returned: always
+  type: bool
 files:
   description: Paths written.
   returned: always

@@ -1,0 +1,43 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Ollama exposure toolkit contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filter ``ollama_bind_plan``: the rebind plan of a host from its audit.
+
+    {{ ollama_audit_facts | ollama_bind_plan(address='127.0.0.1', origins=[],
+                                             fix_origins=true, services=[]) }}
+
+The logic lives in module_utils/ollama_bind.py (unit tested); this file only
+makes it callable from templates.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+import ansible.module_utils
+from ansible import constants as C
+from ansible.errors import AnsibleFilterError
+
+for _path in C.config.get_config_value("DEFAULT_MODULE_UTILS_PATH") or []:
+    _path = os.path.abspath(os.path.expanduser(_path))
+    if os.path.isdir(_path) and _path not in ansible.module_utils.__path__:
+        ansible.module_utils.__path__.append(_path)
+
+from ansible.module_utils.ollama_bind import plan  # noqa: E402  pylint: disable=wrong-import-position
+
+
+def ollama_bind_plan(facts, address="127.0.0.1", origins=None, fix_origins=True, services=None,
+                     dropin_name="zz-ollama-exposure-toolkit.conf", env_dir="/etc/ollama-exposure-toolkit",
+                     port=None):
+    try:
+        return plan(facts, address, origins or [], fix_origins, services or None, dropin_name, env_dir,
+                    int(port) if port else None)
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"ollama_bind_plan": ollama_bind_plan}

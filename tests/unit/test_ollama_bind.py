@@ -1,0 +1,101 @@
+# -*- coding: utf-8 -*-
+"""The rebind plan (module_utils/ollama_bind.py)."""
+
+import pytest
+
+from ansible.module_utils.ollama_bind import env_without, plan, plan_service
+from ansible.module_utils.ollama_host import parse_ollama_host
+
+DROPIN = "zz-ollama-exposure-toolkit.conf"
+ENV_DIR = "/etc/ollama-exposure-toolkit"
+OUR_DROPIN = "/etc/systemd/system/ollama.service.d/" + DROPIN
+OUR_ENV = ENV_DIR + "/ollama.service.env"
+
+
+def service(history, running=None, dropins=(), env_files=(), name="ollama.service"):
+    return {"name": name, "env_history": history, "dropins": list(dropins), "environment_files": list(env_files),
+            "running_bind": parse_ollama_host(running) if running is not None else None,
+            "main_pid": 42 if running is not None else 0, "active_state": "active" if running is not None else "inactive"}
+
+
+def h(key, value, path="/etc/systemd/system/ollama.service.d/override.conf", via="Environment"):
+    return {"key": key, "value": value, "file": path, "line": 2, "via": via}
+
+
+def test_faq_dropin_is_rebound_on_the_same_port():
+    item = plan_service(service([h("OLLAMA_HOST", "0.0.0.0:11434")], running="0.0.0.0:11434"),
+                        "127.0.0.1", [], True, DROPIN, ENV_DIR)
+    assert item["action"] == "rebind"
+    assert item["env"] == {"OLLAMA_HOST": "127.0.0.1:11434"}
+    assert item["dropin"] == OUR_DROPIN and item["env_file"] == OUR_ENV
+
+
+def test_environment_file_port_is_kept():
+    history = [h("OLLAMA_HOST", "127.0.0.1"), h("OLLAMA_HOST", "0.0.0.0:8080", "/etc/default/ollama", "EnvironmentFile")]
+    item = plan_service(service(history, running="0.0.0.0:8080"), "127.0.0.1", [], True, DROPIN, ENV_DIR)
+    assert item["listen"] == "127.0.0.1:8080"
+
+
+def test_http_scheme_keeps_port_80_and_ipv6_loopback_is_bracketed():
+    item = plan_service(service([h("OLLAMA_HOST", "http://0.0.0.0")], running="http://0.0.0.0"),
+                        "::1", [], True, DROPIN, ENV_DIR)
+    assert item["listen"] == "[::1]:80"
+
+
+def test_stopped_service_uses_the_configured_port():
+    item = plan_service(service([h("OLLAMA_HOST", "[::]:9000")]), "127.0.0.1", [], True, DROPIN, ENV_DIR)
+    assert item["listen"] == "127.0.0.1:9000" and item["running"] is False
+
+
+def test_secure_service_is_left_alone():
+    item = plan_service(service([], running=""), "127.0.0.1", [], True, DROPIN, ENV_DIR)
+    assert item["action"] == "none"
+
+
+def test_stale_process_is_restarted_only():
+    item = plan_service(service([h("OLLAMA_HOST", "127.0.0.1:11434")], running="0.0.0.0:11434"),
+                        "127.0.0.1", [], True, DROPIN, ENV_DIR)
+    assert item["action"] == "restart"
+
+
+def test_origins_wildcard_is_narrowed_even_on_loopback():
+    item = plan_service(service([h("OLLAMA_ORIGINS", "*")], running=""), "127.0.0.1",
+                        ["https://app.example.com"], True, DROPIN, ENV_DIR)
+    assert item["action"] == "rebind"
+    assert item["env"]["OLLAMA_ORIGINS"] == "https://app.example.com"
+    untouched = plan_service(service([h("OLLAMA_ORIGINS", "*")], running=""), "127.0.0.1", [], False, DROPIN, ENV_DIR)
+    assert untouched["action"] == "none"
+
+
+def test_second_run_plans_what_the_first_wrote():
+    before = service([h("OLLAMA_HOST", "0.0.0.0:11434"), h("OLLAMA_ORIGINS", "*")], running="0.0.0.0:11434")
+    first = plan_service(before, "127.0.0.1", [], True, DROPIN, ENV_DIR)
+    after = service([h("OLLAMA_HOST", "0.0.0.0:11434"), h("OLLAMA_ORIGINS", "*"),
+                     h("OLLAMA_HOST", "127.0.0.1:11434", OUR_DROPIN),
+                     h("OLLAMA_HOST", "127.0.0.1:11434", OUR_ENV, "EnvironmentFile"),
+                     h("OLLAMA_ORIGINS", "", OUR_ENV, "EnvironmentFile")],
+                    running="127.0.0.1:11434", dropins=[OUR_DROPIN],
+                    env_files=[{"path": OUR_ENV, "exists": True}])
+    second = plan_service(after, "127.0.0.1", [], True, DROPIN, ENV_DIR)
+    assert second["env"] == first["env"] and second["action"] == "rebind"
+    assert second["dropin_existed"] and second["env_file_existed"]
+
+
+def test_env_without_ignores_the_toolkits_files():
+    history = [h("OLLAMA_HOST", "0.0.0.0"), h("OLLAMA_HOST", "127.0.0.1:1", OUR_ENV)]
+    assert env_without(history, (OUR_ENV,)) == {"OLLAMA_HOST": "0.0.0.0"}
+
+
+def test_plan_rejects_an_unknown_service_and_a_non_loopback_address():
+    facts = {"services": [service([])]}
+    with pytest.raises(ValueError, match="'ollama-gpu.service' is not an Ollama service"):
+        plan(facts, "127.0.0.1", services=["ollama-gpu.service"])
+    with pytest.raises(ValueError, match="not a loopback address"):
+        plan(facts, "0.0.0.0")
+    assert [i["unit"] for i in plan(facts, "127.0.0.1")] == ["ollama.service"]
+
+
+def test_port_override():
+    item = plan({"services": [service([h("OLLAMA_HOST", "0.0.0.0:8080")], running="0.0.0.0:8080")]},
+                "127.0.0.1", port=11500)[0]
+    assert item["listen"] == "127.0.0.1:11500"
