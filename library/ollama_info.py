@@ -181,6 +181,7 @@ from ansible.module_utils.ollama_docker import read_containers
 from ansible.module_utils.ollama_findings import evaluate_host, host_status
 from ansible.module_utils.ollama_host import (
     address_scope, origins_wildcards, parse_ollama_host)
+from ansible.module_utils.ollama_probe import http_get
 from ansible.module_utils.ollama_procfs import (
     is_ollama_serve, parse_environ, parse_fib_trie_local, parse_if_inet6, parse_ip_addr_json,
     parse_os_release, parse_proc_net_tcp, split_nul, split_probe_addresses, unit_from_cgroup)
@@ -422,28 +423,15 @@ class Auditor(object):
 
     # -- versions -------------------------------------------------------------
     def version_at(self, address, port):
-        host = address
-        if address in ("::", "0.0.0.0", ""):
-            host = "127.0.0.1"
-        target = "[%s]" % host if ":" in host else host
+        host = "127.0.0.1" if address in ("::", "0.0.0.0", "") else address
         try:
-            conn = socket.create_connection((host, port), timeout=self.params["timeout"])
-            conn.settimeout(self.params["timeout"])
-            conn.sendall(("GET /api/version HTTP/1.0\r\nHost: %s:%d\r\nUser-Agent: ollama-audit\r\n\r\n" % (target, port)).encode())
-            data = b""
-            while len(data) < 65536:
-                chunk = conn.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-            conn.close()
-        except (socket.error, socket.timeout) as exc:
+            status, _headers, body = http_get(host, port, "/api/version", self.params["timeout"], False)
+        except (socket.error, socket.timeout, ValueError) as exc:
             return None, "no answer on %s:%s (%s)" % (host, port, exc)
-        head, _sep, body = data.decode("utf-8", "replace").partition("\r\n\r\n")
         try:
             return json.loads(body).get("version"), None
         except (ValueError, AttributeError):
-            return None, "%s:%s answered %r" % (host, port, head.split("\r\n", 1)[0])
+            return None, "%s:%s answered %s" % (host, port, status)
 
     def installs(self, services, procs, listeners, containers):
         installs = []

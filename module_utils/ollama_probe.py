@@ -24,7 +24,8 @@ STATE_ORDER = ("exposed", "auth_required", "open_other", "filtered", "closed", "
 MAX_BYTES = 65536
 
 
-def _request(address, port, path, timeout, use_tls):
+def http_get(address, port, path, timeout, use_tls):
+    """One bounded GET: (status, headers, body). Raises socket/SSL errors."""
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.settimeout(timeout)
@@ -105,7 +106,7 @@ def probe_one(address, port, timeout):
     result = {"address": address, "port": port, "state": "error", "evidence": "", "status_code": None,
               "version": None, "tls": False}
     try:
-        status, headers, body = _request(address, port, "/api/tags", timeout, False)
+        status, headers, body = http_get(address, port, "/api/tags", timeout, False)
     except ConnectionRefusedError:
         result.update(state="closed", evidence="connection refused")
         return result
@@ -118,7 +119,7 @@ def probe_one(address, port, timeout):
     plain_http_refused = status == 400 and "HTTPS" in body
     if status is None or plain_http_refused:
         try:
-            status, headers, body = _request(address, port, "/api/tags", timeout, True)
+            status, headers, body = http_get(address, port, "/api/tags", timeout, True)
             result["tls"] = True
         except (OSError, socket.error, ssl.SSLError):
             result.update(state="open_other", evidence="open, no HTTP answer" if status is None else
@@ -128,14 +129,14 @@ def probe_one(address, port, timeout):
     state, evidence = classify(status, headers, body, "/api/tags")
     if state is None:
         try:
-            status2, headers2, body2 = _request(address, port, "/", timeout, result["tls"])
+            status2, headers2, body2 = http_get(address, port, "/", timeout, result["tls"])
             state, evidence2 = classify(status2, headers2, body2, "/")
             evidence = "%s; %s" % (evidence, evidence2)
         except (OSError, socket.error, ssl.SSLError):
             pass
     if state == "exposed":
         try:
-            vstatus, _h, vbody = _request(address, port, "/api/version", timeout, result["tls"])
+            vstatus, _h, vbody = http_get(address, port, "/api/version", timeout, result["tls"])
             if vstatus == 200:
                 result["version"] = json.loads(vbody).get("version")
         except (OSError, socket.error, ssl.SSLError, ValueError, AttributeError):
