@@ -181,7 +181,7 @@ from ansible.module_utils.ollama_docker import read_containers
 from ansible.module_utils.ollama_findings import evaluate_host, host_status
 from ansible.module_utils.ollama_host import (
     address_scope, origins_wildcards, parse_ollama_host)
-from ansible.module_utils.ollama_probe import http_get
+from ansible.module_utils.ollama_http import http_get
 from ansible.module_utils.ollama_procfs import (
     is_ollama_serve, parse_environ, parse_fib_trie_local, parse_if_inet6, parse_ip_addr_json,
     parse_os_release, parse_proc_net_tcp, split_nul, split_probe_addresses, unit_from_cgroup)

@@ -16,18 +16,10 @@ __metaclass__ = type
 import json
 import socket
 
+from ansible.module_utils.ollama_http import parse_response
+
 OLLAMA_PORT = 11434
 EVERY_ADDRESS = ("0.0.0.0", "::", "")
-
-
-def parse_http_response(raw):
-    """(status code, body) of a raw HTTP/1.0 answer; status None when not HTTP."""
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    head, _sep, body = text.partition("\r\n\r\n")
-    parts = head.split("\r\n", 1)[0].split(" ")
-    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
-        return None, body
-    return int(parts[1]), body
 
 
 def containers_from_api(items):
@@ -81,7 +73,7 @@ def read_containers(path, timeout):
         sock.close()
     except (socket.error, OSError) as exc:
         return [], "cannot read the Docker API at %s: %s" % (path, exc)
-    status, body = parse_http_response(b"".join(chunks))
+    status, _headers, body = parse_response(b"".join(chunks))
     if status != 200:
         return [], "the Docker API at %s answered %s" % (path, status)
     try:

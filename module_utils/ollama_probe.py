@@ -19,68 +19,9 @@ import ssl
 import threading
 
 from ansible.module_utils.ollama_findings import probe_findings
+from ansible.module_utils.ollama_http import http_get
 
 STATE_ORDER = ("exposed", "auth_required", "open_other", "filtered", "closed", "error")
-MAX_BYTES = 65536
-
-
-def http_get(address, port, path, timeout, use_tls):
-    """One bounded GET: (status, headers, body). Raises socket/SSL errors."""
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.settimeout(timeout)
-    sock.connect((address, port))
-    if use_tls:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        sock = context.wrap_socket(sock, server_hostname=None)
-    host = "[%s]" % address if ":" in address else address
-    sock.sendall(("GET %s HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: ollama-probe\r\nAccept: */*\r\n"
-                  "Connection: close\r\n\r\n" % (path, host, port)).encode("ascii"))
-    data = b""
-    while len(data) < MAX_BYTES:
-        try:
-            chunk = sock.recv(8192)
-        except socket.timeout:
-            break
-        if not chunk:
-            break
-        data += chunk
-    sock.close()
-    return parse_response(data)
-
-
-def parse_response(data):
-    """(status code or None, headers dict, body text) of a raw HTTP answer."""
-    text = data.decode("utf-8", "replace")
-    head, _sep, body = text.partition("\r\n\r\n")
-    lines = head.split("\r\n")
-    parts = lines[0].split(" ", 2)
-    status = int(parts[1]) if len(parts) >= 2 and parts[0].startswith("HTTP/") and parts[1].isdigit() else None
-    headers = {}
-    for line in lines[1:]:
-        key, sep, value = line.partition(":")
-        if sep:
-            headers[key.strip().lower()] = value.strip()
-    if headers.get("transfer-encoding", "").lower() == "chunked":
-        body = dechunk(body)
-    return status, headers, body
-
-
-def dechunk(body):
-    out, rest = [], body
-    while rest:
-        size_line, sep, rest = rest.partition("\r\n")
-        try:
-            size = int(size_line.split(";")[0], 16)
-        except ValueError:
-            break
-        if size == 0 or not sep:
-            break
-        out.append(rest[:size])
-        rest = rest[size + 2:]
-    return "".join(out)
 
 
 def classify(status, headers, body, path):

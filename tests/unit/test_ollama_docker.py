@@ -6,7 +6,8 @@ import os
 import socket
 import threading
 
-from ansible.module_utils.ollama_docker import containers_from_api, parse_http_response, read_containers
+from ansible.module_utils.ollama_docker import containers_from_api, read_containers
+from ansible.module_utils.ollama_http import parse_response
 
 API_SAMPLE = [
     {"Id": "3f4e1c2a9b8d7e6f", "Names": ["/ollama"], "Image": "ollama/ollama:0.5.7",
@@ -39,8 +40,8 @@ def test_containers_from_api_survives_odd_input():
 
 
 def test_parse_http_response():
-    assert parse_http_response(b"HTTP/1.0 200 OK\r\nA: b\r\n\r\n[]") == (200, "[]")
-    assert parse_http_response(b"garbage")[0] is None
+    assert parse_response(b"HTTP/1.0 200 OK\r\nA: b\r\n\r\n[]") == (200, {"a": "b"}, "[]")
+    assert parse_response(b"garbage")[0] is None
 
 
 def serve_once(path, payload):

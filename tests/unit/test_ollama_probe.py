@@ -7,8 +7,9 @@ import socket
 
 import pytest
 
+from ansible.module_utils.ollama_http import dechunk, parse_response
 from ansible.module_utils.ollama_probe import (
-    build_targets, classify, dechunk, parse_response, probe_one, run_probes, summarize, validate_targets)
+    build_targets, classify, probe_one, run_probes, summarize, validate_targets)
 from ansible.module_utils.ollama_report import build_report, records_from_results, write_report
 
 
