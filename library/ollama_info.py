@@ -126,7 +126,9 @@ services:
       bind: {listen: "0.0.0.0:11434", scope: wildcard, port: 11434, exposed: true}
       active_state: active
 processes:
-  description: Running C(ollama serve) processes (pid, argv, unit or null, OLLAMA_* environment, bind).
+  description: >-
+    Running C(ollama serve) processes (pid, argv, uid, gid, user and home, unit or null, OLLAMA_* environment,
+    bind).
   returned: always
   type: list
   elements: dict
@@ -173,6 +175,7 @@ warnings_detail:
 import glob
 import json
 import os
+import pwd
 import socket
 import sys
 
@@ -235,6 +238,10 @@ class Auditor(object):
             except OSError:
                 uid = None
             try:
+                account = pwd.getpwuid(uid) if uid is not None else None
+            except KeyError:
+                account = None
+            try:
                 netns = os.readlink("/proc/%s/ns/net" % entry)
             except OSError:
                 netns = None
@@ -257,6 +264,9 @@ class Auditor(object):
                 "pid": pid,
                 "argv": argv,
                 "uid": uid,
+                "gid": account.pw_gid if account else None,
+                "user": account.pw_name if account else None,
+                "home": account.pw_dir if account else None,
                 "unit": unit_from_cgroup(read_text("/proc/%s/cgroup" % entry)),
                 "container": bool(own_netns and netns and netns != own_netns),
                 "env_readable": environ is not None,

@@ -23,6 +23,7 @@ from ansible.module_utils.ollama_host import (
 ACTION_NONE = "none"
 ACTION_RESTART = "restart"
 ACTION_REBIND = "rebind"
+ACTION_ADOPT = "adopt"
 LOOPBACK_ADDRESSES = ("127.0.0.1", "::1")
 
 
@@ -127,3 +128,88 @@ def plan(facts, address, origins=(), fix_origins=True, services=None, dropin_nam
                 name, ", ".join(sorted(audited)) or "none"))
     return [plan_service(audited[name], address, list(origins), fix_origins, dropin_name, env_dir, port)
             for name in wanted]
+
+
+def systemd_quote(argv):
+    """A command line for ``ExecStart=``: words quoted, ``$`` and ``%`` escaped."""
+    words = []
+    for word in argv:
+        escaped = word.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%").replace("$", "$$")
+        if not escaped or any(c.isspace() for c in escaped) or escaped != word or "'" in word or ";" in word:
+            escaped = '"%s"' % escaped
+        words.append(escaped)
+    return " ".join(words)
+
+
+def plan_adoptions(facts, address, origins=(), fix_origins=True, env_dir="/etc/ollama-exposure-toolkit",
+                   port=None, unit_dir="/etc/systemd/system"):
+    """Plan items that move Ollama processes started by hand into managed units.
+
+    Each hand-started process (no unit, not in a container) becomes a unit
+    that runs the same command line as the same user, with the process's
+    own OLLAMA_* environment in an environment file of the toolkit,
+    rebound to loopback on the port it uses today. The unit is named
+    ``ollama.service`` when that name is free and one process is adopted,
+    else ``ollama-<port>.service``.
+    """
+    if address not in LOOPBACK_ADDRESSES:
+        raise ValueError("address %r is not a loopback address" % address)
+    facts = facts or {}
+    taken = set(s["name"] for s in facts.get("services", []))
+    procs = [p for p in facts.get("processes", []) if not p.get("unit") and not p.get("container")]
+    listeners = facts.get("listeners", [])
+    items = []
+    for proc in sorted(procs, key=lambda p: p["pid"]):
+        bind = proc.get("bind") or parse_ollama_host(proc.get("env", {}).get("OLLAMA_HOST", ""))
+        ports = sorted(set(l["port"] for l in listeners if l.get("pid") == proc["pid"]))
+        use_port = port or bind.get("port") or (ports[0] if ports else DEFAULT_PORT)
+        env = dict(proc.get("env") or {})
+        env["OLLAMA_HOST"] = listen_value(address, use_port)
+        reasons = ["started by hand (pid %d) with OLLAMA_HOST=%r (%s)" % (
+            proc["pid"], bind.get("value", ""), bind.get("listen", ""))]
+        wildcards = origins_wildcards(env.get("OLLAMA_ORIGINS", ""))
+        if wildcards and fix_origins:
+            env["OLLAMA_ORIGINS"] = ",".join(origins)
+            reasons.append("OLLAMA_ORIGINS %s narrowed to %s" % (
+                ",".join(wildcards), ",".join(origins) or "upstream defaults"))
+        items.append({"pid": proc["pid"], "port": use_port, "argv": list(proc.get("argv") or []),
+                      "uid": proc.get("uid") or 0, "gid": proc.get("gid") or 0,
+                      # systemd's User= takes a uid when the account has no name.
+                      "user": proc.get("user") or str(proc.get("uid") or 0),
+                      "home": proc.get("home") or "/",
+                      "original_env": dict(proc.get("env") or {}), "env": env,
+                      "listen": env["OLLAMA_HOST"], "reasons": reasons})
+    for item in items:
+        name = "ollama.service"
+        if name in taken or len(items) > 1:
+            name = "ollama-%d.service" % item["port"]
+        if name in taken:
+            raise ValueError("cannot adopt pid %d: unit %s exists already" % (item["pid"], name))
+        taken.add(name)
+        item.update(unit=name, action=ACTION_ADOPT, unit_file="%s/%s" % (unit_dir.rstrip("/"), name),
+                    env_file=env_file_path(env_dir, name), exec_start=systemd_quote(item["argv"]),
+                    running=True)
+    return items
+
+
+def unsettled(listeners, items):
+    """Units of ``items`` not yet listening on loopback only, on their port.
+
+    ``listeners``: the audit module's listeners; returns one message per
+    unit still wrong (empty list: all settled).
+    """
+    problems = []
+    for item in items:
+        socks = [s for s in listeners or [] if s.get("unit") == item["unit"]]
+        if not socks:
+            problems.append("%s: not listening yet" % item["unit"])
+            continue
+        outside = sorted(set("%s:%s" % (s.get("address"), s.get("port")) for s in socks
+                             if s.get("scope") != SCOPE_LOOPBACK))
+        ports = sorted(set(s.get("port") for s in socks))
+        if outside:
+            problems.append("%s: still listening on %s" % (item["unit"], ", ".join(outside)))
+        elif ports != [item["port"]]:
+            problems.append("%s: listening on port %s, expected %d" % (
+                item["unit"], ",".join(str(p) for p in ports), item["port"]))
+    return problems

@@ -3,7 +3,8 @@
 
 import pytest
 
-from ansible.module_utils.ollama_bind import env_without, plan, plan_service
+from ansible.module_utils.ollama_bind import (
+    env_without, plan, plan_adoptions, plan_service, systemd_quote, unsettled)
 from ansible.module_utils.ollama_host import parse_ollama_host
 
 DROPIN = "zz-ollama-exposure-toolkit.conf"
@@ -99,3 +100,67 @@ def test_port_override():
     item = plan({"services": [service([h("OLLAMA_HOST", "0.0.0.0:8080")], running="0.0.0.0:8080")]},
                 "127.0.0.1", port=11500)[0]
     assert item["listen"] == "127.0.0.1:11500"
+
+
+# -- adopting Ollama started by hand -----------------------------------------
+
+def hand_started(pid=4242, host="0.0.0.0:11500", argv=("/usr/local/bin/ollama", "serve"), **extra):
+    env = {"OLLAMA_HOST": host}
+    env.update(extra)
+    return {"pid": pid, "argv": list(argv), "user": "ollama", "home": "/usr/share/ollama", "unit": None,
+            "container": False, "env": env, "bind": parse_ollama_host(host)}
+
+
+def test_hand_started_process_is_adopted_as_ollama_service_on_its_port():
+    facts = {"services": [], "processes": [hand_started(OLLAMA_MODELS="/srv/models")], "listeners": []}
+    [item] = plan_adoptions(facts, "127.0.0.1", env_dir=ENV_DIR)
+    assert item["unit"] == "ollama.service" and item["unit_file"] == "/etc/systemd/system/ollama.service"
+    assert item["env"] == {"OLLAMA_HOST": "127.0.0.1:11500", "OLLAMA_MODELS": "/srv/models"}
+    assert item["original_env"]["OLLAMA_HOST"] == "0.0.0.0:11500"
+    assert item["exec_start"] == "/usr/local/bin/ollama serve"
+    assert item["user"] == "ollama" and item["env_file"] == ENV_DIR + "/ollama.service.env"
+
+
+def test_adoption_skips_units_and_containers_and_avoids_taken_names():
+    procs = [hand_started(1, "0.0.0.0"), hand_started(2, "[::]:9000"),
+             dict(hand_started(3), unit="ollama.service"), dict(hand_started(4), container=True)]
+    facts = {"services": [{"name": "ollama.service"}], "processes": procs, "listeners": []}
+    items = plan_adoptions(facts, "::1")
+    assert [(i["pid"], i["unit"], i["listen"]) for i in items] == [
+        (1, "ollama-11434.service", "[::1]:11434"), (2, "ollama-9000.service", "[::1]:9000")]
+
+
+def test_adoption_port_zero_uses_the_socket_in_use_and_narrows_origins():
+    proc = hand_started(7, "0.0.0.0:0", OLLAMA_ORIGINS="*")
+    facts = {"services": [], "processes": [proc], "listeners": [{"pid": 7, "port": 40001}]}
+    [item] = plan_adoptions(facts, "127.0.0.1", origins=["https://app.example"])
+    assert item["listen"] == "127.0.0.1:40001" and item["env"]["OLLAMA_ORIGINS"] == "https://app.example"
+
+
+def test_adoption_rejects_a_non_loopback_address():
+    with pytest.raises(ValueError, match="loopback"):
+        plan_adoptions({"processes": [hand_started()]}, "0.0.0.0")
+
+
+@pytest.mark.parametrize("argv,expected", [
+    (["/usr/bin/ollama", "serve"], "/usr/bin/ollama serve"),
+    (["/opt/my ollama/ollama", "serve"], '"/opt/my ollama/ollama" serve'),
+    (["ollama", "serve", "50%", "$HOME"], 'ollama serve "50%%" "$$HOME"'),
+    (["a\"b", ";"], '"a\\"b" ";"'),
+])
+def test_systemd_quote(argv, expected):
+    assert systemd_quote(argv) == expected
+
+
+def test_unsettled_reports_each_unit_still_wrong():
+    items = [{"unit": "a.service", "port": 11434}, {"unit": "b.service", "port": 8080},
+             {"unit": "c.service", "port": 80}, {"unit": "d.service", "port": 9000}]
+    listeners = [
+        {"unit": "a.service", "address": "127.0.0.1", "port": 11434, "scope": "loopback"},
+        {"unit": "b.service", "address": "0.0.0.0", "port": 8080, "scope": "wildcard"},
+        {"unit": "c.service", "address": "127.0.0.1", "port": 81, "scope": "loopback"},
+    ]
+    assert unsettled(listeners, items) == [
+        "b.service: still listening on 0.0.0.0:8080", "c.service: listening on port 81, expected 80",
+        "d.service: not listening yet"]
+    assert unsettled(listeners, items[:1]) == []

@@ -3,8 +3,10 @@ the reports before and after, bad input, and a restart that fails."""
 
 import json
 import os
+import re
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -23,10 +25,22 @@ def report(phase):
         return json.load(handle)
 
 
+# Plain text output, whatever Molecule asks of its own runs.
+PLAIN = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+
+
+def rollback(limit, *extra):
+    cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(PROJECT, "playbooks", "rollback.yml"),
+           "--limit", limit] + list(extra)
+    return subprocess.run(cmd, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600,
+                          env=PLAIN)
+
+
 def harden(limit, *extra):
     cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(PROJECT, "playbooks", "harden.yml"),
            "--limit", limit, "-e", "report_dir=%s" % tempfile.mkdtemp(prefix="harden-")] + list(extra)
-    return subprocess.run(cmd, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
+    return subprocess.run(cmd, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600,
+                          env=PLAIN)
 
 
 @pytest.fixture()
@@ -107,6 +121,53 @@ def test_hand_started_process_is_reported_and_left_alone():
     assert again.stdout == manual.stdout and manual.stdout.strip()
 
 
+def in_manual(*cmd):
+    return subprocess.run(["docker", "exec", "olab-manual-process"] + list(cmd), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+
+
+def ollama_sockets_of_manual(want, tries=15):
+    """Ollama's listening sockets on the manual-process host, once they are ``want`` (bounded wait)."""
+    found = None
+    for _ in range(tries):
+        out = in_manual("ss", "-Hltnp").stdout
+        found = sorted(line.split()[3] for line in out.splitlines() if "ollama" in line or "python3" in line)
+        if found == want:
+            break
+        time.sleep(1)
+    return found
+
+
+def test_hand_started_process_is_adopted_on_request_and_given_back_by_rollback():
+    before = in_manual("pgrep", "-f", "ollama serve").stdout.split()
+    assert len(before) == 1
+    sockets = ollama_sockets_of_manual(None, tries=1)
+    assert sockets and not [s for s in sockets if s.startswith("127.")], sockets
+    run = harden("manual-process", "-e", "ollama_bind_adopt=true")
+    assert run.returncode == 0, run.stdout[-4000:]
+    # The same command, same port, now in its own unit and on loopback only.
+    assert ollama_sockets_of_manual(["127.0.0.1:11500"]) == ["127.0.0.1:11500"]
+    main_pid = in_manual("systemctl", "show", "-P", "MainPID", "ollama.service").stdout.strip()
+    assert main_pid not in ("", "0") and main_pid != before[0]
+    unit = in_manual("cat", "/etc/systemd/system/ollama.service").stdout
+    assert "ExecStart=/usr/bin/python3 /usr/local/bin/ollama serve" in unit and "User=root" in unit
+    assert in_manual("systemctl", "is-enabled", "ollama.service").stdout.strip() == "enabled"
+    scanner = subprocess.run(["docker", "exec", "olab-scanner", "curl", "-s", "-m", "3", "-o", "/dev/null",
+                              "http://olab-manual-process:11500/api/tags"])
+    assert scanner.returncode == 7  # connection refused
+    again = harden("manual-process", "-e", "ollama_bind_adopt=true")
+    assert again.returncode == 0 and re.search(r"manual-process\s*:.*changed=0 ", again.stdout), again.stdout[-3000:]
+
+    back = rollback("manual-process")
+    assert back.returncode == 0, back.stdout[-4000:]
+    assert in_manual("test", "-e", "/etc/systemd/system/ollama.service").returncode == 1
+    assert ollama_sockets_of_manual(sockets) == sockets
+    pid = in_manual("pgrep", "-f", "ollama serve").stdout.split()
+    assert len(pid) == 1
+    assert "ollama.service" not in in_manual("cat", "/proc/%s/cgroup" % pid[0]).stdout
+    assert "OLLAMA_HOST=0.0.0.0:11500" in in_manual("sh", "-c", "tr '\\0' '\\n' < /proc/%s/environ" % pid[0]).stdout
+
+
 @pytest.mark.parametrize("extra,message", [
     (["-e", "ollama_bind_address=0.0.0.0"], "ollama_bind_address"),
     (["-e", "ollama_bind_port=70000"], "ollama_bind_port"),
@@ -134,7 +195,7 @@ def test_failed_restart_is_restored_and_reported():
         blocker.kill()
         subprocess.run(["docker", "exec", "olab-two-dropins", "pkill", "-f", "127.0.0.1',11600"])
     assert run.returncode != 0
-    assert "was restored" in run.stdout
+    assert "their files were restored" in run.stdout
     env = subprocess.run(["docker", "exec", "olab-two-dropins", "cat",
                           "/etc/ollama-exposure-toolkit/ollama.service.env"], stdout=subprocess.PIPE, text=True)
     assert "OLLAMA_HOST=127.0.0.1:11434" in env.stdout
