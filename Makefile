@@ -1,5 +1,5 @@
 # Ollama exposure toolkit. Two commands do everything on a fresh Debian box:
-#   make demo   - build the lab, audit it, print where the report is
+#   make demo   - build the lab, audit -> harden -> audit it, print the before/after summary
 #   make test   - lint, unit tests, Molecule scenarios on Debian 11, 12, 13
 SHELL := /bin/bash
 PYTHON ?= python3.11
@@ -10,7 +10,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 RELEASES ?= bullseye bookworm trixie
 INVENTORY := inventories/lab/hosts.yml
 
-.PHONY: help venv host images lab lab-destroy demo audit lint unit molecule test bench clean
+.PHONY: help venv host images lab lab-destroy demo audit lint docs unit molecule test bench clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -40,14 +40,19 @@ lab-destroy: venv ## Remove the lab containers
 audit: venv ## Audit the inventory (INVENTORY=..., reports in reports/)
 	$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/audit.yml
 
-demo: lab audit ## Build the lab, audit it, show the report
-	@echo; cat reports/report.md | head -40; echo
-	@echo "Reports: $(CURDIR)/reports/{findings.json,findings.csv,report.md}"
+demo: lab ## Build the lab, audit -> harden -> audit it, print before/after and the HTML report's path
+	rm -rf reports/before reports/after
+	$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/harden.yml -e ollama_bind_adopt=true \
+	  || echo "(some lab hosts stay exposed on purpose: see the table below)"
+	@echo; $(BIN)/python scripts/summary.py reports/before reports/after
 
 lint: venv ## yamllint, ansible-lint (production profile), ansible-doc of every module
 	$(BIN)/yamllint -s .
 	$(BIN)/ansible-lint --profile production
 	for m in library/*.py; do $(BIN)/ansible-doc -M library -t module "$$(basename $$m .py)" >/dev/null || exit 1; done
+
+docs: venv ## Render docs/controls.md from the control catalog
+	$(BIN)/python scripts/render-controls.py
 
 unit: venv ## Unit and property tests of the parsers and modules
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit

@@ -33,8 +33,9 @@ _use_project_module_utils()
 # pylint: disable=wrong-import-position
 from ansible.module_utils.ollama_probe import (  # noqa: E402
     build_targets, run_probes, summarize, validate_targets)
+from ansible.module_utils.ollama_render import read_report, write_report  # noqa: E402
 from ansible.module_utils.ollama_report import (  # noqa: E402
-    build_report, open_at_or_above, records_from_results, write_report)
+    apply_history, build_report, open_at_or_above, records_from_results, validate_exceptions)
 
 SEVERITY_CHOICES = ["never", "info", "low", "medium", "high", "critical"]
 
@@ -51,6 +52,8 @@ ARGUMENT_SPEC = dict(
     catalog=dict(type="dict", required=True),
     generated_at=dict(type="str", required=True),
     fail_on=dict(type="str", default="never", choices=SEVERITY_CHOICES),
+    exceptions=dict(type="dict", default={}),
+    baseline=dict(type="path"),
 )
 
 
@@ -66,6 +69,9 @@ class ActionModule(ActionBase):
         if bad_ports:
             raise AnsibleActionFail("probe_ports: %s out of range 1-65535" % bad_ports)
 
+        problems = validate_exceptions(params["exceptions"], params["catalog"])
+        if problems:
+            raise AnsibleActionFail("; ".join(problems))
         records = records_from_results(params["results"], params["errors"])
         probe = params["probe"]
         if params["probe_local"]:
@@ -76,11 +82,16 @@ class ActionModule(ActionBase):
             probe = summarize(targets, run_probes(targets, params["probe_timeout"], 32),
                               params["catalog"], "controller")
         report = build_report(records, probe, params["catalog"], params["generated_at"])
+        # New, still open, fixed: against the baseline (the audit before
+        # hardening) when there is one, else the previous run in dest.
+        baseline = read_report(params["baseline"]) if params["baseline"] else None
+        previous = baseline if baseline is not None else (read_report(params["dest"]) if params["write"] else None)
+        apply_history(report, previous, params["exceptions"])
 
         differs, files = False, []
         if params["write"]:
             try:
-                differs, files = write_report(params["dest"], report)
+                differs, files = write_report(params["dest"], report, params["catalog"], baseline)
             except (IOError, OSError) as exc:
                 raise AnsibleActionFail("cannot write the report into dest=%s: %s" % (params["dest"], exc))
 
@@ -95,7 +106,8 @@ class ActionModule(ActionBase):
             files=files,
             failing=failing,
             hosts=dict((name, {"status": entry["status"], "reason": entry["reason"],
-                               "findings": [f["id"] for f in report["findings"] if f["host"] == name]})
+                               "findings": [f["id"] for f in report["findings"] if f["host"] == name
+                                            and not f.get("carried") and f["status"] != "fixed"]})
                        for name, entry in report["hosts"].items()),
         )
         if failing:

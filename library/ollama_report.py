@@ -10,14 +10,22 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: ollama_report
-short_description: Write the fleet's Ollama audit as findings.json, findings.csv and report.md
+short_description: Write the fleet's Ollama audit as JSON, CSV, Markdown, tickets, JUnit XML and HTML
 version_added: "1.0.0"
 description:
   - An action plugin - it runs on the controller, in Ansible's own process.
   - Runs on the controller, once per play. Merges each host's C(ollama_info)
     result with the outside C(ollama_probe) result, decides each host's
     status (C(exposed), C(secure), C(not_installed), C(unreachable),
-    C(unsupported)) and writes the report files into I(dest).
+    C(unsupported)) and writes the report files into I(dest) -
+    C(findings.json), C(findings.csv) (one row per host and finding, for a
+    ticket system's import), C(report.md), C(tickets/FINGERPRINT.md) (one
+    body per open finding), C(junit.xml) (one test case per host and
+    control) and C(report.html) (static, opens offline).
+  - Compares with the previous C(findings.json) in I(dest) - each finding
+    gets a C(status) (C(new), C(open), C(fixed), C(excepted),
+    C(expired-exception)) and keeps its C(first_seen); I(exceptions) mark
+    accepted risks until their expiry date.
   - Files are replaced atomically. The report is the output of a read-only
     audit, not a change to a managed host, so the task never reports
     C(changed); C(differs) says whether the audit's content differs from the
@@ -85,6 +93,24 @@ options:
     type: str
     choices: [never, info, low, medium, high, critical]
     default: never
+  exceptions:
+    description:
+      - Accepted risks, by inventory name - a list of C(id) (a control),
+        C(reason), C(owner), C(expires) (YYYY-MM-DD), optionally C(host) and
+        C(subject) to narrow it. An invalid entry fails the task before any
+        file is written, naming the host and entry.
+      - A covered finding is C(excepted) until the expiry date, then
+        C(expired-exception) (open again). Excepted findings never trip
+        I(fail_on).
+    type: dict
+    default: {}
+  baseline:
+    description:
+      - A report directory (or C(findings.json)) of an earlier run, e.g. the
+        audit before hardening. Findings are then compared with it instead of
+        the previous run in I(dest) (what hardening fixed is C(fixed)), and the
+        HTML report shows each host before and after.
+    type: path
 notes:
   - Writes on the controller also in check mode - the report is the audit's
     output, not a change to a managed host.
@@ -113,12 +139,13 @@ summary:
   description: Host counts by status, finding counts by severity.
   returned: always
   type: dict
-  sample: {hosts: 3, by_status: {exposed: 1, secure: 2}, by_severity: {critical: 2}, findings: 3}
+  sample: {hosts: 3, by_status: {exposed: 1, secure: 2}, by_severity: {critical: 2}, findings: 3,
+           by_lifecycle: {new: 1, open: 1, fixed: 1, excepted: 0, expired-exception: 0}, open: 2}
 hosts:
-  description: Per host, its status and reason.
+  description: Per host, its status, reason and the ids of this run's findings.
   returned: always
   type: dict
-  sample: {web1: {status: exposed, reason: null}}
+  sample: {web1: {status: exposed, reason: null, findings: [OLLAMA-BIND-001]}}
 differs:
   description: Whether the audit's content differs from the previous report in I(dest).
   returned: always
@@ -129,7 +156,7 @@ files:
   type: list
   elements: str
 failing:
-  description: Findings at or above I(fail_on).
+  description: Open findings of this run at or above I(fail_on) (excepted ones left out).
   returned: always
   type: list
   elements: dict

@@ -1,37 +1,40 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, Ollama exposure toolkit contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Assemble the fleet report and render it as JSON, CSV and Markdown.
+"""Assemble the fleet report, follow each finding across runs, write the files.
 
-Pure functions (host records and probe results in, documents out), plus
-``write_report``, which writes the three files atomically.
+Pure functions (host records and probe results in, a report out;
+``apply_history`` compares with the previous report and applies the
+exceptions), plus ``write_report``, which writes every document of
+``ollama_render`` atomically into the report directory.
+
+A finding's ``status`` is its life cycle: ``new`` (first seen this run),
+``open`` (seen before, still there), ``fixed`` (seen last run on a host
+audited again now, gone), ``excepted`` (an exception with a future expiry
+covers it) or ``expired-exception`` (its exception expired: open again).
+``host_status`` is the status of the host it was found on.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import csv
-import io
+import datetime
 import json
-import os
-import tempfile
+import re
 
 from ansible.module_utils.ollama_findings import (
     STATUS_EXPOSED, STATUS_UNREACHABLE, STATUS_UNSUPPORTED, SEVERITIES, severity_rank)
 
-CSV_COLUMNS = ("host", "status", "id", "severity", "title", "subject", "evidence", "location",
-               "remediation", "references", "fingerprint")
-
-
-def _location_text(location):
-    if not location:
-        return ""
-    if location.get("socket"):
-        return location["socket"]
-    if location.get("line"):
-        return "%s:%s" % (location.get("file"), location["line"])
-    return location.get("file") or ""
+STATUS_NEW = "new"
+STATUS_OPEN = "open"
+STATUS_FIXED = "fixed"
+STATUS_EXCEPTED = "excepted"
+STATUS_EXPIRED = "expired-exception"
+LIFECYCLE = (STATUS_NEW, STATUS_OPEN, STATUS_FIXED, STATUS_EXCEPTED, STATUS_EXPIRED)
+# Statuses that still need work (tickets, fail_on, counts of open findings).
+OPEN_STATUSES = (STATUS_NEW, STATUS_OPEN, STATUS_EXPIRED)
+EXCEPTION_KEYS = ("id", "host", "subject", "reason", "owner", "expires")
 
 
 def records_from_results(results, errors=None):
@@ -91,7 +94,8 @@ def build_report(records, probe_hosts, catalog, generated_at):
                 status = STATUS_EXPOSED
             entry["status"] = status
             for finding in host_findings:
-                findings.append(dict(finding, host=name, status=status))
+                findings.append(dict(finding, host=name, host_status=status, status=STATUS_NEW,
+                                     first_seen=generated_at, last_seen=generated_at))
         hosts[name] = entry
     by_status, by_severity = {}, dict((s, 0) for s in SEVERITIES)
     for entry in hosts.values():
@@ -119,119 +123,133 @@ def _service_summary(svc):
 def comparable(report):
     """The report without what changes on every run (for change detection)."""
     data = dict(report)
-    data.pop("generated_at", None)
+    for key in ("generated_at", "compared_to"):
+        data.pop(key, None)
+    data["findings"] = [dict((k, v) for k, v in f.items() if k not in ("first_seen", "last_seen", "status", "fixed_at"))
+                        for f in report.get("findings", [])]
+    data.pop("summary", None)
     return json.dumps(data, sort_keys=True)
 
 
-def render_json(report):
-    return json.dumps(report, indent=2, sort_keys=True) + "\n"
+# -- exceptions and history ----------------------------------------------------
+
+def _date(value):
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    if isinstance(value, str) and re.match(r"^\d{4}-\d{2}-\d{2}$", value):
+        try:
+            return datetime.datetime.strptime(value, "%Y-%m-%d").date()
+        except ValueError:
+            return None
+    return None
 
 
-def render_csv(report):
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for finding in report["findings"]:
-        writer.writerow([
-            finding["host"], finding.get("status", ""), finding["id"], finding["severity"], finding["title"],
-            finding.get("subject", ""), finding["evidence"], _location_text(finding.get("location")),
-            finding["remediation"], " ".join(finding.get("references") or []), finding["fingerprint"],
-        ])
-    return out.getvalue()
+def validate_exceptions(exceptions, catalog, variable="ollama_audit_exceptions"):
+    """Problems with the exceptions of each host (host -> list), naming the variable.
 
-
-def _md(text):
-    return str(text if text is not None else "").replace("|", "\\|").replace("\n", " ")
-
-
-def render_markdown(report):
-    summary = report["summary"]
-    lines = [
-        "# Ollama exposure audit",
-        "",
-        "Generated %s; control catalog of %s." % (report["generated_at"], report.get("catalog_updated")),
-        "",
-        "%d hosts: %s. %d findings: %s." % (
-            summary["hosts"],
-            ", ".join("%d %s" % (n, s) for s, n in sorted(summary["by_status"].items())),
-            summary["findings"],
-            ", ".join("%d %s" % (summary["by_severity"][s], s) for s in reversed(SEVERITIES)
-                      if summary["by_severity"].get(s))),
-        "",
-        "## Hosts",
-        "",
-        "| host | status | listening | note |",
-        "|---|---|---|---|",
-    ]
-    for name, entry in sorted(report["hosts"].items()):
-        listening = ", ".join("%s:%s" % ("[%s]" % s["address"] if ":" in s["address"] else s["address"], s["port"])
-                              for s in entry.get("listeners") or [])
-        lines.append("| %s | %s | %s | %s |" % (_md(name), entry["status"], _md(listening) or "-",
-                                                 _md(entry.get("reason") or "")))
-    lines += ["", "## Findings", ""]
-    if not report["findings"]:
-        lines.append("None.")
-    else:
-        lines += ["| severity | control | host | evidence |", "|---|---|---|---|"]
-        for finding in report["findings"]:
-            lines.append("| %s | %s | %s | %s |" % (finding["severity"], finding["id"], _md(finding["host"]),
-                                                  _md(finding["evidence"])))
-        lines += ["", "## Remediation", ""]
-        seen = set()
-        for finding in report["findings"]:
-            if finding["id"] in seen:
+    Each entry: ``id`` (a control of the catalog), ``reason``, ``owner``,
+    ``expires`` (YYYY-MM-DD), optionally ``host`` and ``subject`` to narrow it.
+    """
+    problems = []
+    controls = (catalog or {}).get("controls") or {}
+    for host in sorted(exceptions or {}):
+        entries = exceptions[host]
+        if entries in (None, ""):
+            continue
+        where = "%s of %s" % (variable, host)
+        if not isinstance(entries, list):
+            problems.append("%s must be a list of exceptions, got %s" % (where, type(entries).__name__))
+            continue
+        for index, entry in enumerate(entries, 1):
+            at = "%s, entry %d" % (where, index)
+            if not isinstance(entry, dict):
+                problems.append("%s must be a mapping (id, reason, owner, expires)" % at)
                 continue
-            seen.add(finding["id"])
-            lines.append("- **%s** %s: %s" % (finding["id"], finding["title"], finding["remediation"]))
-    return "\n".join(lines) + "\n"
+            unknown = sorted(set(entry) - set(EXCEPTION_KEYS))
+            if unknown:
+                problems.append("%s: unknown key(s) %s" % (at, ", ".join(unknown)))
+            if entry.get("id") not in controls:
+                problems.append("%s: id %r is not a control of the catalog" % (at, entry.get("id")))
+            for key in ("reason", "owner"):
+                if not isinstance(entry.get(key), str) or not entry.get(key).strip():
+                    problems.append("%s: %s is required (a non-empty text)" % (at, key))
+            if _date(entry.get("expires")) is None:
+                problems.append("%s: expires must be a date YYYY-MM-DD (got %r)" % (at, entry.get("expires")))
+    return problems
+
+
+def find_exception(finding, entries):
+    """The first exception entry covering ``finding`` (or None)."""
+    for entry in entries or []:
+        if entry.get("id") != finding["id"]:
+            continue
+        if entry.get("host") and entry["host"] != finding["host"]:
+            continue
+        if entry.get("subject") and entry["subject"] != finding.get("subject"):
+            continue
+        return entry
+    return None
+
+
+def apply_history(report, previous=None, exceptions=None):
+    """Give each finding its life cycle against the ``previous`` report.
+
+    ``exceptions``: host -> list of exception entries (validated). Findings
+    of the previous run gone from a host audited now are added as
+    ``fixed``; those of hosts not audited now (unreachable, unsupported,
+    left out of the run) are carried as they were (``carried``: true) so
+    that their tickets stay open. Returns the report.
+    """
+    now = report["generated_at"]
+    today = _date((now or "")[:10]) or datetime.date.today()
+    earlier = {}
+    for finding in (previous or {}).get("findings", []) or []:
+        if isinstance(finding, dict) and finding.get("fingerprint") and finding.get("status") != STATUS_FIXED:
+            earlier[finding["fingerprint"]] = finding
+    seen = set()
+    for finding in report["findings"]:
+        old = earlier.get(finding["fingerprint"])
+        finding["first_seen"] = (old or {}).get("first_seen") or now
+        finding["last_seen"] = now
+        entry = find_exception(finding, (exceptions or {}).get(finding["host"]))
+        if entry:
+            expires = _date(entry.get("expires"))
+            finding["exception"] = {"reason": entry.get("reason"), "owner": entry.get("owner"),
+                                    "expires": str(expires)}
+            finding["status"] = STATUS_EXCEPTED if expires and expires >= today else STATUS_EXPIRED
+        else:
+            finding["status"] = STATUS_OPEN if old else STATUS_NEW
+        seen.add(finding["fingerprint"])
+    audited = set(name for name, entry in report["hosts"].items()
+                  if entry["status"] not in (STATUS_UNREACHABLE, STATUS_UNSUPPORTED))
+    for fingerprint_, old in sorted(earlier.items()):
+        if fingerprint_ in seen:
+            continue
+        if old.get("host") in audited:
+            report["findings"].append(dict(old, status=STATUS_FIXED, fixed_at=now, carried=False))
+        else:
+            status = STATUS_OPEN if old.get("status") == STATUS_NEW else old.get("status")
+            report["findings"].append(dict(old, status=status, carried=True))
+    report["findings"].sort(key=lambda f: (f["host"], -severity_rank(f["severity"]), f["id"], f.get("subject", "")))
+    report["compared_to"] = (previous or {}).get("generated_at")
+    counts = dict((s, 0) for s in LIFECYCLE)
+    for finding in report["findings"]:
+        counts[finding["status"]] = counts.get(finding["status"], 0) + 1
+    report["summary"]["by_lifecycle"] = counts
+    report["summary"]["open"] = sum(counts[s] for s in OPEN_STATUSES)
+    return report
 
 
 def open_at_or_above(report, threshold):
+    """Findings of this run still open at or above a severity (not excepted, fixed or carried)."""
     rank = severity_rank(threshold)
     if rank < 0:
         return []
-    return [f for f in report["findings"] if severity_rank(f["severity"]) >= rank]
+    return [f for f in report["findings"] if severity_rank(f["severity"]) >= rank
+            and f.get("status", STATUS_NEW) in OPEN_STATUSES and not f.get("carried")]
 
 
 def blocked_hosts(report):
     return sorted(n for n, e in report["hosts"].items() if e["status"] in (STATUS_UNREACHABLE, STATUS_UNSUPPORTED))
-
-
-def _write_atomic(path, content):
-    handle, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
-    try:
-        with os.fdopen(handle, "w") as out:
-            out.write(content)
-        os.chmod(tmp, 0o640)
-        os.rename(tmp, path)
-    except Exception:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _previous_report(path):
-    try:
-        with open(path) as handle:
-            return json.load(handle)
-    except (IOError, OSError, ValueError):
-        return None
-
-
-def write_report(dest, report):
-    """Write findings.json, findings.csv and report.md into ``dest``.
-
-    Returns (changed, paths): changed when the content differs from the
-    report already there (the generation time alone does not count).
-    """
-    if not os.path.isdir(dest):
-        os.makedirs(dest, 0o750)
-    old = _previous_report(os.path.join(dest, "findings.json"))
-    changed = old is None or comparable(old) != comparable(report)
-    paths = []
-    for name, content in (("findings.json", render_json(report)), ("findings.csv", render_csv(report)),
-                          ("report.md", render_markdown(report))):
-        path = os.path.join(dest, name)
-        _write_atomic(path, content)
-        paths.append(path)
-    return changed, paths

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Make this (Debian) machine ready for the lab: Docker engine running,
-# debootstrap present. Idempotent; needs root. Used by `make demo/test`.
+# debootstrap and chromium present. Idempotent; needs root. Used by `make demo/test`.
 set -euo pipefail
 
 need=()
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+# The HTML report is checked in a real headless browser (audit scenario).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [[ ${#need[@]} -gt 0 ]]; then
   echo "installing ${need[*]} from Debian"
   apt-get update -qq

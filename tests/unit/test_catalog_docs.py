@@ -5,6 +5,8 @@ import re
 
 import yaml
 
+from ansible.module_utils.ollama_render import render_controls_markdown
+
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 
 
@@ -13,10 +15,11 @@ def load_catalog():
         return yaml.safe_load(handle)["__ollama_audit_catalog"]
 
 
-def test_every_control_is_documented_with_its_severity():
+def test_controls_page_is_what_the_catalog_renders_to():
     catalog = load_catalog()
     with open(os.path.join(ROOT, "docs", "controls.md")) as handle:
         docs = handle.read()
+    assert docs == render_controls_markdown(catalog), "docs/controls.md is out of date: run `make docs`"
     rows = dict(re.findall(r"^\| (OLLAMA-[A-Z]+-\d{3}) \| (\w+) \|", docs, re.M))
     assert rows == {cid: c["severity"] for cid, c in catalog["controls"].items()}
 
@@ -35,7 +38,10 @@ def test_catalog_is_well_formed():
     for cid, control in catalog["controls"].items():
         assert re.match(r"^OLLAMA-[A-Z]+-\d{3}$", cid)
         assert control["severity"] in catalog["severities"]
-        assert control["title"] and control["remediation"]
+        assert control["title"] and control["remediation"] and control["rationale"] and control["verify"]
+        assert control["evidence"] and control["fires_when"] and isinstance(control["fixed_by"], list)
+        assert set(control["fixed_by"]) <= {"ollama_bind", "ollama_firewall", "ollama_front"}
+        assert all(re.match(r"^(CWE-\d+|CVE-\d{4}-\d{4,}|NIST-800-53-[A-Z]{2}-\d+)$", r) for r in control["references"])
     assert set(catalog["exposure_controls"]) <= set(catalog["controls"])
     for entry in catalog["vulnerable_versions"]["entries"]:
         assert re.match(r"^CVE-\d{4}-\d{4,}$", entry["cve"])

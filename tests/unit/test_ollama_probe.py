@@ -10,7 +10,7 @@ import pytest
 from ansible.module_utils.ollama_http import dechunk, parse_response
 from ansible.module_utils.ollama_probe import (
     build_targets, classify, probe_one, run_probes, summarize, validate_targets)
-from ansible.module_utils.ollama_report import build_report, records_from_results, write_report
+from ansible.module_utils.ollama_report import records_from_results
 
 
 def test_parse_response_reads_status_headers_and_chunked_body():
@@ -111,16 +111,3 @@ def test_records_from_results_classifies_each_outcome():
     assert by_host["down"]["reachable"] is False and "refused" in by_host["down"]["error"]
     assert by_host["nopy"]["error"] == "interpreter not found"
     assert by_host["skipped"]["error"]
-
-
-def test_write_report_reports_change_only_when_content_differs(tmp_path, catalog):
-    records = records_from_results({"h": {"status": "not_installed", "supported": True}})
-    first = build_report(records, {}, catalog, "2026-01-01T00:00:00Z")
-    changed, paths = write_report(str(tmp_path / "r"), first)
-    assert changed and len(paths) == 3
-    again = build_report(records, {}, catalog, "2026-01-02T00:00:00Z")
-    assert write_report(str(tmp_path / "r"), again)[0] is False
-    with open(str(tmp_path / "r" / "findings.json")) as handle:
-        assert json.load(handle)["generated_at"] == "2026-01-02T00:00:00Z"
-    other = build_report(records_from_results({"h": {"unreachable": True, "msg": "x"}}), {}, catalog, "t")
-    assert write_report(str(tmp_path / "r"), other)[0] is True

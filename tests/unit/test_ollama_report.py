@@ -9,9 +9,8 @@ import pytest
 
 from ansible.module_utils.ollama_findings import evaluate_host, host_status, probe_findings
 from ansible.module_utils.ollama_host import parse_ollama_host
-from ansible.module_utils.ollama_report import (
-    CSV_COLUMNS, blocked_hosts, build_report, comparable, open_at_or_above, render_csv, render_json,
-    render_markdown)
+from ansible.module_utils.ollama_render import CSV_COLUMNS, render_csv, render_json, render_markdown
+from ansible.module_utils.ollama_report import blocked_hosts, build_report, comparable, open_at_or_above
 
 OVERRIDE = "/etc/systemd/system/ollama.service.d/override.conf"
 
@@ -82,14 +81,14 @@ def test_statuses(report):
 def test_probe_finding_makes_host_exposed(report):
     db = [f for f in report["findings"] if f["host"] == "db-2"]
     assert [f["id"] for f in db] == ["OLLAMA-NET-001"]
-    assert db[0]["status"] == "exposed"
+    assert db[0]["host_status"] == "exposed"
     assert report["hosts"]["db-2"]["probe"][0]["state"] == "exposed"
 
 
 def test_findings_and_summary(report):
     web = [f["id"] for f in report["findings"] if f["host"] == "web-1"]
     assert web == ["OLLAMA-BIND-001", "OLLAMA-BIND-002", "OLLAMA-VER-001"]
-    assert all(f["status"] == "exposed" for f in report["findings"])
+    assert all(f["host_status"] == "exposed" and f["status"] == "new" for f in report["findings"])
     hosts_with_findings = set(f["host"] for f in report["findings"])
     assert hosts_with_findings == {"web-1", "db-2"}
     summary = report["summary"]
@@ -120,19 +119,21 @@ def test_csv(report):
         assert record["fingerprint"] == finding["fingerprint"]
         assert record["evidence"] == finding["evidence"]
         assert record["references"].split() == finding["references"]
-    net = [dict(zip(CSV_COLUMNS, r)) for r in rows[1:] if r[2] == "OLLAMA-NET-001"][0]
+    records = [dict(zip(CSV_COLUMNS, r)) for r in rows[1:]]
+    net = [r for r in records if r["id"] == "OLLAMA-NET-001"][0]
     assert net["location"] == "10.0.0.2:11434"
     assert '"Ollama is running"' in net["evidence"]  # quotes survive the round trip
-    bind2 = [dict(zip(CSV_COLUMNS, r)) for r in rows[1:] if r[2] == "OLLAMA-BIND-002"][0]
+    bind2 = [r for r in records if r["id"] == "OLLAMA-BIND-002"][0]
     assert bind2["location"] == OVERRIDE + ":2"
 
 
 def test_csv_quotes_commas_and_newlines(catalog):
-    finding = {"host": "h,1", "status": "exposed", "id": "OLLAMA-BIND-001", "severity": "critical",
+    finding = {"host": "h,1", "host_status": "exposed", "id": "OLLAMA-BIND-001", "severity": "critical",
                "title": "t", "subject": "s", "evidence": 'a, "b"\nc', "location": None,
                "remediation": "r", "references": [], "fingerprint": "f"}
     rows = list(csv.reader(io.StringIO(render_csv({"findings": [finding]}))))
-    assert rows[1][0] == "h,1" and rows[1][6] == 'a, "b"\nc' and rows[1][7] == ""
+    record = dict(zip(CSV_COLUMNS, rows[1]))
+    assert record["host"] == "h,1" and record["evidence"] == 'a, "b"\nc' and record["location"] == ""
 
 
 def test_csv_without_findings():

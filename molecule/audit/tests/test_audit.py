@@ -119,3 +119,82 @@ def test_fail_on_fails_the_run_for_an_open_critical_finding():
 def test_fail_on_passes_when_nothing_reaches_the_threshold():
     run = _audit("secure,not-installed,origins-any", "-e", "fail_on=critical")
     assert run.returncode == 0, run.stdout[-2000:]
+
+
+# -- reports for tickets, CI dashboards and people (issue: fleet compliance) --
+
+def test_second_run_keeps_every_fingerprint(report):
+    """converge, idempotence and check wrote into the same directory: every
+    finding was seen before (open), none new or fixed."""
+    assert report["findings"] and report["compared_to"]
+    assert {f["status"] for f in report["findings"]} == {"open"}
+    assert all(f["first_seen"] < f["last_seen"] for f in report["findings"])
+
+
+def test_junit_and_tickets(report, catalog):
+    from xml.etree import ElementTree
+
+    root = ElementTree.parse(os.path.join(REPORT_DIR, "junit.xml")).getroot()
+    assert int(root.get("tests")) == len(report["hosts"]) * len(catalog["controls"])
+    failing = {(s.get("name"), c.get("name").split()[0]) for s in root.findall("testsuite")
+               for c in s.findall("testcase") if c.find("failure") is not None}
+    assert failing == {(f["host"], f["id"]) for f in report["findings"]}
+    tickets = sorted(os.listdir(os.path.join(REPORT_DIR, "tickets")))
+    assert tickets == sorted("%s.md" % f["fingerprint"] for f in report["findings"])
+
+
+def test_html_report_renders_in_a_real_browser(report, tmp_path):
+    """Debian's chromium, headless, opens report.html offline; the DOM it
+    builds has a row per host with its status and the fleet counts."""
+    import re
+    import shutil
+    import subprocess
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert browser, "chromium is missing: scripts/ensure-host.sh installs it"
+    page = os.path.join(REPORT_DIR, "report.html")
+    args = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--user-data-dir=%s" % tmp_path, "--window-size=1280,3000"]
+    dom = subprocess.run(args + ["--dump-dom", "file://" + page], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True, timeout=120, check=True).stdout
+    hosts_table = dom.split('<table id="hosts">', 1)[1].split("</table>", 1)[0]
+    rows = dict(re.findall(r'<tr data-host="([^"]+)"><td>[^<]*</td><td><span class="h-[^"]*" data-status="([^"]+)"',
+                           hosts_table))
+    assert rows == {name: entry["status"] for name, entry in report["hosts"].items()}
+    cards = dict(re.findall(r'<div class="card" data-count="([^"]+)"><div class="n">(\d+)</div>', dom))
+    assert int(cards["hosts"]) == report["summary"]["hosts"]
+    for status, count in report["summary"]["by_status"].items():
+        assert int(cards["status-%s" % status]) == count
+    assert int(cards["open"]) == report["summary"]["open"]
+    shot = tmp_path / "report.png"
+    subprocess.run(args + ["--screenshot=%s" % shot, "file://" + page], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, timeout=120, check=True)
+    assert shot.stat().st_size > 20000  # a rendered page, not a blank one
+
+
+def test_exceptions_then_expiry_on_a_real_host():
+    import tempfile
+
+    def run(expires, *extra):
+        directory = tempfile.mkdtemp(prefix="audit-exc-")
+        exceptions = [{"id": cid, "reason": "accepted for the test", "owner": "secops", "expires": expires}
+                      for cid in ("OLLAMA-BIND-001", "OLLAMA-NET-001")]
+        done = _audit("faq-dropin", "-e", json.dumps({"ollama_audit_exceptions": exceptions}),
+                      "-e", "report_dir=%s" % directory, *extra)
+        with open(os.path.join(directory, "findings.json")) as handle:
+            return done, {f["id"]: f["status"] for f in json.load(handle)["findings"]}
+
+    done, statuses = run("2099-12-31", "-e", "fail_on=critical")
+    assert done.returncode == 0, done.stdout[-2000:]  # the critical ones are excepted
+    assert statuses["OLLAMA-BIND-001"] == statuses["OLLAMA-NET-001"] == "excepted"
+    assert statuses["OLLAMA-BIND-002"] == "new"
+    done, statuses = run("2020-01-01", "-e", "fail_on=critical")
+    assert done.returncode != 0 and "at or above severity critical" in done.stdout
+    assert statuses["OLLAMA-BIND-001"] == statuses["OLLAMA-NET-001"] == "expired-exception"
+
+
+def test_bad_exception_is_rejected_naming_the_variable():
+    bad = json.dumps({"ollama_audit_exceptions": [{"id": "OLLAMA-BIND-001", "owner": "x", "expires": "soon"}]})
+    run = _audit("faq-dropin", "-e", bad)
+    assert run.returncode != 0
+    assert "ollama_audit_exceptions of faq-dropin, entry 1" in run.stdout and "expires must be a date" in run.stdout

@@ -80,10 +80,12 @@ def test_reports_before_and_after(lab):
     name = lab["inventory_hostname"]
     before, after = report("before"), report("after")
     ids_before = {f["id"] for f in before["findings"] if f["host"] == name}
-    ids_after = {f["id"] for f in after["findings"] if f["host"] == name}
+    ids_after = {f["id"] for f in after["findings"] if f["host"] == name and f["status"] != "fixed"}
+    fixed = {f["id"] for f in after["findings"] if f["host"] == name and f["status"] == "fixed"}
     assert before["hosts"][name]["status"] == lab["lab_expect_status"]
     assert after["hosts"][name]["status"] == "secure"
     assert not ids_after & {"OLLAMA-BIND-001", "OLLAMA-BIND-002", "OLLAMA-BIND-003", "OLLAMA-NET-001"}
+    assert fixed <= ids_before
     if lab["lab_case"] in HARDENED:
         assert "OLLAMA-NET-001" in ids_before  # the scanner container reached it before
 

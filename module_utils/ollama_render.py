@@ -1,0 +1,412 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Ollama exposure toolkit contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every document made from a fleet report, and the writing of them.
+
+In the report directory:
+
+- ``findings.json``: the report (hosts, findings with their life cycle);
+- ``findings.csv``: one row per host and finding, shaped for a ticket
+  system's import (stable ``fingerprint``, ``first_seen``, ``last_seen``);
+- ``report.md``: a summary for people;
+- ``tickets/<fingerprint>.md``: one ticket body per open finding (stale
+  ones are removed, so the folder is the set of open tickets);
+- ``junit.xml``: one test case per host and control, for CI dashboards;
+- ``report.html``: a static page (no script, no network) with the fleet
+  counts, severities, a table per host and, given a baseline report, the
+  status of each host before and after.
+
+``render_controls_markdown`` makes docs/controls.md from the catalog.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import csv
+import io
+import json
+import os
+import tempfile
+from html import escape
+from xml.etree import ElementTree
+
+from ansible.module_utils.ollama_findings import (
+    SEVERITIES, STATUS_UNREACHABLE, STATUS_UNSUPPORTED)
+from ansible.module_utils.ollama_report import OPEN_STATUSES, STATUS_FIXED, comparable
+
+CSV_COLUMNS = ("host", "host_status", "status", "id", "severity", "title", "subject", "evidence", "location",
+               "remediation", "references", "fingerprint", "first_seen", "last_seen", "exception_owner",
+               "exception_expires", "exception_reason")
+HOST_STATUS_ORDER = ("exposed", "at_risk", "secure", "not_installed", "unreachable", "unsupported")
+
+
+def location_text(location):
+    if not location:
+        return ""
+    if location.get("socket"):
+        return location["socket"]
+    if location.get("line"):
+        return "%s:%s" % (location.get("file"), location["line"])
+    return location.get("file") or ""
+
+
+def render_json(report):
+    return json.dumps(report, indent=2, sort_keys=True) + "\n"
+
+
+def render_csv(report):
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for finding in report["findings"]:
+        exception = finding.get("exception") or {}
+        writer.writerow([
+            finding["host"], finding.get("host_status", ""), finding.get("status", ""), finding["id"],
+            finding["severity"], finding["title"], finding.get("subject", ""), finding["evidence"],
+            location_text(finding.get("location")), finding["remediation"],
+            " ".join(finding.get("references") or []), finding["fingerprint"], finding.get("first_seen", ""),
+            finding.get("last_seen", ""), exception.get("owner", ""), exception.get("expires", ""),
+            exception.get("reason", ""),
+        ])
+    return out.getvalue()
+
+
+def _md(text):
+    return str(text if text is not None else "").replace("|", "\\|").replace("\n", " ")
+
+
+def _listening(entry):
+    return ", ".join("%s:%s" % ("[%s]" % s["address"] if ":" in s["address"] else s["address"], s["port"])
+                     for s in entry.get("listeners") or [])
+
+
+def render_markdown(report):
+    summary = report["summary"]
+    lifecycle = summary.get("by_lifecycle") or {}
+    lines = [
+        "# Ollama exposure audit",
+        "",
+        "Generated %s; control catalog of %s%s." % (
+            report["generated_at"], report.get("catalog_updated"),
+            "; compared with the run of %s" % report["compared_to"] if report.get("compared_to") else ""),
+        "",
+        "%d hosts: %s. %d findings: %s." % (
+            summary["hosts"],
+            ", ".join("%d %s" % (n, s) for s, n in sorted(summary["by_status"].items())),
+            summary["findings"],
+            ", ".join("%d %s" % (summary["by_severity"][s], s) for s in reversed(SEVERITIES)
+                      if summary["by_severity"].get(s))),
+    ]
+    if lifecycle:
+        lines += ["", "Since the last run: %s." % ", ".join("%d %s" % (n, s) for s, n in lifecycle.items() if n)]
+    lines += ["", "## Hosts", "", "| host | status | listening | note |", "|---|---|---|---|"]
+    for name, entry in sorted(report["hosts"].items()):
+        lines.append("| %s | %s | %s | %s |" % (_md(name), entry["status"], _md(_listening(entry)) or "-",
+                                                 _md(entry.get("reason") or "")))
+    lines += ["", "## Findings", ""]
+    if not report["findings"]:
+        lines.append("None.")
+    else:
+        lines += ["| severity | control | host | status | evidence |", "|---|---|---|---|---|"]
+        for finding in report["findings"]:
+            lines.append("| %s | %s | %s | %s | %s |" % (
+                finding["severity"], finding["id"], _md(finding["host"]), finding.get("status", ""),
+                _md(finding["evidence"])))
+        lines += ["", "## Remediation", ""]
+        seen = set()
+        for finding in report["findings"]:
+            if finding["id"] in seen or finding.get("status") == STATUS_FIXED:
+                continue
+            seen.add(finding["id"])
+            lines.append("- **%s** %s: %s" % (finding["id"], finding["title"], finding["remediation"]))
+    return "\n".join(lines) + "\n"
+
+
+def open_findings(report):
+    return [f for f in report["findings"] if f.get("status") in OPEN_STATUSES]
+
+
+def ticket_name(finding):
+    return "%s.md" % finding["fingerprint"]
+
+
+def render_ticket(finding, catalog=None):
+    """The body of one ticket (Markdown) for an open finding."""
+    control = ((catalog or {}).get("controls") or {}).get(finding["id"]) or {}
+    lines = [
+        "# [%s] %s on %s" % (finding["severity"].upper(), finding["title"], finding["host"]),
+        "",
+        "| field | value |",
+        "|---|---|",
+        "| host | %s |" % _md(finding["host"]),
+        "| control | %s |" % finding["id"],
+        "| severity | %s |" % finding["severity"],
+        "| status | %s |" % finding.get("status", ""),
+        "| subject | %s |" % _md(finding.get("subject", "")),
+        "| location | %s |" % _md(location_text(finding.get("location")) or "-"),
+        "| first seen | %s |" % finding.get("first_seen", ""),
+        "| last seen | %s |" % finding.get("last_seen", ""),
+        "| fingerprint | `%s` |" % finding["fingerprint"],
+        "",
+        "## Evidence",
+        "",
+        finding["evidence"],
+        "",
+    ]
+    if control.get("rationale"):
+        lines += ["## Why it matters", "", control["rationale"], ""]
+    lines += ["## Remediation", "", finding["remediation"], ""]
+    if control.get("fixed_by"):
+        lines += ["Fixed by the toolkit's role(s): %s (`playbooks/harden.yml`)." % ", ".join(
+            "`%s`" % r for r in control["fixed_by"]), ""]
+    if control.get("verify"):
+        lines += ["## How to verify", "", control["verify"], ""]
+    if finding.get("exception"):
+        exc = finding["exception"]
+        lines += ["## Exception", "", "Expired on %s (owner %s): %s" % (exc["expires"], exc["owner"], exc["reason"]), ""]
+    if finding.get("references"):
+        lines += ["## References", ""] + ["- %s" % r for r in finding["references"]] + [""]
+    return "\n".join(lines)
+
+
+def render_junit(report, catalog):
+    """JUnit XML: a test suite per host, a test case per control of the catalog."""
+    controls = (catalog or {}).get("controls") or {}
+    suites = ElementTree.Element("testsuites", name="ollama-exposure")
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    current = [f for f in report["findings"] if not f.get("carried") and f.get("status") != STATUS_FIXED]
+    for name, entry in sorted(report["hosts"].items()):
+        suite = ElementTree.SubElement(suites, "testsuite", name=name)
+        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+        for cid in sorted(controls):
+            case = ElementTree.SubElement(suite, "testcase", classname="ollama-exposure.%s" % name,
+                                          name="%s %s" % (cid, controls[cid].get("title", "")))
+            counts["tests"] += 1
+            mine = [f for f in current if f["host"] == name and f["id"] == cid]
+            if entry["status"] in (STATUS_UNREACHABLE, STATUS_UNSUPPORTED):
+                error = ElementTree.SubElement(case, "error", message="host %s: %s" % (
+                    entry["status"], entry.get("reason") or ""), type=entry["status"])
+                error.text = entry.get("reason") or ""
+                counts["errors"] += 1
+            elif [f for f in mine if f["status"] in OPEN_STATUSES]:
+                failing = [f for f in mine if f["status"] in OPEN_STATUSES]
+                failure = ElementTree.SubElement(case, "failure", type=failing[0]["severity"],
+                                                 message="; ".join(f["evidence"] for f in failing)[:500])
+                failure.text = "\n".join("%s [%s] %s" % (f["fingerprint"], f["status"], f["evidence"])
+                                         for f in failing)
+                counts["failures"] += 1
+            elif mine:
+                exc = mine[0].get("exception") or {}
+                ElementTree.SubElement(case, "skipped", message="excepted until %s by %s: %s" % (
+                    exc.get("expires"), exc.get("owner"), exc.get("reason")))
+                counts["skipped"] += 1
+        for key, value in counts.items():
+            suite.set(key, str(value))
+            totals[key] += value
+    for key, value in totals.items():
+        suites.set(key, str(value))
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(suites, encoding="unicode") + "\n"
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1d232a;background:#fff}
+h1{margin-bottom:.2rem}.meta{color:#5b6570;margin-top:0}
+.cards{display:flex;flex-wrap:wrap;gap:.8rem;margin:1rem 0}
+.card{border:1px solid #d5dbe1;border-radius:8px;padding:.6rem 1rem;min-width:7rem}
+.card .n{font-size:1.8rem;font-weight:700}.card .l{color:#5b6570;font-size:.85rem}
+table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}
+th,td{border-bottom:1px solid #e3e7eb;padding:.35rem .5rem;text-align:left;vertical-align:top;font-size:.9rem}
+th{background:#f4f6f8}code{font-size:.85rem}
+.s-critical{color:#fff;background:#b3261e}.s-high{color:#fff;background:#d9730d}.s-medium{background:#f2c94c}
+.s-low{background:#cfe3f7}.s-info{background:#e6e9ed}
+.h-exposed{color:#b3261e;font-weight:700}.h-at_risk{color:#d9730d;font-weight:700}.h-secure{color:#1e7b34}
+.h-unreachable,.h-unsupported{color:#6b4fa0}
+.badge{border-radius:4px;padding:0 .35rem;font-size:.8rem;white-space:nowrap}
+"""
+
+
+def _badge(severity):
+    return '<span class="badge s-%s">%s</span>' % (escape(severity), escape(severity))
+
+
+def _host_status(status):
+    return '<span class="h-%s" data-status="%s">%s</span>' % (escape(str(status)), escape(str(status)),
+                                                               escape(str(status)))
+
+
+def render_html(report, baseline=None):
+    """A static HTML page; ``baseline``: an earlier report (before hardening) to compare hosts with."""
+    summary = report["summary"]
+    lifecycle = summary.get("by_lifecycle") or {}
+    out = ['<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8">',
+           '<meta name="viewport" content="width=device-width, initial-scale=1">',
+           '<title>Ollama exposure report</title><style>%s</style></head><body>' % _CSS,
+           '<h1>Ollama exposure report</h1>',
+           '<p class="meta">Generated %s &middot; control catalog of %s%s</p>' % (
+               escape(str(report.get("generated_at"))), escape(str(report.get("catalog_updated"))),
+               " &middot; compared with the run of %s" % escape(report["compared_to"])
+               if report.get("compared_to") else "")]
+    cards = [("hosts", summary["hosts"], "hosts")]
+    for status in HOST_STATUS_ORDER + tuple(sorted(set(summary["by_status"]) - set(HOST_STATUS_ORDER))):
+        if summary["by_status"].get(status):
+            cards.append(("status-%s" % status, summary["by_status"][status], status))
+    cards.append(("open", summary.get("open", len(open_findings(report))), "open findings"))
+    out.append('<h2>Fleet</h2><div class="cards" id="fleet">')
+    for key, number, label in cards:
+        out.append('<div class="card" data-count="%s"><div class="n">%d</div><div class="l">%s</div></div>' % (
+            escape(key), number, escape(label)))
+    out.append('</div><h2>Severity</h2><div class="cards" id="severity">')
+    for severity in reversed(SEVERITIES):
+        out.append('<div class="card" data-severity="%s"><div class="n">%d</div><div class="l">%s</div></div>' % (
+            escape(severity), summary["by_severity"].get(severity, 0), _badge(severity)))
+    out.append('</div>')
+    if lifecycle:
+        out.append('<h2>Since the last run</h2><div class="cards" id="lifecycle">')
+        for status, number in lifecycle.items():
+            out.append('<div class="card" data-lifecycle="%s"><div class="n">%d</div><div class="l">%s</div></div>'
+                       % (escape(status), number, escape(status)))
+        out.append('</div>')
+    if baseline:
+        out.append('<h2>Before and after</h2><table id="before-after"><thead><tr><th>host</th><th>before</th>'
+                   '<th>after</th><th>findings before</th><th>findings after</th></tr></thead><tbody>')
+        names = sorted(set(report["hosts"]) | set(baseline.get("hosts") or {}))
+        for name in names:
+            before = (baseline.get("hosts") or {}).get(name) or {}
+            after = report["hosts"].get(name) or {}
+            count_before = len([f for f in baseline.get("findings") or [] if f.get("host") == name
+                                and f.get("status", "new") in OPEN_STATUSES])
+            count_after = len([f for f in open_findings(report) if f["host"] == name])
+            out.append('<tr data-host="%s"><td>%s</td><td>%s</td><td>%s</td><td>%d</td><td>%d</td></tr>' % (
+                escape(name), escape(name), _host_status(before.get("status", "-")),
+                _host_status(after.get("status", "-")), count_before, count_after))
+        out.append('</tbody></table>')
+    out.append('<h2>Hosts</h2><table id="hosts"><thead><tr><th>host</th><th>status</th><th>listening</th>'
+               '<th>open findings</th><th>note</th></tr></thead><tbody>')
+    for name, entry in sorted(report["hosts"].items()):
+        ids = sorted(set(f["id"] for f in open_findings(report) if f["host"] == name))
+        out.append('<tr data-host="%s"><td>%s</td><td>%s</td><td><code>%s</code></td><td>%s</td><td>%s</td></tr>'
+                   % (escape(name), escape(name), _host_status(entry["status"]), escape(_listening(entry) or "-"),
+                      escape(", ".join(ids) or "-"), escape(entry.get("reason") or "")))
+    out.append('</tbody></table><h2>Findings</h2>')
+    if not report["findings"]:
+        out.append('<p>None.</p>')
+    else:
+        out.append('<table id="findings"><thead><tr><th>severity</th><th>control</th><th>host</th><th>status</th>'
+                   '<th>first seen</th><th>evidence</th><th>remediation</th></tr></thead><tbody>')
+        for finding in report["findings"]:
+            out.append('<tr data-fingerprint="%s" data-status="%s"><td>%s</td><td>%s<br>%s</td><td>%s</td>'
+                       '<td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>' % (
+                           escape(finding["fingerprint"]), escape(finding.get("status", "")),
+                           _badge(finding["severity"]), escape(finding["id"]), escape(finding["title"]),
+                           escape(finding["host"]), escape(finding.get("status", "")),
+                           escape(finding.get("first_seen", "")), escape(finding["evidence"]),
+                           escape(finding["remediation"])))
+        out.append('</tbody></table>')
+    out.append('</body></html>')
+    return "\n".join(out) + "\n"
+
+
+def render_controls_markdown(catalog):
+    """docs/controls.md, generated from the catalog (`make docs`)."""
+    lines = [
+        "# Controls",
+        "",
+        "<!-- Generated from roles/ollama_audit/vars/main.yml by `make docs`: edit the catalog, not this page. -->",
+        "",
+        "The catalog is data: `roles/ollama_audit/vars/main.yml` (`__ollama_audit_catalog`, updated %s)," % (
+            catalog.get("updated")),
+        "with the table of vulnerable versions. A unit test checks that this page is",
+        "what the catalog renders to.",
+        "",
+        "Fingerprints are `sha256(host | control id | subject)`, truncated to 24 hex",
+        "digits. The subject names the unit, socket, file line, process command line",
+        "or container port, never a PID or a time, so the same problem on the same",
+        "host keeps its fingerprint across runs and tickets are updated, not duplicated.",
+        "",
+        "| id | severity | evidence | fires when | fixed by |",
+        "|---|---|---|---|---|",
+    ]
+    controls = catalog.get("controls") or {}
+    for cid in sorted(controls):
+        control = controls[cid]
+        lines.append("| %s | %s | %s | %s | %s |" % (
+            cid, control["severity"], _md(control.get("evidence", "")), _md(control.get("fires_when", "")),
+            ", ".join("`%s`" % r for r in control.get("fixed_by") or []) or "by hand"))
+    for cid in sorted(controls):
+        control = controls[cid]
+        lines += ["", "## %s: %s" % (cid, control["title"]), "",
+                  "- **Severity**: %s" % control["severity"],
+                  "- **Why**: %s" % " ".join(str(control.get("rationale", "")).split()),
+                  "- **Verify**: %s" % control.get("verify", ""),
+                  "- **Remediation**: %s" % " ".join(str(control["remediation"]).split()),
+                  "- **Fixed by**: %s" % (", ".join("`%s`" % r for r in control.get("fixed_by") or []) or "by hand"),
+                  "- **References**: %s" % (", ".join(control.get("references") or []) or "-")]
+    versions = catalog.get("vulnerable_versions") or {}
+    lines += ["", "## Vulnerable versions", "",
+              "Practical floor: %s. Entries with no fixed release (`-`) are listed for reference" % (
+                  versions.get("minimum_version")),
+              "and never matched by version; missing authentication is what OLLAMA-NET-001 and",
+              "OLLAMA-BIND-001 report.", "", "| CVE | title | fixed in |", "|---|---|---|"]
+    for entry in versions.get("entries") or []:
+        lines.append("| %s | %s | %s |" % (entry["cve"], _md(entry["title"]), entry.get("fixed_in") or "-"))
+    return "\n".join(lines) + "\n"
+
+
+# -- files ---------------------------------------------------------------------
+
+def _write_atomic(path, content):
+    handle, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+    try:
+        with os.fdopen(handle, "w") as out:
+            out.write(content)
+        os.chmod(tmp, 0o640)
+        os.rename(tmp, path)
+    except Exception:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def read_report(path):
+    """A findings.json written earlier (or a directory holding one); None when absent or unreadable."""
+    if path and os.path.isdir(path):
+        path = os.path.join(path, "findings.json")
+    try:
+        with open(path) as handle:
+            data = json.load(handle)
+    except (IOError, OSError, ValueError, TypeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def write_report(dest, report, catalog=None, baseline=None):
+    """Write every document into ``dest``; stale ticket bodies are removed.
+
+    Returns (changed, paths): changed when the content differs from the
+    report already there (times and life-cycle moves alone do not count).
+    """
+    if not os.path.isdir(dest):
+        os.makedirs(dest, 0o750)
+    old = read_report(os.path.join(dest, "findings.json"))
+    changed = old is None or comparable(old) != comparable(report)
+    documents = [("findings.json", render_json(report)), ("findings.csv", render_csv(report)),
+                 ("report.md", render_markdown(report)), ("junit.xml", render_junit(report, catalog)),
+                 ("report.html", render_html(report, baseline))]
+    tickets_dir = os.path.join(dest, "tickets")
+    if not os.path.isdir(tickets_dir):
+        os.makedirs(tickets_dir, 0o750)
+    wanted = set()
+    for finding in open_findings(report):
+        name = ticket_name(finding)
+        wanted.add(name)
+        documents.append((os.path.join("tickets", name), render_ticket(finding, catalog)))
+    paths = []
+    for name, content in documents:
+        path = os.path.join(dest, name)
+        _write_atomic(path, content)
+        paths.append(path)
+    for name in os.listdir(tickets_dir):
+        if name.endswith(".md") and name not in wanted:
+            os.unlink(os.path.join(tickets_dir, name))
+    return changed, paths
