@@ -16,7 +16,7 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROJECT = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.join(HERE, "..", "..", ".."))
-INVENTORY = os.path.join(HERE, "..", "inventory", "hosts.yml")
+INVENTORY = os.path.join(HERE, "..", "inventory", "hosts.yml")  # the SSH host's alias is in ssh.yml
 EPHEMERAL = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "")
 STATE_FILE = "/var/lib/ollama-exposure-toolkit/firewall.json"
 
@@ -119,6 +119,17 @@ def test_rules_survive_a_restart_of_the_firewall_service(host, lab):
         assert wait_loopback(host, port), "Ollama did not come back on loopback"
         assert closed_soon(host, lab, port)
     assert from_outside(host, lab, lab["fw_front_port"]) == "200"
+
+
+def test_ansible_still_connects_over_ssh_after_ufw_was_enabled(host, lab):
+    if not lab.get("fw_ssh"):
+        pytest.skip("not the SSH host")
+    status = host.check_output("ufw status verbose")
+    assert "Status: active" in status and "deny (incoming)" in status
+    assert "22/tcp" in status and "ALLOW IN" in status
+    ping = subprocess.run(["ansible", "-i", os.path.join(HERE, "..", "inventory"), "fw-ssh", "-m", "ansible.builtin.ping"],
+                          cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+    assert ping.returncode == 0 and '"ping": "pong"' in ping.stdout, ping.stdout
 
 
 def test_rules_survive_a_reboot(host, lab):
