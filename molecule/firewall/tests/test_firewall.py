@@ -126,7 +126,8 @@ def test_ansible_still_connects_over_ssh_after_ufw_was_enabled(host, lab):
         pytest.skip("not the SSH host")
     status = host.check_output("ufw status verbose")
     assert "Status: active" in status and "deny (incoming)" in status
-    assert "22/tcp" in status and "ALLOW IN" in status
+    assert [line for line in status.splitlines() if line.startswith("22/tcp ") and "ALLOW IN" in line
+            and "ollama-exposure-toolkit ssh" in line], status
     ping = subprocess.run(["ansible", "-i", os.path.join(HERE, "..", "inventory"), "fw-ssh", "-m", "ansible.builtin.ping"],
                           cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
     assert ping.returncode == 0 and '"ping": "pong"' in ping.stdout, ping.stdout
