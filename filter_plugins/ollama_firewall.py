@@ -34,12 +34,12 @@ from ansible.module_utils import ollama_firewall as fw  # noqa: E402  pylint: di
 
 
 def ollama_firewall_plan(facts, state, backend="auto", ports=None, front_enabled=True, front_port=11443,
-                         front_sources=None, ssh_port=22, docker_user=True, docker_republish=False,
+                         front_sources=None, ssh_port=22, docker_user=True,
                          ufw_enable=False, ssh_allow=False):
     try:
         return fw.plan(facts, state, backend=backend, ports=ports if ports is not None else [],
                        front_enabled=front_enabled, front_port=front_port, front_sources=front_sources,
-                       ssh_port=ssh_port, docker_user=docker_user, docker_republish=docker_republish,
+                       ssh_port=ssh_port, docker_user=docker_user,
                        ufw_enable=ufw_enable, ssh_allow=ssh_allow)
     except ValueError as exc:
         raise AnsibleFilterError(str(exc))

@@ -271,14 +271,13 @@ def choose_backend(requested, state, ufw_enable=False):
 
 
 def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_port=11443, front_sources=None,
-         ssh_port=22, docker_user=True, docker_republish=False, ufw_enable=False, ssh_allow=False):
+         ssh_port=22, docker_user=True, ufw_enable=False, ssh_allow=False):
     """The host's firewall plan, or ValueError naming every bad variable.
 
     Keys: backend, ports (sorted, closed to all but loopback), reasons,
     conflicts ({port: addresses}: left open and reported), docker (published
     ports for DOCKER-USER), front ({enabled, port, sources by family,
-    anywhere by family}), ssh_port, ufw (enable, ssh_allow), docker_user,
-    docker_republish.
+    anywhere by family}), ssh_port, ufw (enable, ssh_allow), docker_user.
     """
     errors = []
     facts = facts if isinstance(facts, dict) else {}
@@ -351,7 +350,6 @@ def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_por
         "ssh_port": sport,
         "ufw": ufw,
         "docker_user": bool(docker_user),
-        "docker_republish": bool(docker_republish),
     }
 
 
