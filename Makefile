@@ -57,9 +57,10 @@ docs: venv ## Render docs/controls.md from the control catalog
 unit: venv ## Unit and property tests of the parsers and modules
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
 
-molecule: venv images ## Molecule: audit on every Debian release, harden + rollback on Debian 12
+molecule: venv images ## Molecule: audit on every Debian release, harden + rollback and firewall on Debian 12
 	for r in $(RELEASES); do OLLAMA_LAB_RELEASE=$$r $(BIN)/molecule test -s audit || exit 1; done
 	OLLAMA_LAB_RELEASE=bookworm $(BIN)/molecule test -s harden
+	tests/lab/images/build-fw.sh && $(BIN)/molecule test -s firewall
 
 test: lint unit molecule ## Everything CI runs
 

@@ -137,6 +137,16 @@ listeners:
   returned: always
   type: list
   elements: dict
+other_listeners:
+  description:
+    - Listening TCP sockets of other programs (address, port, family, scope), without
+      their process. The firewall role reads them so that it never closes a port
+      another service serves to the network.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {address: "0.0.0.0", port: 22, family: ipv4, scope: wildcard}
 containers:
   description: Docker containers running Ollama, with published ports.
   returned: always
@@ -215,6 +225,8 @@ class Auditor(object):
         self.module = module
         self.params = module.params
         self.warnings = []
+        # Listening sockets of other programs (the firewall role's conflict check).
+        self.others = []
 
     # -- processes and sockets -------------------------------------------
     def scan_processes(self):
@@ -297,11 +309,13 @@ class Auditor(object):
                     if proc["bind"]["port"] and proc["bind"]["port"] == sock["port"]:
                         owner, inferred = proc, True
                         break
-            if owner is None:
-                continue
             address = sock["address"]
             if address.startswith("::ffff:"):
                 address = address[7:]
+            if owner is None:
+                self.others.append({"address": address, "port": sock["port"], "family": sock["family"],
+                                    "scope": "wildcard" if address in ("::", "0.0.0.0") else address_scope(address)})
+                continue
             found.append({
                 "address": address,
                 "port": sock["port"],
@@ -506,7 +520,8 @@ class Auditor(object):
 
     def run(self):
         result = {"changed": False, "supported": True, "systemd": False, "services": [], "processes": [],
-                  "listeners": [], "containers": [], "installs": [], "addresses": []}
+                  "listeners": [], "containers": [], "installs": [], "addresses": [],
+                  "other_listeners": []}
         if not sys.platform.startswith("linux"):
             result.update(supported=False, status="unsupported",
                           reason="platform %s is not Linux" % sys.platform, warnings_detail=[])
@@ -525,8 +540,9 @@ class Auditor(object):
             proc.pop("_inodes")
             proc.pop("_fd_readable")
         addresses, skipped = self.addresses()
+        self.others.sort(key=lambda s: (s["port"], s["family"], s["address"]))
         result.update(services=services, processes=procs, listeners=listeners, containers=containers,
-                      addresses=addresses, addresses_skipped=skipped)
+                      addresses=addresses, addresses_skipped=skipped, other_listeners=self.others)
         if os.geteuid() != 0:
             self.warnings.append("not running as root: other users' processes and files may be hidden")
         result["warnings_detail"] = self.warnings

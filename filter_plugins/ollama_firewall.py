@@ -1,0 +1,63 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Ollama exposure toolkit contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters of the ollama_firewall role. The logic lives in
+module_utils/ollama_firewall.py (unit tested); this file only makes it
+callable from tasks and templates:
+
+    {{ detection_stdout | ollama_firewall_detect }}
+    {{ ollama_audit_facts | ollama_firewall_plan(state, backend='auto', ...) }}
+    {{ plan | ollama_firewall_nftables }}
+    {{ plan | ollama_firewall_iptables('ipv4') }}
+    {{ live_lines | ollama_firewall_stale(rules) }}
+    {{ plan | ollama_firewall_docker_user('ipv4') }}
+    {{ plan | ollama_firewall_ufw_rules }}
+    {{ plan | ollama_firewall_rich_rules }}
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+import ansible.module_utils
+from ansible import constants as C
+from ansible.errors import AnsibleFilterError
+
+for _path in C.config.get_config_value("DEFAULT_MODULE_UTILS_PATH") or []:
+    _path = os.path.abspath(os.path.expanduser(_path))
+    if os.path.isdir(_path) and _path not in ansible.module_utils.__path__:
+        ansible.module_utils.__path__.append(_path)
+
+from ansible.module_utils import ollama_firewall as fw  # noqa: E402  pylint: disable=wrong-import-position
+
+
+def ollama_firewall_plan(facts, state, backend="auto", ports=None, front_enabled=True, front_port=11443,
+                         front_sources=None, ssh_port=22, docker_user=True,
+                         ufw_enable=False, ssh_allow=False):
+    try:
+        return fw.plan(facts, state, backend=backend, ports=ports if ports is not None else [],
+                       front_enabled=front_enabled, front_port=front_port, front_sources=front_sources,
+                       ssh_port=ssh_port, docker_user=docker_user,
+                       ufw_enable=ufw_enable, ssh_allow=ssh_allow)
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
+def ollama_firewall_stale(live_lines, rules):
+    return fw.stale_chain(live_lines or [], rules or [])
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "ollama_firewall_detect": fw.parse_detection,
+            "ollama_firewall_plan": ollama_firewall_plan,
+            "ollama_firewall_nftables": fw.nftables_ruleset,
+            "ollama_firewall_iptables": fw.iptables_rules,
+            "ollama_firewall_stale": ollama_firewall_stale,
+            "ollama_firewall_docker_user": fw.docker_user_rules,
+            "ollama_firewall_ufw_rules": fw.ufw_rules,
+            "ollama_firewall_rich_rules": fw.firewalld_rich_rules,
+        }

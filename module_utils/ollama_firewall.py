@@ -1,0 +1,475 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Ollama exposure toolkit contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Firewall plan of a host: which ports to close, with which backend, and the
+rules each backend gets. Pure functions (no I/O), unit tested in
+tests/unit/test_ollama_firewall.py; the role calls them through the
+``ollama_firewall_plan`` filter.
+
+Inputs are the audit's facts (``ollama_audit_facts`` of library/ollama_info.py),
+the output of the role's read-only detection step (``parse_detection``) and
+the role's variables. Every problem with the variables is reported at once,
+naming the variable, before anything changes on the host.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+
+BACKENDS = ("nftables", "iptables", "ufw", "firewalld")
+TABLE = "ollama_exposure_toolkit"
+CHAIN = "OLLAMA-TOOLKIT"
+COMMENT = "ollama-exposure-toolkit"
+ANYWHERE = {"ipv4": "0.0.0.0/0", "ipv6": "::/0"}
+LOOPBACK = {"ipv4": "127.0.0.0/8", "ipv6": "::1/128"}
+UNITS = ("nftables.service", "ufw.service", "firewalld.service", "netfilter-persistent.service", "docker.service")
+TOOLS = ("nft", "iptables", "ip6tables", "ufw", "firewall-cmd")
+
+
+def _text(value):
+    return value if isinstance(value, str) else ("" if value is None else str(value))
+
+
+def _port(value):
+    """An int 1-65535, or None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        port = int(_text(value).strip()) if not isinstance(value, int) else value
+    except ValueError:
+        return None
+    return port if 1 <= port <= 65535 else None
+
+
+def _is_loopback(address):
+    address = _text(address).strip("[]")
+    if address.startswith("::ffff:"):
+        address = address[7:]
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return address == "localhost"
+
+
+# -- detection ------------------------------------------------------------------
+def parse_detection(text):
+    """Parse the role's detection script output (see tasks/detect.yml).
+
+    Sections: ``tool NAME PATH`` lines, then ``systemctl show`` blocks after
+    ``@@systemctl``, then ``ufw status verbose`` after ``@@ufw`` and the first
+    line of ``firewall-cmd --get-default-zone`` after ``@@firewalld-zone``.
+    """
+    state = {"tools": {}, "units": {}, "ufw": {"active": False, "default_incoming": None, "rules": []},
+             "firewalld_zone": None}
+    section, block = None, {}
+
+    def flush_block():
+        if block.get("Id"):
+            state["units"][block["Id"]] = {
+                "loaded": block.get("LoadState") == "loaded",
+                "active": block.get("ActiveState") in ("active", "activating", "reloading"),
+                "enabled": block.get("UnitFileState") in ("enabled", "enabled-runtime", "static", "alias"),
+            }
+
+    for raw in _text(text).splitlines():
+        line = raw.rstrip()
+        if line.startswith("@@"):
+            flush_block()
+            block = {}
+            section = line[2:].strip()
+            continue
+        if section is None:
+            parts = line.split(None, 2)
+            if len(parts) >= 2 and parts[0] == "tool":
+                state["tools"][parts[1]] = parts[2] if len(parts) == 3 else ""
+        elif section == "systemctl":
+            if not line.strip():
+                flush_block()
+                block = {}
+                continue
+            key, sep, value = line.partition("=")
+            if sep:
+                block[key] = value
+        elif section == "ufw":
+            low = line.strip().lower()
+            if low.startswith("status:"):
+                state["ufw"]["active"] = low.split(":", 1)[1].strip() == "active"
+            elif low.startswith("default:"):
+                for part in low.split(":", 1)[1].split(","):
+                    words = part.split()
+                    if len(words) >= 2 and words[1] == "(incoming)":
+                        state["ufw"]["default_incoming"] = words[0]
+            elif low.startswith("default_input_policy="):
+                policy = low.split("=", 1)[1].strip("\"' ")
+                if state["ufw"]["default_incoming"] is None:
+                    state["ufw"]["default_incoming"] = {"drop": "deny", "accept": "allow"}.get(policy, policy)
+            elif low.startswith("ufw "):
+                # `ufw show added`: rules of an inactive ufw, as commands.
+                words = line.split()[1:]
+                if words and words[0] in ("allow", "limit") and words[1:2] == ["in"]:
+                    words = words[:1] + words[2:]
+                if len(words) == 2 and words[0] in ("allow", "limit"):
+                    state["ufw"]["rules"].append("%s %s IN Anywhere" % (words[1], words[0].upper()))
+            elif line.strip() and not low.startswith(("to ", "--", "logging:", "new profiles:", "added user rules",
+                                                      "(none)")):
+                state["ufw"]["rules"].append(line.strip())
+        elif section == "firewalld-zone" and line.strip() and state["firewalld_zone"] is None:
+            state["firewalld_zone"] = line.strip()
+    flush_block()
+    for tool in TOOLS:
+        state["tools"].setdefault(tool, "")
+    return state
+
+
+def ufw_allows_port(rules, port):
+    """Whether ``ufw status verbose`` rule lines allow TCP ``port`` in from anywhere."""
+    for rule in rules:
+        words = rule.split()
+        if len(words) < 3 or words[1].upper() not in ("ALLOW", "LIMIT"):
+            continue
+        if len(words) >= 3 and words[2].upper() == "OUT":
+            continue
+        target = words[0]
+        number, _sep, proto = target.partition("/")
+        if proto and proto.lower() not in ("tcp",):
+            continue
+        ports = []
+        for item in number.split(","):
+            low, _sep, high = item.partition(":")
+            if low.isdigit() and (high.isdigit() or not high):
+                ports.append((int(low), int(high or low)))
+        if not ports and number.lower() in ("openssh", "ssh") and port == 22:
+            ports = [(22, 22)]
+        source = " ".join(words[3:] if words[2].upper() == "IN" else words[2:])
+        if any(low <= port <= high for low, high in ports) and source.startswith("Anywhere"):
+            return True
+    return False
+
+
+# -- ports --------------------------------------------------------------------------
+def ollama_ports(facts):
+    """Every port an Ollama server of the host listens on or will listen on.
+
+    Listening sockets of every scope (a loopback-only port is closed too: the
+    rule keeps it closed if the service is rebound to the network later),
+    services' next-start ports and hand-started processes' ports. Returns
+    {port: [reasons]}.
+    """
+    found = {}
+
+    def add(port, reason):
+        port = _port(port)
+        if port:
+            reasons = found.setdefault(port, [])
+            if reason not in reasons:
+                reasons.append(reason)
+
+    facts = facts if isinstance(facts, dict) else {}
+    for sock in facts.get("listeners") or []:
+        add(sock.get("port"), "listener %s port %s (pid %s)" % (sock.get("address"), sock.get("port"), sock.get("pid")))
+    for svc in facts.get("services") or []:
+        for key in ("bind", "running_bind"):
+            bind = svc.get(key) or {}
+            add(bind.get("port"), "service %s (%s)" % (svc.get("name"), bind.get("listen") or bind.get("port")))
+    for proc in facts.get("processes") or []:
+        if proc.get("container") or proc.get("unit"):
+            continue
+        bind = proc.get("bind") or {}
+        add(bind.get("port"), "process %s started by hand" % proc.get("pid"))
+    return found
+
+
+def docker_ports(facts):
+    """Published ports of Ollama containers reachable from the network (not on loopback)."""
+    found = []
+    for ctr in (facts or {}).get("containers") or []:
+        for pub in ctr.get("ports") or []:
+            port = _port(pub.get("public_port"))
+            if not port or _is_loopback(pub.get("ip")):
+                continue
+            item = {"port": port, "container": ctr.get("name"), "private_port": pub.get("private_port"),
+                    "ip": pub.get("ip") or ""}
+            if not any(f["port"] == port for f in found):
+                found.append(item)
+    return sorted(found, key=lambda f: f["port"])
+
+
+def conflicts(ports, facts, ignore=()):
+    """Ports another (non-Ollama) service serves to the network: {port: [addresses]}."""
+    found = {}
+    for sock in (facts or {}).get("other_listeners") or []:
+        port = _port(sock.get("port"))
+        if port in ports and port not in ignore and not _is_loopback(sock.get("address")):
+            found.setdefault(port, [])
+            if sock.get("address") not in found[port]:
+                found[port].append(sock.get("address"))
+    return found
+
+
+# -- validation ---------------------------------------------------------------------
+def normalize_sources(sources):
+    """(networks by family, errors). Networks keep their written form normalized."""
+    nets = {"ipv4": [], "ipv6": []}
+    errors = []
+    if not isinstance(sources, (list, tuple)):
+        return nets, ["ollama_firewall_front_sources must be a list of CIDRs, got %r" % (sources,)]
+    for source in sources:
+        try:
+            net = ipaddress.ip_network(_text(source).strip(), strict=False)
+        except ValueError:
+            errors.append("ollama_firewall_front_sources: %r is not a valid CIDR or address" % (source,))
+            continue
+        family = "ipv4" if net.version == 4 else "ipv6"
+        if str(net) not in nets[family]:
+            nets[family].append(str(net))
+    return nets, errors
+
+
+def choose_backend(requested, state, ufw_enable=False):
+    """(backend, error). ``requested`` is auto or a backend name."""
+    tools, units = state.get("tools") or {}, state.get("units") or {}
+
+    def active(unit):
+        return (units.get(unit) or {}).get("active", False)
+
+    def enabled(unit):
+        return (units.get(unit) or {}).get("enabled", False)
+
+    installed = {
+        "nftables": bool(tools.get("nft")),
+        "iptables": bool(tools.get("iptables")),
+        "ufw": bool(tools.get("ufw")),
+        "firewalld": bool(tools.get("firewall-cmd")),
+    }
+    if requested not in ("auto",) + BACKENDS:
+        return None, "ollama_firewall_backend must be one of auto, %s; got %r" % (", ".join(BACKENDS), requested)
+    if requested == "auto":
+        if installed["firewalld"] and active("firewalld.service"):
+            return "firewalld", None
+        if installed["ufw"] and (state.get("ufw") or {}).get("active"):
+            return "ufw", None
+        if installed["nftables"] and (active("nftables.service") or enabled("nftables.service")):
+            return "nftables", None
+        if installed["iptables"] and (active("netfilter-persistent.service") or enabled("netfilter-persistent.service")):
+            return "iptables", None
+        for name in ("nftables", "iptables"):
+            if installed[name]:
+                return name, None
+        return None, ("ollama_firewall_backend=auto: no firewall found on the host "
+                      "(none of nft, iptables, ufw, firewall-cmd is installed)")
+    if not installed[requested]:
+        return None, "ollama_firewall_backend=%s: %s is not installed on the host" % (
+            requested, {"nftables": "nft", "firewalld": "firewall-cmd"}.get(requested, requested))
+    if requested == "firewalld" and not active("firewalld.service"):
+        return None, "ollama_firewall_backend=firewalld: firewalld is installed but not running"
+    if requested == "ufw" and not (state.get("ufw") or {}).get("active") and not ufw_enable:
+        return None, ("ollama_firewall_backend=ufw: ufw is inactive, so its rules would not apply; "
+                      "set ollama_firewall_ufw_enable=true to enable it")
+    return requested, None
+
+
+def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_port=11443, front_sources=None,
+         ssh_port=22, docker_user=True, ufw_enable=False, ssh_allow=False):
+    """The host's firewall plan, or ValueError naming every bad variable.
+
+    Keys: backend, ports (sorted, closed to all but loopback), reasons,
+    conflicts ({port: addresses}: left open and reported), docker (published
+    ports for DOCKER-USER), front ({enabled, port, sources by family,
+    anywhere by family}), ssh_port, ufw (enable, ssh_allow), docker_user.
+    """
+    errors = []
+    facts = facts if isinstance(facts, dict) else {}
+    state = state if isinstance(state, dict) else {}
+    extra = []
+    ports = [] if ports is None else ports
+    if not isinstance(ports, (list, tuple)):
+        errors.append("ollama_firewall_ports must be a list of TCP ports 1-65535, got %r" % (ports,))
+    else:
+        for value in ports:
+            port = _port(value)
+            if port is None:
+                errors.append("ollama_firewall_ports: %r is not a TCP port 1-65535" % (value,))
+            else:
+                extra.append(port)
+    fport = _port(front_port)
+    if fport is None:
+        errors.append("ollama_firewall_front_port must be a TCP port 1-65535, got %r" % (front_port,))
+    sport = _port(ssh_port)
+    if sport is None:
+        errors.append("ollama_firewall_ssh_port must be a TCP port 1-65535, got %r" % (ssh_port,))
+    nets, source_errors = normalize_sources(front_sources if front_sources is not None else
+                                            [ANYWHERE["ipv4"], ANYWHERE["ipv6"]])
+    errors.extend(source_errors)
+    chosen, problem = choose_backend(backend, state, ufw_enable)
+    if problem:
+        errors.append(problem)
+    if errors:
+        raise ValueError("; ".join(errors))
+
+    found = ollama_ports(facts)
+    for port in extra:
+        found.setdefault(port, []).append("ollama_firewall_ports")
+    published = docker_ports(facts) if docker_user else []
+    clash = conflicts(found, facts, ignore=[d["port"] for d in docker_ports(facts)])
+    if sport in found:
+        raise ValueError("refused: Ollama port %d is the SSH port Ansible uses (ollama_firewall_ssh_port=%d); "
+                         "closing it would cut this connection" % (sport, sport))
+    if front_enabled and fport in found:
+        raise ValueError("ollama_firewall_front_port=%d is an Ollama port (%s): the front must listen elsewhere"
+                         % (fport, "; ".join(found[fport])))
+    if front_enabled and fport == sport and not all(nets[f] == [ANYWHERE[f]] for f in nets):
+        raise ValueError("refused: ollama_firewall_front_port=%d is the SSH port Ansible uses and "
+                         "ollama_firewall_front_sources would restrict it" % fport)
+    if any(d["port"] == sport for d in published):
+        raise ValueError("refused: a Docker-published Ollama port is the SSH port %d (ollama_firewall_ssh_port)" % sport)
+    ufw = {"enable": False, "ssh_allow": False}
+    if chosen == "ufw":
+        ufw_state = state.get("ufw") or {}
+        if not ufw_state.get("active"):
+            ufw["enable"] = True
+            default = ufw_state.get("default_incoming") or "deny"
+            if default in ("deny", "reject") and not ufw_allows_port(ufw_state.get("rules") or [], sport):
+                if not ssh_allow:
+                    raise ValueError(
+                        "refused: enabling ufw (ollama_firewall_ufw_enable) with its default incoming policy %r "
+                        "and no rule allowing the SSH port %d would cut the connection Ansible uses; set "
+                        "ollama_firewall_ssh_allow=true to allow it first" % (default, sport))
+                ufw["ssh_allow"] = True
+    closed = sorted(p for p in found if p not in clash)
+    anywhere = dict((f, ANYWHERE[f] in nets[f]) for f in nets)
+    return {
+        "backend": chosen,
+        "ports": closed,
+        "reasons": dict((str(p), found[p]) for p in sorted(found)),
+        "conflicts": dict((str(p), clash[p]) for p in sorted(clash)),
+        "docker": published,
+        "front": {"enabled": bool(front_enabled), "port": fport,
+                  "sources": nets, "anywhere": anywhere},
+        "ssh_port": sport,
+        "ufw": ufw,
+        "docker_user": bool(docker_user),
+    }
+
+
+# -- rendering --------------------------------------------------------------------
+def nftables_ruleset(p):
+    """The toolkit's own table (``inet ollama_exposure_toolkit``), loadable with
+    ``nft -f``: it replaces only this table, atomically."""
+    lines = [
+        "#!/usr/sbin/nft -f",
+        "# Managed by the Ollama exposure toolkit (role ollama_firewall): only loopback",
+        "# reaches Ollama's ports. Remove with playbooks/rollback.yml, not by hand.",
+        "table inet %s" % TABLE,
+        "delete table inet %s" % TABLE,
+        "table inet %s {" % TABLE,
+        "\tchain input {",
+        "\t\ttype filter hook input priority -10; policy accept;",
+        "\t\tiif \"lo\" accept",
+    ]
+    front = p["front"]
+    if front["enabled"] and all(front["anywhere"].values()):
+        lines.append("\t\ttcp dport %d accept" % front["port"])
+    elif front["enabled"]:
+        for family, keyword in (("ipv4", "ip"), ("ipv6", "ip6")):
+            sources = front["sources"][family]
+            if front["anywhere"][family]:
+                lines.append("\t\tmeta nfproto %s tcp dport %d accept" % (family, front["port"]))
+            elif sources:
+                lines.append("\t\ttcp dport %d %s saddr { %s } accept" % (front["port"], keyword, ", ".join(sources)))
+        lines.append("\t\ttcp dport %d drop" % front["port"])
+    if p["ports"]:
+        lines.append("\t\ttcp dport { %s } drop" % ", ".join(str(x) for x in p["ports"]))
+    lines += ["\t}", "}", ""]
+    return "\n".join(lines)
+
+
+def iptables_rules(p, family):
+    """Rules of the OLLAMA-TOOLKIT chain for ``family`` (ipv4/ipv6), in order.
+
+    Each is a dict of ansible.builtin.iptables options plus ``line``: the rule
+    as ``iptables -S`` prints it (to find stale rules) and ``args`` (for the
+    persistence script).
+    """
+    rules = [{"in_interface": "lo", "jump": "RETURN", "line": "-A %s -i lo -j RETURN" % CHAIN,
+              "args": "-i lo -j RETURN"}]
+    front = p["front"]
+    if front["enabled"]:
+        sources = front["sources"][family]
+        if front["anywhere"][family]:
+            sources = [ANYWHERE[family]]
+        for source in sources:
+            src = "" if source == ANYWHERE[family] else "-s %s " % source
+            rules.append({"source": None if not src else source, "protocol": "tcp", "destination_port": str(front["port"]),
+                          "jump": "ACCEPT",
+                          "line": "-A %s %s-p tcp -m tcp --dport %d -j ACCEPT" % (CHAIN, src, front["port"]),
+                          "args": "%s-p tcp -m tcp --dport %d -j ACCEPT" % (src, front["port"])})
+        if not front["anywhere"][family]:
+            rules.append({"source": None, "protocol": "tcp", "destination_port": str(front["port"]), "jump": "DROP",
+                          "line": "-A %s -p tcp -m tcp --dport %d -j DROP" % (CHAIN, front["port"]),
+                          "args": "-p tcp -m tcp --dport %d -j DROP" % front["port"]})
+    for port in p["ports"]:
+        rules.append({"source": None, "protocol": "tcp", "destination_port": str(port), "jump": "DROP",
+                      "line": "-A %s -p tcp -m tcp --dport %d -j DROP" % (CHAIN, port),
+                      "args": "-p tcp -m tcp --dport %d -j DROP" % port})
+    for rule in rules:
+        rule.setdefault("source", None)
+        rule.setdefault("in_interface", None)
+        rule.setdefault("protocol", None)
+        rule.setdefault("destination_port", None)
+    return rules
+
+
+def stale_chain(live_lines, rules):
+    """Whether the live chain must be flushed before the rules are (re)appended:
+    it holds a rule the plan does not, or the order differs."""
+    live = [line.strip() for line in live_lines if line.strip().startswith("-A ")]
+    wanted = [r["line"] for r in rules]
+    return live != wanted[:len(live)]
+
+
+def docker_user_rules(p, family):
+    """DOCKER-USER rules (argument strings) dropping outside traffic to each
+    published Ollama port: conntrack's original destination port, because
+    Docker's DNAT has already rewritten the packet's own."""
+    return ["! -s %s -p tcp -m conntrack --ctorigdstport %d --ctdir ORIGINAL -m comment --comment %s -j DROP"
+            % (LOOPBACK[family], d["port"], COMMENT) for d in p["docker"]]
+
+
+def ufw_rules(p):
+    """community.general.ufw rules: deny each Ollama port (ufw's own before-rules
+    accept loopback first), allow the front's port from its sources."""
+    unique = []
+    if p["front"]["enabled"]:
+        if all(p["front"]["anywhere"].values()):
+            unique.append({"rule": "allow", "port": str(p["front"]["port"]), "from_ip": "any"})
+        else:
+            for family in ("ipv4", "ipv6"):
+                for source in p["front"]["sources"][family]:
+                    unique.append({"rule": "allow", "port": str(p["front"]["port"]), "from_ip": source})
+    if p["front"]["enabled"] and not all(p["front"]["anywhere"].values()):
+        unique.append({"rule": "deny", "port": str(p["front"]["port"]), "from_ip": "any"})
+    unique += [{"rule": "deny", "port": str(port), "from_ip": "any"} for port in p["ports"]]
+    return unique
+
+
+def firewalld_rich_rules(p):
+    """Rich rules for ansible.posix.firewalld (firewalld accepts loopback before zones).
+
+    The front's rules carry negative priorities: they run before the zone's
+    own deny/allow chains, the source accepts before the drop of the rest."""
+    rules = []
+    if p["front"]["enabled"]:
+        for family in ("ipv4", "ipv6"):
+            for source in p["front"]["sources"][family]:
+                if source == ANYWHERE[family]:
+                    rules.append('rule priority="-2" family="%s" port port="%d" protocol="tcp" accept'
+                                 % (family, p["front"]["port"]))
+                else:
+                    rules.append('rule priority="-2" family="%s" source address="%s" port port="%d" protocol="tcp" accept'
+                                 % (family, source, p["front"]["port"]))
+        if not all(p["front"]["anywhere"].values()):
+            rules.append('rule priority="-1" port port="%d" protocol="tcp" drop' % p["front"]["port"])
+    rules += ['rule port port="%d" protocol="tcp" drop' % port for port in p["ports"]]
+    return rules

@@ -1,0 +1,372 @@
+# -*- coding: utf-8 -*-
+"""The firewall plan (module_utils/ollama_firewall.py) and the audit's
+other_listeners field it reads (library/ollama_info.py)."""
+
+import importlib.util
+import os
+
+import pytest
+
+from ansible.module_utils import ollama_firewall as fw
+from ansible.module_utils.ollama_host import parse_ollama_host
+
+REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+ALL_TOOLS = {"nft": "/usr/sbin/nft", "iptables": "/usr/sbin/iptables", "ip6tables": "/usr/sbin/ip6tables",
+             "ufw": "/usr/sbin/ufw", "firewall-cmd": "/usr/bin/firewall-cmd"}
+
+
+def state(tools=None, units=None, ufw_active=False, default_incoming=None, rules=()):
+    return {"tools": dict(ALL_TOOLS if tools is None else tools), "units": units or {},
+            "ufw": {"active": ufw_active, "default_incoming": default_incoming, "rules": list(rules)},
+            "firewalld_zone": None}
+
+
+NFT_ONLY = state(tools={"nft": "/usr/sbin/nft", "iptables": "/usr/sbin/iptables"})
+
+
+def facts(listeners=(), services=(), processes=(), containers=(), others=()):
+    return {"listeners": list(listeners), "services": list(services), "processes": list(processes),
+            "containers": list(containers), "other_listeners": list(others)}
+
+
+def listener(port, address="::", pid=10):
+    return {"address": address, "port": port, "family": "ipv6", "pid": pid, "unit": "ollama.service",
+            "scope": "wildcard"}
+
+
+# -- ports ------------------------------------------------------------------------
+def test_every_ollama_port_is_found_listeners_services_hand_started():
+    found = fw.ollama_ports(facts(
+        listeners=[listener(11434), listener(8080, "127.0.0.1")],
+        services=[{"name": "ollama.service", "bind": parse_ollama_host("http://0.0.0.0"),
+                   "running_bind": parse_ollama_host("0.0.0.0:11434")}],
+        processes=[{"pid": 7, "unit": None, "container": False, "bind": parse_ollama_host("0.0.0.0:11500")},
+                   {"pid": 8, "unit": None, "container": True, "bind": parse_ollama_host("0.0.0.0:9999")},
+                   {"pid": 9, "unit": None, "container": False, "bind": parse_ollama_host(":0")}]))
+    assert sorted(found) == [80, 8080, 11434, 11500]
+    assert any("started by hand" in r for r in found[11500])
+
+
+def test_docker_published_ports_except_loopback_ones():
+    ctrs = [{"name": "ollama", "ports": [
+        {"ip": "0.0.0.0", "private_port": 11434, "public_port": 11434},
+        {"ip": "::", "private_port": 11434, "public_port": 11434},
+        {"ip": "127.0.0.1", "private_port": 11434, "public_port": 12000},
+        {"ip": "10.1.2.3", "private_port": 11434, "public_port": 12001},
+        {"ip": "", "private_port": 11434, "public_port": None}]}]
+    assert [d["port"] for d in fw.docker_ports(facts(containers=ctrs))] == [11434, 12001]
+
+
+def test_conflict_when_another_program_serves_the_port_to_the_network():
+    found = {8080: ["x"], 11434: ["y"]}
+    others = [{"address": "10.0.0.5", "port": 8080}, {"address": "127.0.0.1", "port": 11434},
+              {"address": "0.0.0.0", "port": 22}]
+    assert fw.conflicts(found, facts(others=others)) == {8080: ["10.0.0.5"]}
+    assert fw.conflicts(found, facts(others=others), ignore=[8080]) == {}
+
+
+def test_plan_leaves_a_conflicting_port_open_and_reports_it():
+    p = fw.plan(facts(listeners=[listener(11434)], others=[{"address": "0.0.0.0", "port": 8081}]),
+                NFT_ONLY, ports=[8081])
+    assert p["ports"] == [11434]
+    assert p["conflicts"] == {"8081": ["0.0.0.0"]}
+
+
+def test_docker_proxy_socket_is_not_a_conflict():
+    ctrs = [{"name": "ollama", "ports": [{"ip": "0.0.0.0", "private_port": 11434, "public_port": 11434}]}]
+    p = fw.plan(facts(containers=ctrs, others=[{"address": "0.0.0.0", "port": 11434}]), NFT_ONLY, ports=[11434])
+    assert p["conflicts"] == {} and p["ports"] == [11434]
+    assert [d["port"] for d in p["docker"]] == [11434]
+
+
+def test_docker_user_off():
+    ctrs = [{"name": "ollama", "ports": [{"ip": "0.0.0.0", "private_port": 11434, "public_port": 11434}]}]
+    assert fw.plan(facts(containers=ctrs), NFT_ONLY, docker_user=False)["docker"] == []
+
+
+# -- validation ---------------------------------------------------------------------
+@pytest.mark.parametrize("kwargs,name", [
+    ({"ports": [70000]}, "ollama_firewall_ports"),
+    ({"ports": [0]}, "ollama_firewall_ports"),
+    ({"ports": ["http"]}, "ollama_firewall_ports"),
+    ({"ports": "11434"}, "ollama_firewall_ports"),
+    ({"front_port": 65536}, "ollama_firewall_front_port"),
+    ({"front_sources": ["10.0.0.300/8"]}, "ollama_firewall_front_sources"),
+    ({"front_sources": ["10.0.0.0/33"]}, "ollama_firewall_front_sources"),
+    ({"front_sources": "0.0.0.0/0"}, "ollama_firewall_front_sources"),
+    ({"ssh_port": "ssh"}, "ollama_firewall_ssh_port"),
+    ({"backend": "pf"}, "ollama_firewall_backend"),
+])
+def test_bad_input_names_the_variable(kwargs, name):
+    with pytest.raises(ValueError) as err:
+        fw.plan(facts(listeners=[listener(11434)]), state(), **kwargs)
+    assert name in str(err.value)
+
+
+def test_every_bad_variable_is_reported_at_once():
+    with pytest.raises(ValueError) as err:
+        fw.plan(facts(), state(), ports=[70000], front_sources=["nope"], backend="pf")
+    for name in ("ollama_firewall_ports", "ollama_firewall_front_sources", "ollama_firewall_backend"):
+        assert name in str(err.value)
+
+
+def test_sources_are_normalized_by_family():
+    nets, errors = fw.normalize_sources(["10.1.2.3/8", "192.0.2.1", "2001:db8::1/32", "10.0.0.0/8"])
+    assert errors == []
+    assert nets == {"ipv4": ["10.0.0.0/8", "192.0.2.1/32"], "ipv6": ["2001:db8::/32"]}
+
+
+# -- backend --------------------------------------------------------------------------
+def units(**active):
+    return dict((name.replace("_", "-") + ".service", {"active": value == "active", "enabled": value in ("active", "enabled"),
+                                                       "loaded": True}) for name, value in active.items())
+
+
+@pytest.mark.parametrize("st,expected", [
+    (state(units=units(firewalld="active", nftables="active")), "firewalld"),
+    (state(ufw_active=True, units=units(nftables="active")), "ufw"),
+    (state(units=units(nftables="enabled")), "nftables"),
+    (state(units=units(netfilter_persistent="enabled")), "iptables"),
+    (state(), "nftables"),
+    (state(tools={"iptables": "/usr/sbin/iptables"}), "iptables"),
+])
+def test_auto_backend_follows_the_active_firewall(st, expected):
+    assert fw.choose_backend("auto", st) == (expected, None)
+
+
+def test_no_firewall_at_all():
+    backend, error = fw.choose_backend("auto", state(tools={}))
+    assert backend is None and "ollama_firewall_backend" in error
+
+
+@pytest.mark.parametrize("requested,st,words", [
+    ("ufw", state(tools={"nft": "x"}), "ufw is not installed"),
+    ("firewalld", state(tools={"iptables": "x"}), "firewall-cmd is not installed"),
+    ("nftables", state(tools={"iptables": "x"}), "nft is not installed"),
+    ("firewalld", state(), "not running"),
+    ("ufw", state(), "ollama_firewall_ufw_enable"),
+])
+def test_forced_backend_must_be_usable(requested, st, words):
+    backend, error = fw.choose_backend(requested, st)
+    assert backend is None and words in error and "ollama_firewall_backend" in error
+
+
+def test_forced_backend_that_is_usable():
+    assert fw.choose_backend("iptables", state()) == ("iptables", None)
+    assert fw.choose_backend("ufw", state(), ufw_enable=True) == ("ufw", None)
+
+
+# -- SSH safety -------------------------------------------------------------------------
+def test_ollama_on_the_ssh_port_is_refused():
+    with pytest.raises(ValueError) as err:
+        fw.plan(facts(listeners=[listener(2222)]), NFT_ONLY, ssh_port=2222)
+    assert "refused" in str(err.value) and "ollama_firewall_ssh_port" in str(err.value)
+
+
+def test_extra_port_equal_to_ssh_is_refused():
+    with pytest.raises(ValueError):
+        fw.plan(facts(), NFT_ONLY, ports=[22])
+
+
+def test_front_port_must_not_be_an_ollama_port():
+    with pytest.raises(ValueError) as err:
+        fw.plan(facts(listeners=[listener(11443)]), NFT_ONLY)
+    assert "ollama_firewall_front_port" in str(err.value)
+
+
+def test_enabling_ufw_with_default_deny_and_no_ssh_rule_is_refused():
+    st = state(ufw_active=False, default_incoming="deny")
+    with pytest.raises(ValueError) as err:
+        fw.plan(facts(listeners=[listener(11434)]), st, backend="ufw", ufw_enable=True)
+    assert "refused" in str(err.value) and "ollama_firewall_ssh_allow" in str(err.value)
+    p = fw.plan(facts(listeners=[listener(11434)]), st, backend="ufw", ufw_enable=True, ssh_allow=True)
+    assert p["ufw"] == {"enable": True, "ssh_allow": True}
+
+
+def test_enabling_ufw_that_already_allows_ssh_is_fine():
+    st = state(ufw_active=False, default_incoming="deny", rules=["22/tcp ALLOW IN Anywhere"])
+    p = fw.plan(facts(listeners=[listener(11434)]), st, backend="ufw", ufw_enable=True)
+    assert p["ufw"] == {"enable": True, "ssh_allow": False}
+
+
+def test_active_ufw_is_not_touched_for_ssh():
+    p = fw.plan(facts(listeners=[listener(11434)]), state(ufw_active=True, default_incoming="deny"), backend="ufw")
+    assert p["ufw"] == {"enable": False, "ssh_allow": False}
+
+
+@pytest.mark.parametrize("rules,port,allowed", [
+    (["22/tcp ALLOW IN Anywhere"], 22, True),
+    (["22 ALLOW IN Anywhere"], 22, True),
+    (["OpenSSH ALLOW IN Anywhere"], 22, True),
+    (["2222/tcp LIMIT IN Anywhere"], 2222, True),
+    (["20:30/tcp ALLOW IN Anywhere"], 22, True),
+    (["22/udp ALLOW IN Anywhere"], 22, False),
+    (["22/tcp DENY IN Anywhere"], 22, False),
+    (["22/tcp ALLOW IN 10.0.0.0/8"], 22, False),
+    (["22/tcp ALLOW OUT Anywhere"], 22, False),
+])
+def test_ufw_allows_port(rules, port, allowed):
+    assert fw.ufw_allows_port(rules, port) is allowed
+
+
+# -- detection ------------------------------------------------------------------------
+DETECTION = """tool nft /usr/sbin/nft
+tool iptables /usr/sbin/iptables
+tool ip6tables /usr/sbin/ip6tables
+tool ufw /usr/sbin/ufw
+tool firewall-cmd
+@@systemctl
+Id=nftables.service
+LoadState=loaded
+ActiveState=inactive
+UnitFileState=disabled
+
+Id=ufw.service
+LoadState=loaded
+ActiveState=active
+UnitFileState=enabled
+
+Id=docker.service
+LoadState=not-found
+ActiveState=inactive
+UnitFileState=
+@@ufw
+Status: active
+Logging: on (low)
+Default: deny (incoming), allow (outgoing), disabled (routed)
+New profiles: skip
+
+To                         Action      From
+--                         ------      ----
+22/tcp                     ALLOW IN    Anywhere
+DEFAULT_INPUT_POLICY="DROP"
+Added user rules (see 'ufw status' for running firewall):
+ufw allow 22/tcp
+@@firewalld-zone
+"""
+
+
+def test_parse_detection():
+    st = fw.parse_detection(DETECTION)
+    assert st["tools"]["nft"] == "/usr/sbin/nft" and st["tools"]["firewall-cmd"] == ""
+    assert st["units"]["ufw.service"] == {"loaded": True, "active": True, "enabled": True}
+    assert st["units"]["nftables.service"]["active"] is False
+    assert st["units"]["docker.service"]["loaded"] is False
+    assert st["ufw"]["active"] is True and st["ufw"]["default_incoming"] == "deny"
+    assert "22/tcp                     ALLOW IN    Anywhere" in st["ufw"]["rules"]
+    assert fw.ufw_allows_port(st["ufw"]["rules"], 22)
+    assert st["firewalld_zone"] is None
+    assert fw.choose_backend("auto", st) == ("ufw", None)
+
+
+def test_parse_detection_inactive_ufw_reads_its_files():
+    st = fw.parse_detection("tool ufw /usr/sbin/ufw\n@@ufw\nStatus: inactive\nDEFAULT_INPUT_POLICY=\"ACCEPT\"\n"
+                            "ufw allow in 2222/tcp\n@@firewalld-zone\npublic\n")
+    assert st["ufw"] == {"active": False, "default_incoming": "allow", "rules": ["2222/tcp ALLOW IN Anywhere"]}
+    assert st["firewalld_zone"] == "public"
+    assert fw.parse_detection("")["tools"]["nft"] == ""
+
+
+# -- rendering --------------------------------------------------------------------------
+def test_nftables_ruleset_front_anywhere():
+    p = fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY, ports=[11500])
+    text = fw.nftables_ruleset(p)
+    assert "table inet ollama_exposure_toolkit {" in text
+    assert "delete table inet ollama_exposure_toolkit" in text
+    assert "policy accept;" in text and "flush ruleset" not in text
+    assert 'iif "lo" accept' in text
+    assert "tcp dport 11443 accept" in text
+    assert "tcp dport { 11434, 11500 } drop" in text
+    assert text.index('iif "lo" accept') < text.index("drop")
+
+
+def test_nftables_ruleset_front_restricted():
+    p = fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY, front_sources=["10.0.0.0/8", "2001:db8::/32"])
+    text = fw.nftables_ruleset(p)
+    assert "tcp dport 11443 ip saddr { 10.0.0.0/8 } accept" in text
+    assert "tcp dport 11443 ip6 saddr { 2001:db8::/32 } accept" in text
+    assert text.index("saddr { 10.0.0.0/8 }") < text.index("tcp dport 11443 drop")
+
+
+def test_nftables_ruleset_without_front():
+    p = fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY, front_enabled=False)
+    assert "11443" not in fw.nftables_ruleset(p)
+
+
+def test_iptables_rules_in_order_and_as_iptables_prints_them():
+    p = fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY, front_sources=["10.0.0.0/8", "::/0"])
+    v4 = [r["line"] for r in fw.iptables_rules(p, "ipv4")]
+    assert v4 == ["-A OLLAMA-TOOLKIT -i lo -j RETURN",
+                  "-A OLLAMA-TOOLKIT -s 10.0.0.0/8 -p tcp -m tcp --dport 11443 -j ACCEPT",
+                  "-A OLLAMA-TOOLKIT -p tcp -m tcp --dport 11443 -j DROP",
+                  "-A OLLAMA-TOOLKIT -p tcp -m tcp --dport 11434 -j DROP"]
+    v6 = [r["line"] for r in fw.iptables_rules(p, "ipv6")]
+    assert v6 == ["-A OLLAMA-TOOLKIT -i lo -j RETURN",
+                  "-A OLLAMA-TOOLKIT -p tcp -m tcp --dport 11443 -j ACCEPT",
+                  "-A OLLAMA-TOOLKIT -p tcp -m tcp --dport 11434 -j DROP"]
+    assert fw.iptables_rules(p, "ipv4")[1]["source"] == "10.0.0.0/8"
+
+
+def test_stale_chain():
+    p = fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY)
+    rules = fw.iptables_rules(p, "ipv4")
+    live = ["-N OLLAMA-TOOLKIT"] + [r["line"] for r in rules]
+    assert not fw.stale_chain(live, rules)
+    assert not fw.stale_chain(live[:2], rules)  # missing rules are appended
+    assert fw.stale_chain(live + ["-A OLLAMA-TOOLKIT -p tcp -m tcp --dport 9 -j DROP"], rules)
+    assert fw.stale_chain(["-N OLLAMA-TOOLKIT", rules[1]["line"]], rules)  # order differs
+
+
+def test_docker_user_rules_match_the_original_port():
+    ctrs = [{"name": "ollama", "ports": [{"ip": "0.0.0.0", "private_port": 11434, "public_port": 8434}]}]
+    p = fw.plan(facts(containers=ctrs), NFT_ONLY)
+    assert fw.docker_user_rules(p, "ipv4") == [
+        "! -s 127.0.0.0/8 -p tcp -m conntrack --ctorigdstport 8434 --ctdir ORIGINAL "
+        "-m comment --comment ollama-exposure-toolkit -j DROP"]
+    assert fw.docker_user_rules(p, "ipv6")[0].startswith("! -s ::1/128 ")
+
+
+def test_ufw_rules():
+    p = fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY)
+    assert fw.ufw_rules(p) == [{"rule": "allow", "port": "11443", "from_ip": "any"},
+                               {"rule": "deny", "port": "11434", "from_ip": "any"}]
+    p = fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY, front_sources=["10.0.0.0/8"])
+    assert fw.ufw_rules(p) == [{"rule": "allow", "port": "11443", "from_ip": "10.0.0.0/8"},
+                               {"rule": "deny", "port": "11443", "from_ip": "any"},
+                               {"rule": "deny", "port": "11434", "from_ip": "any"}]
+
+
+def test_firewalld_rich_rules():
+    p = fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY, front_sources=["10.0.0.0/8"])
+    assert fw.firewalld_rich_rules(p) == [
+        'rule priority="-2" family="ipv4" source address="10.0.0.0/8" port port="11443" protocol="tcp" accept',
+        'rule priority="-1" port port="11443" protocol="tcp" drop',
+        'rule port port="11434" protocol="tcp" drop']
+
+
+# -- ollama_info: other_listeners ---------------------------------------------------------
+def load_ollama_info():
+    spec = importlib.util.spec_from_file_location("ollama_info_under_test", os.path.join(REPO, "library", "ollama_info.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+TCP = """  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 111 1 0 100 0 0 10 0
+   1: 0100007F:2CAA 00000000:0000 0A 00000000:00000000 00:00000000 00000000   999        0 222 1 0 100 0 0 10 0
+   2: 00000000:1F91 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 333 1 0 100 0 0 10 0
+"""
+
+
+def test_other_listeners_are_reported_without_ollamas_own(monkeypatch):
+    info = load_ollama_info()
+    monkeypatch.setattr(info, "read_text", lambda path, binary=False: TCP if path == "/proc/net/tcp" else "")
+    auditor = info.Auditor.__new__(info.Auditor)
+    auditor.warnings, auditor.others = [], []
+    procs = [{"pid": 5, "container": False, "_inodes": {222}, "_fd_readable": True, "unit": "ollama.service",
+              "bind": parse_ollama_host("")}]
+    found = auditor.listeners(procs)
+    assert [(s["address"], s["port"]) for s in found] == [("127.0.0.1", 11434)]
+    assert auditor.others == [{"address": "0.0.0.0", "port": 22, "family": "ipv4", "scope": "wildcard"},
+                              {"address": "0.0.0.0", "port": 8081, "family": "ipv4", "scope": "wildcard"}]
