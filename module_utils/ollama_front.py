@@ -94,7 +94,7 @@ def credential_entries(credentials, host):
 
     Returns a dict with ``users_htpasswd`` (every credential with a password,
     one ``name:$6$...`` line each), ``admins_htpasswd`` (admins only),
-    ``keys`` (a list of {name, role, key} for the bearer map) and ``names``
+    ``api_keys`` (a list of {name, role, key} for the bearer map) and ``names``
     (name -> role). Raises ValueError naming the first bad entry, without
     ever quoting a secret.
     """
@@ -129,4 +129,4 @@ def credential_entries(credentials, host):
             seen_keys.add(key)
             keys.append({"name": name, "role": role, "key": key})
         names[name] = role
-    return {"users_htpasswd": users, "admins_htpasswd": admins, "keys": keys, "names": names}
+    return {"users_htpasswd": users, "admins_htpasswd": admins, "api_keys": keys, "names": names}

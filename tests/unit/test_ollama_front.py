@@ -42,7 +42,7 @@ def test_entries_split_users_admins_and_keys():
     out = credential_entries(creds, "front")
     assert [line.split(":")[0] for line in out["users_htpasswd"]] == ["alice", "root"]
     assert [line.split(":")[0] for line in out["admins_htpasswd"]] == ["root"]
-    assert out["keys"] == [{"name": "alice", "role": "user", "key": KEY}, {"name": "ci", "role": "user", "key": "c" * 40}]
+    assert out["api_keys"] == [{"name": "alice", "role": "user", "key": KEY}, {"name": "ci", "role": "user", "key": "c" * 40}]
     assert out["names"] == {"alice": "user", "root": "admin", "ci": "user"}
     assert "alice-password-1" not in repr(out)
     assert credential_entries(creds, "front") == out  # idempotent
