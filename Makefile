@@ -10,7 +10,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 RELEASES ?= bullseye bookworm trixie
 INVENTORY := inventories/lab/hosts.yml
 
-.PHONY: help venv host images lab lab-destroy demo audit lint docs unit molecule test bench clean
+.PHONY: help venv host images front-image lab lab-destroy demo audit lint docs unit molecule test bench bench-front clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -28,6 +28,10 @@ host: ## Docker engine and debootstrap on this machine
 
 images: host ## Lab images for every Debian release (cached by recipe)
 	tests/lab/images/build.sh $(RELEASES) bookworm-docker
+
+front-image: host ## Lab image with nginx preinstalled for the front scenario (cached)
+	tests/lab/images/build.sh bookworm
+	tests/lab/images/build-front.sh
 
 lab: venv host ## Create and provision the lab (bookworm)
 	tests/lab/images/build.sh bookworm bookworm-docker
@@ -57,15 +61,21 @@ docs: venv ## Render docs/controls.md from the control catalog
 unit: venv ## Unit and property tests of the parsers and modules
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
 
-molecule: venv images ## Molecule: audit on every Debian release, harden + rollback and firewall on Debian 12
+molecule: venv images front-image ## Molecule: audit on every Debian release; harden + rollback, firewall and front on Debian 12
 	for r in $(RELEASES); do OLLAMA_LAB_RELEASE=$$r $(BIN)/molecule test -s audit || exit 1; done
 	OLLAMA_LAB_RELEASE=bookworm $(BIN)/molecule test -s harden
 	tests/lab/images/build-fw.sh && $(BIN)/molecule test -s firewall
+	$(BIN)/molecule test -s front
 
 test: lint unit molecule ## Everything CI runs
 
 bench: venv lab ## audit.yml and a second harden.yml against `ansible -m ping` on the lab
 	$(BIN)/python tests/bench/bench.py
+
+bench-front: venv front-image ## Front vs direct throughput and latency for /api/tags (wrk on the front host's loopback)
+	$(BIN)/molecule converge -s front
+	$(BIN)/python tests/bench/front_bench.py
+	$(BIN)/molecule destroy -s front
 
 clean: lab-destroy
 	rm -rf reports .venv
