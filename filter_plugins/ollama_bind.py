@@ -7,6 +7,7 @@
                                              fix_origins=true, services=[]) }}
     {{ ollama_audit_facts | ollama_bind_adoptions(address='127.0.0.1') }}
     {{ info.listeners | ollama_bind_unsettled(items) }}   -> [] once settled
+    {{ info | ollama_bind_health(items) }}                 -> [] when healthy
 
 The logic lives in module_utils/ollama_bind.py (unit tested); this file only
 makes it callable from templates.
@@ -28,7 +29,7 @@ for _path in C.config.get_config_value("DEFAULT_MODULE_UTILS_PATH") or []:
         ansible.module_utils.__path__.append(_path)
 
 from ansible.module_utils.ollama_bind import (  # noqa: E402  pylint: disable=wrong-import-position
-    plan, plan_adoptions, unsettled)
+    health, plan, plan_adoptions, unsettled)
 
 
 def ollama_bind_plan(facts, address="127.0.0.1", origins=None, fix_origins=True, services=None,
@@ -53,7 +54,11 @@ def ollama_bind_unsettled(listeners, items):
     return unsettled(listeners, items)
 
 
+def ollama_bind_health(facts, items):
+    return health(facts, items)
+
+
 class FilterModule(object):
     def filters(self):
         return {"ollama_bind_plan": ollama_bind_plan, "ollama_bind_adoptions": ollama_bind_adoptions,
-                "ollama_bind_unsettled": ollama_bind_unsettled}
+                "ollama_bind_unsettled": ollama_bind_unsettled, "ollama_bind_health": ollama_bind_health}

@@ -192,6 +192,34 @@ def plan_adoptions(facts, address, origins=(), fix_origins=True, env_dir="/etc/o
     return items
 
 
+def health(facts, items):
+    """What is wrong with the units of ``items`` once the change is done.
+
+    ``facts``: the audit module's result read after the change; ``items``:
+    plan and adoption entries of the role. A unit that ran before must be
+    active, listen on loopback only on its port and answer ``GET
+    /api/version`` there. Returns one message per problem (empty: healthy).
+    """
+    facts = facts or {}
+    wanted = [i for i in items or [] if i.get("running")]
+    states = dict((s.get("name"), s) for s in facts.get("services", []))
+    answers = dict((i.get("subject"), i) for i in facts.get("installs", []) if i.get("kind") == "service")
+    problems = []
+    for item in wanted:
+        state = (states.get(item["unit"]) or {}).get("active_state")
+        if state != "active":
+            problems.append("%s: %s" % (item["unit"], "not found" if state is None else state))
+    problems.extend(unsettled(facts.get("listeners"), [i for i in wanted if (states.get(i["unit"]) or {})
+                                                       .get("active_state") == "active"]))
+    for item in wanted:
+        answer = answers.get(item["unit"])
+        if answer is not None and not answer.get("version") and (states.get(item["unit"]) or {}).get(
+                "active_state") == "active":
+            problems.append("%s: no answer to GET /api/version (%s)" % (
+                item["unit"], answer.get("reason") or "no reason given"))
+    return problems
+
+
 def unsettled(listeners, items):
     """Units of ``items`` not yet listening on loopback only, on their port.
 

@@ -24,7 +24,10 @@ STATUS_SECURE = "secure"
 STATUS_NOT_INSTALLED = "not_installed"
 STATUS_UNREACHABLE = "unreachable"
 STATUS_UNSUPPORTED = "unsupported"
-STATUSES = (STATUS_EXPOSED, STATUS_SECURE, STATUS_NOT_INSTALLED, STATUS_UNREACHABLE, STATUS_UNSUPPORTED)
+# Left out of this run on purpose (e.g. a rollout batch not reached yet).
+STATUS_NOT_AUDITED = "not_audited"
+STATUSES = (STATUS_EXPOSED, STATUS_SECURE, STATUS_NOT_INSTALLED, STATUS_UNREACHABLE, STATUS_UNSUPPORTED,
+            STATUS_NOT_AUDITED)
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 

@@ -32,13 +32,13 @@ from html import escape
 from xml.etree import ElementTree
 
 from ansible.module_utils.ollama_findings import (
-    SEVERITIES, STATUS_UNREACHABLE, STATUS_UNSUPPORTED)
+    SEVERITIES, STATUS_NOT_AUDITED, STATUS_UNREACHABLE, STATUS_UNSUPPORTED)
 from ansible.module_utils.ollama_report import OPEN_STATUSES, STATUS_FIXED, comparable
 
 CSV_COLUMNS = ("host", "host_status", "status", "id", "severity", "title", "subject", "evidence", "location",
                "remediation", "references", "fingerprint", "first_seen", "last_seen", "exception_owner",
                "exception_expires", "exception_reason")
-HOST_STATUS_ORDER = ("exposed", "at_risk", "secure", "not_installed", "unreachable", "unsupported")
+HOST_STATUS_ORDER = ("exposed", "at_risk", "secure", "not_installed", "unreachable", "unsupported", "not_audited")
 
 
 def location_text(location):
@@ -184,7 +184,10 @@ def render_junit(report, catalog):
                                           name="%s %s" % (cid, controls[cid].get("title", "")))
             counts["tests"] += 1
             mine = [f for f in current if f["host"] == name and f["id"] == cid]
-            if entry["status"] in (STATUS_UNREACHABLE, STATUS_UNSUPPORTED):
+            if entry["status"] == STATUS_NOT_AUDITED:
+                ElementTree.SubElement(case, "skipped", message="not audited: %s" % (entry.get("reason") or ""))
+                counts["skipped"] += 1
+            elif entry["status"] in (STATUS_UNREACHABLE, STATUS_UNSUPPORTED):
                 error = ElementTree.SubElement(case, "error", message="host %s: %s" % (
                     entry["status"], entry.get("reason") or ""), type=entry["status"])
                 error.text = entry.get("reason") or ""
@@ -221,7 +224,7 @@ th{background:#f4f6f8}code{font-size:.85rem}
 .s-critical{color:#fff;background:#b3261e}.s-high{color:#fff;background:#d9730d}.s-medium{background:#f2c94c}
 .s-low{background:#cfe3f7}.s-info{background:#e6e9ed}
 .h-exposed{color:#b3261e;font-weight:700}.h-at_risk{color:#d9730d;font-weight:700}.h-secure{color:#1e7b34}
-.h-unreachable,.h-unsupported{color:#6b4fa0}
+.h-unreachable,.h-unsupported{color:#6b4fa0}.h-not_audited{color:#5f6368}
 .badge{border-radius:4px;padding:0 .35rem;font-size:.8rem;white-space:nowrap}
 """
 

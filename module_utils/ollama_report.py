@@ -24,7 +24,7 @@ import json
 import re
 
 from ansible.module_utils.ollama_findings import (
-    STATUS_EXPOSED, STATUS_UNREACHABLE, STATUS_UNSUPPORTED, SEVERITIES, severity_rank)
+    STATUS_EXPOSED, STATUS_NOT_AUDITED, STATUS_UNREACHABLE, STATUS_UNSUPPORTED, SEVERITIES, severity_rank)
 
 STATUS_NEW = "new"
 STATUS_OPEN = "open"
@@ -37,17 +37,21 @@ OPEN_STATUSES = (STATUS_NEW, STATUS_OPEN, STATUS_EXPIRED)
 EXCEPTION_KEYS = ("id", "host", "subject", "reason", "owner", "expires")
 
 
-def records_from_results(results, errors=None):
+def records_from_results(results, errors=None, skipped=None):
     """Audit records from the registered ollama_info results of each host.
 
     An unreachable result keeps its message; a failed one (no Python, not
-    Linux, a crash) and a host listed in ``errors`` are unsupported.
+    Linux, a crash) and a host listed in ``errors`` are unsupported; a host
+    of ``skipped`` (host -> reason) was left out of this run on purpose.
     """
     records = []
-    for host in sorted(results):
-        result = results[host] or {}
+    skipped = skipped or {}
+    for host in sorted(set(results) | set(skipped)):
+        result = results.get(host) or {}
         error = (errors or {}).get(host) or None
-        if result.get("unreachable"):
+        if host in skipped:
+            records.append({"host": host, "reachable": True, "skipped": skipped[host] or "not audited in this run"})
+        elif result.get("unreachable"):
             records.append({"host": host, "reachable": False, "error": result.get("msg") or "unreachable"})
         elif error or result.get("failed") or not result:
             records.append({"host": host, "reachable": True,
@@ -84,6 +88,9 @@ def build_report(records, probe_hosts, catalog, generated_at):
         if not record.get("reachable", True):
             entry["status"] = STATUS_UNREACHABLE
             entry["reason"] = (entry["reason"] or "unreachable").splitlines()[0][:200]
+        elif record.get("skipped"):
+            entry["status"] = STATUS_NOT_AUDITED
+            entry["reason"] = record["skipped"]
         elif record.get("error") or facts.get("supported") is False:
             entry["status"] = STATUS_UNSUPPORTED
         else:
@@ -223,7 +230,7 @@ def apply_history(report, previous=None, exceptions=None):
             finding["status"] = STATUS_OPEN if old else STATUS_NEW
         seen.add(finding["fingerprint"])
     audited = set(name for name, entry in report["hosts"].items()
-                  if entry["status"] not in (STATUS_UNREACHABLE, STATUS_UNSUPPORTED))
+                  if entry["status"] not in (STATUS_UNREACHABLE, STATUS_UNSUPPORTED, STATUS_NOT_AUDITED))
     for fingerprint_, old in sorted(earlier.items()):
         if fingerprint_ in seen:
             continue

@@ -4,7 +4,7 @@
 import pytest
 
 from ansible.module_utils.ollama_bind import (
-    env_without, plan, plan_adoptions, plan_service, systemd_quote, unsettled)
+    env_without, health, plan, plan_adoptions, plan_service, systemd_quote, unsettled)
 from ansible.module_utils.ollama_host import parse_ollama_host
 
 DROPIN = "zz-ollama-exposure-toolkit.conf"
@@ -164,3 +164,28 @@ def test_unsettled_reports_each_unit_still_wrong():
         "b.service: still listening on 0.0.0.0:8080", "c.service: listening on port 81, expected 80",
         "d.service: not listening yet"]
     assert unsettled(listeners, items[:1]) == []
+
+
+def _after(state="active", address="127.0.0.1", port=11434, version="0.12.3", reason=None):
+    return {"services": [{"name": "ollama.service", "active_state": state}],
+            "listeners": [{"unit": "ollama.service", "address": address, "port": port,
+                           "scope": "loopback" if address.startswith("127.") else "wildcard"}]
+            if state == "active" else [],
+            "installs": [{"subject": "ollama.service", "kind": "service", "version": version, "reason": reason}]}
+
+
+def test_health_is_empty_for_a_service_up_on_loopback_that_answers():
+    assert health(_after(), [{"unit": "ollama.service", "port": 11434, "running": True}]) == []
+
+
+def test_health_names_a_stopped_missing_exposed_or_silent_unit():
+    item = {"unit": "ollama.service", "port": 11434, "running": True}
+    assert health(_after(state="failed"), [item]) == ["ollama.service: failed"]
+    assert health({"services": []}, [item]) == ["ollama.service: not found"]
+    assert health(_after(address="0.0.0.0"), [item]) == ["ollama.service: still listening on 0.0.0.0:11434"]
+    assert health(_after(version=None, reason="timed out"), [item]) == [
+        "ollama.service: no answer to GET /api/version (timed out)"]
+
+
+def test_health_ignores_units_that_were_not_running_before():
+    assert health(_after(state="inactive"), [{"unit": "ollama.service", "port": 11434, "running": False}]) == []

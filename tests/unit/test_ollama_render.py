@@ -233,3 +233,21 @@ def test_previous_report_with_odd_entries_is_tolerated(catalog):
     previous = {"generated_at": "x", "findings": [None, {"no": "fingerprint"}, "text"]}
     report = run(catalog, "2026-11-01T10:00:00Z", {"web": "0.0.0.0"}, previous=copy.deepcopy(previous))
     assert {f["status"] for f in report["findings"]} == {"new"}
+
+
+def test_a_host_left_out_on_purpose_is_not_audited_and_keeps_its_findings(catalog):
+    """A rollout batch not reached yet: listed with its reason, findings carried, JUnit skipped."""
+    first = run(catalog, "2026-11-01T10:00:00Z", {"web": "0.0.0.0", "db": "0.0.0.0"})
+    results = {"web": _facts(catalog, "web", "127.0.0.1")}
+    skipped = {"db": "rollout stopped before this host"}
+    second = apply_history(build_report(records_from_results(results, skipped=skipped), {}, catalog,
+                                        "2026-11-02T10:00:00Z"), first)
+    assert second["hosts"]["db"]["status"] == "not_audited"
+    assert second["hosts"]["db"]["reason"] == "rollout stopped before this host"
+    db = [f for f in second["findings"] if f["host"] == "db"]
+    assert db and all(f["carried"] and f["status"] == "open" for f in db)
+    assert {f["status"] for f in second["findings"] if f["host"] == "web"} == {"fixed"}
+    root = ElementTree.fromstring(render_junit(second, catalog))
+    suite = [s for s in root if s.get("name") == "db"][0]
+    assert int(suite.get("skipped")) == int(suite.get("tests")) > 0 and int(suite.get("failures")) == 0
+    assert "h-not_audited" in render_html(second)

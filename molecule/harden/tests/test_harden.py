@@ -88,6 +88,11 @@ def test_reports_before_and_after(lab):
     assert fixed <= ids_before
     if lab["lab_case"] in HARDENED:
         assert "OLLAMA-NET-001" in ids_before  # the scanner container reached it before
+        assert "OLLAMA-NET-001" in fixed  # and the after report says the rebind fixed it
+        with open(os.path.join(REPORT_DIR, "first", "after", "report.html")) as handle:
+            table = handle.read().split('<table id="before-after">', 1)[1].split("</table>", 1)[0]
+        row = table.split('<tr data-host="%s">' % name)[1].split("</tr>", 1)[0]
+        assert lab["lab_expect_status"] in row and "secure" in row
 
 
 def test_managed_files(host, lab):
@@ -174,6 +179,8 @@ def test_hand_started_process_is_adopted_on_request_and_given_back_by_rollback()
     (["-e", "ollama_bind_address=0.0.0.0"], "ollama_bind_address"),
     (["-e", "ollama_bind_port=70000"], "ollama_bind_port"),
     (["-e", '{"ollama_bind_services": ["ollama-gpu.service"]}'], "ollama-gpu.service"),
+    (["-e", "harden_serial=abc"], "harden_serial"),
+    (["-e", "harden_max_fail_percentage=150"], "harden_max_fail_percentage"),
 ])
 def test_bad_input_is_rejected_before_any_change(extra, message):
     def state():
