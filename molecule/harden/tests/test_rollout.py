@@ -1,13 +1,13 @@
 """playbooks/harden.yml in batches, stopped by a failing batch (runs after
 test_rollback.py has given every host its state from before hardening).
 
-The canary batch goes through; the second batch holds a host that fails;
-with harden_max_fail_percentage 0 the rollout stops there: no host after
-the canary changes, and the after report lists them as not reached."""
+The first batches (a canary, then two hosts) go through; the last one holds
+a host that fails; with harden_max_fail_percentage 0 the rollout stops
+there: no host of that batch changes, and the after report lists them as
+not reached, their findings carried."""
 
 import json
 import os
-import re
 import subprocess
 import tempfile
 
@@ -20,19 +20,13 @@ SNAPSHOT = ("set -o pipefail; { find /etc /usr/local /usr/share/ollama -xdev -ty
 
 
 def playbook(*args, inventories=(INVENTORY,)):
+    """harden.yml with the JSON callback: one entry per play, and per batch of a serial play."""
     cmd = ["ansible-playbook", os.path.join(PROJECT, "playbooks", "harden.yml"), "-e", "target=%s" % TARGET]
     for inventory in inventories:
         cmd += ["-i", inventory]
-    return subprocess.run(cmd + list(args), cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, timeout=900, env=PLAIN)
-
-
-def rollout_order():
-    """The hosts of the batched play, in the order the batches take them."""
-    out = playbook("--list-hosts").stdout
-    play = out.split("Harden in batches", 1)[1]
-    count = int(re.search(r"hosts \((\d+)\):", play).group(1))
-    return play.split("):", 1)[1].split()[:count]
+    env = dict(PLAIN, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
+    return subprocess.run(cmd + list(args), cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, timeout=900, env=env)
 
 
 def containers():
@@ -48,36 +42,42 @@ def snapshot(container):
 
 
 def test_a_failing_batch_stops_the_rollout_and_the_report_says_who_was_not_reached():
-    order = rollout_order()
-    assert len(order) >= 5, order
-    canary, failing, rest = order[0], order[1], order[2:]
     names = containers()
-    before = dict((name, snapshot(names[name])) for name in order[1:] if name in names)
+    # A host late in the inventory (never the canary) names a unit it does not
+    # have: the role refuses it before any change, a failure in its batch.
+    failing = "secure"
+    before = dict((name, snapshot(container)) for name, container in names.items())
 
     reports = tempfile.mkdtemp(prefix="rollout-")
-    # The second batch's first host names a unit it does not have: the role
-    # refuses it before any change (a host failing in its batch).
     broken = os.path.join(reports, "broken.yml")
     with open(broken, "w") as handle:
         handle.write("all:\n  hosts:\n    %s:\n      ollama_bind_services: [ollama-gpu.service]\n" % failing)
     run = playbook("-e", "report_dir=%s" % reports,
                    "-e", '{"harden_serial": [1, 2, "100%"], "harden_max_fail_percentage": 0}',
                    inventories=(INVENTORY, broken))
-    assert run.returncode != 0, run.stdout[-3000:]
-    assert "ollama-gpu.service" in run.stdout
+    assert run.returncode != 0, run.stdout[-3000:] + run.stderr[-2000:]
+    output = json.loads(run.stdout)
+    batches = [sorted(play["tasks"][0]["hosts"]) for play in output["plays"]
+               if play["play"]["name"] == "Harden in batches"]
+    assert len(batches) >= 2 and failing in batches[-1], batches
+    failures = [task["hosts"][failing].get("msg", "") for play in output["plays"] for task in play["tasks"]
+                if task["hosts"].get(failing, {}).get("failed")]
+    assert failures and "ollama-gpu.service" in failures[0]
+    assert output["stats"][failing]["failures"] == 1
 
-    # The canary was hardened; no host after it changed.
     with open(os.path.join(reports, "after", "findings.json")) as handle:
         after = json.load(handle)
-    assert after["hosts"][canary]["status"] not in ("exposed", "not_audited"), after["hosts"][canary]
-    for name, files in before.items():
-        assert snapshot(names[name]) == files, "%s changed although the rollout stopped before it" % name
-    # The last report written (after the canary batch) lists the others as not reached, their findings carried.
-    for name in order[1:]:
+    done = [name for batch in batches[:-1] for name in batch]
+    stopped = sorted(set(names) - set(done))
+    assert "faq-dropin" in done  # an exposed host of the first batches, hardened
+    for name in done:
+        assert after["hosts"][name]["status"] not in ("exposed", "not_audited"), (name, after["hosts"][name])
+    # The stopped batch and everything after it: untouched, listed as not reached, findings carried.
+    for name in stopped:
+        assert snapshot(names[name]) == before[name], "%s changed although the rollout stopped before it" % name
         assert after["hosts"][name]["status"] == "not_audited", (name, after["hosts"][name])
         assert "not reached by the rollout" in after["hosts"][name]["reason"]
-    carried = [f for f in after["findings"] if f["host"] in rest]
+    carried = [f for f in after["findings"] if f["host"] in stopped]
     assert carried and all(f["carried"] and f["status"] in ("open", "new") for f in carried)
-    # The before report covers the whole fleet.
     with open(os.path.join(reports, "before", "findings.json")) as handle:
-        assert set(order) <= set(json.load(handle)["hosts"])
+        assert set(names) <= set(json.load(handle)["hosts"])
