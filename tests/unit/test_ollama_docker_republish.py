@@ -240,3 +240,29 @@ def test_drop_republished_leaves_the_others_in_docker_user():
     assert [d["port"] for d in drop_republished(full, facts, ["ollama"])["docker"]] == [11500]
     assert full["docker"] and drop_republished(full, facts, [])["docker"] == full["docker"]
     assert drop_republished(plan(facts, STATE, docker_user=False), facts, ["ollama"])["docker"] == []
+
+
+def load_filters():
+    import importlib.util
+    import os
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "filter_plugins", "ollama_firewall.py")
+    spec = importlib.util.spec_from_file_location("ollama_firewall_filters", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.FilterModule().filters()
+
+
+def test_republish_filter_takes_the_roles_uri_results():
+    filters = load_filters()
+    inspects = {"results": [{"item": FACTS_CONTAINER, "status": 200, "json": INSPECT},
+                            {"item": dict(FACTS_CONTAINER, id="gone"), "status": 404, "json": {"message": "x"}}]}
+    images = {"results": [{"item": "ollama/ollama:0.5.7", "status": 200, "json": {"Id": "sha256:" + "c" * 64}}]}
+    gone = dict(FACTS_CONTAINER, id="gone", name="gone")
+    entries = filters["ollama_firewall_republish"]([FACTS_CONTAINER, gone], inspects, images)
+    assert [e["action"] for e in entries] == ["republish", "refuse"]
+    assert entries[0]["options"]["image"] == IMAGE_ID  # the tag moved: the running image is kept
+    assert filters["ollama_firewall_republish"]([FACTS_CONTAINER], {"3f4e1c2a9b8d": INSPECT})[0]["action"] == \
+        "republish"
+    dropped = filters["ollama_firewall_drop_republished"](plan({"containers": [FACTS_CONTAINER]}, STATE),
+                                                          {"containers": [FACTS_CONTAINER]}, ["ollama"])
+    assert dropped["docker"] == []

@@ -9,6 +9,7 @@ rollback)."""
 
 import json
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -164,6 +165,7 @@ BAD_INPUT = [
     ("fw-nftables", ["ollama_firewall_backend=pf"], ["ollama_firewall_backend"]),
     ("fw-nftables", ["ollama_firewall_backend=firewalld"], ["ollama_firewall_backend=firewalld", "not running"]),
     ("fw-docker", ["ollama_firewall_backend=ufw"], ["ollama_firewall_backend=ufw", "ufw is not installed"]),
+    ("fw-docker", ["ollama_firewall_docker_republish=maybe"], ["ollama_firewall_docker_republish"]),
     ("fw-nftables", ["ollama_firewall_ssh_port=11434"], ["refused", "ollama_firewall_ssh_port"]),
     ("fw-nftables", ['{"ollama_firewall_backend": "ufw", "ollama_firewall_ufw_enable": true}'],
      ["refused", "ollama_firewall_ssh_allow"]),
@@ -202,7 +204,7 @@ def inspect(host, name="ollama"):
 
 
 def recap_changed(output, name):
-    for line in output.splitlines():
+    for line in re.sub(r"\x1b\[[0-9;]*m", "", output).splitlines():
         if line.startswith(name + " ") and "changed=" in line:
             return int(line.split("changed=")[1].split()[0])
     raise AssertionError("no recap for %s:\n%s" % (name, output[-2000:]))
