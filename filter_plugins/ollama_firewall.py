@@ -13,6 +13,8 @@ callable from tasks and templates:
     {{ plan | ollama_firewall_docker_user('ipv4') }}
     {{ plan | ollama_firewall_ufw_rules }}
     {{ plan | ollama_firewall_rich_rules }}
+    {{ ollama_audit_facts.containers | ollama_firewall_republish(inspects, images) }}
+    {{ plan | ollama_firewall_drop_republished(ollama_audit_facts, names) }}
 """
 
 from __future__ import absolute_import, division, print_function
@@ -30,19 +32,42 @@ for _path in C.config.get_config_value("DEFAULT_MODULE_UTILS_PATH") or []:
     if os.path.isdir(_path) and _path not in ansible.module_utils.__path__:
         ansible.module_utils.__path__.append(_path)
 
+from ansible.module_utils import ollama_docker as docker  # noqa: E402  pylint: disable=wrong-import-position
 from ansible.module_utils import ollama_firewall as fw  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def ollama_firewall_plan(facts, state, backend="auto", ports=None, front_enabled=True, front_port=11443,
                          front_sources=None, ssh_port=22, docker_user=True,
-                         ufw_enable=False, ssh_allow=False):
+                         ufw_enable=False, ssh_allow=False, docker_republish=False):
     try:
         return fw.plan(facts, state, backend=backend, ports=ports if ports is not None else [],
                        front_enabled=front_enabled, front_port=front_port, front_sources=front_sources,
                        ssh_port=ssh_port, docker_user=docker_user,
-                       ufw_enable=ufw_enable, ssh_allow=ssh_allow)
+                       ufw_enable=ufw_enable, ssh_allow=ssh_allow, docker_republish=docker_republish)
     except ValueError as exc:
         raise AnsibleFilterError(str(exc))
+
+
+def ollama_firewall_republish(containers, inspects, images=None):
+    """``inspects``: the results of the role's ``GET /containers/{id}/json``
+    (looped over the containers), ``images``: of ``GET /images/{name}/json``
+    (looped over image names); plain dicts are taken as they are."""
+    return docker.republish_plan(containers or [], _responses(inspects, lambda item: item.get("id")),
+                                 dict((k, v.get("Id") if isinstance(v, dict) else v)
+                                      for k, v in _responses(images, str).items()))
+
+
+def _responses(results, key):
+    """{key of the loop item: JSON of a 200 answer, else None} from uri results."""
+    if isinstance(results, dict) and "results" not in results:
+        return results
+    if isinstance(results, dict):
+        results = results["results"]
+    found = {}
+    for result in results or []:
+        if isinstance(result, dict) and "item" in result:
+            found[key(result["item"])] = result.get("json") if result.get("status") == 200 else None
+    return found
 
 
 def ollama_firewall_stale(live_lines, rules):
@@ -60,4 +85,6 @@ class FilterModule(object):
             "ollama_firewall_docker_user": fw.docker_user_rules,
             "ollama_firewall_ufw_rules": fw.ufw_rules,
             "ollama_firewall_rich_rules": fw.firewalld_rich_rules,
+            "ollama_firewall_republish": ollama_firewall_republish,
+            "ollama_firewall_drop_republished": fw.drop_republished,
         }

@@ -53,6 +53,18 @@ def _is_loopback(address):
         return address == "localhost"
 
 
+def as_bool(value):
+    """True/False for a boolean or its usual spellings (what -e passes), else None."""
+    if isinstance(value, bool):
+        return value
+    text = _text(value).strip().lower()
+    if text in ("true", "yes", "on", "1"):
+        return True
+    if text in ("false", "no", "off", "0"):
+        return False
+    return None
+
+
 # -- detection ------------------------------------------------------------------
 def parse_detection(text):
     """Parse the role's detection script output (see tasks/detect.yml).
@@ -271,15 +283,20 @@ def choose_backend(requested, state, ufw_enable=False):
 
 
 def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_port=11443, front_sources=None,
-         ssh_port=22, docker_user=True, ufw_enable=False, ssh_allow=False):
+         ssh_port=22, docker_user=True, ufw_enable=False, ssh_allow=False, docker_republish=False):
     """The host's firewall plan, or ValueError naming every bad variable.
 
     Keys: backend, ports (sorted, closed to all but loopback), reasons,
     conflicts ({port: addresses}: left open and reported), docker (published
     ports for DOCKER-USER), front ({enabled, port, sources by family,
-    anywhere by family}), ssh_port, ufw (enable, ssh_allow), docker_user.
+    anywhere by family}), ssh_port, ufw (enable, ssh_allow), docker_user,
+    docker_republish (bool).
     """
     errors = []
+    republish = as_bool(docker_republish)
+    if republish is None:
+        errors.append("ollama_firewall_docker_republish must be a boolean (true or false), got %r"
+                      % (docker_republish,))
     facts = facts if isinstance(facts, dict) else {}
     state = state if isinstance(state, dict) else {}
     extra = []
@@ -350,7 +367,20 @@ def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_por
         "ssh_port": sport,
         "ufw": ufw,
         "docker_user": bool(docker_user),
+        "docker_republish": republish,
     }
+
+
+def drop_republished(p, facts, names):
+    """The plan without DOCKER-USER rules for the containers ``names`` (the
+    opt-in republishes them on loopback: a later run would no longer find
+    them published, and would remove the rules again)."""
+    names = set(names or [])
+    facts = dict(facts) if isinstance(facts, dict) else {}
+    facts["containers"] = [c for c in facts.get("containers") or [] if c.get("name") not in names]
+    new = dict(p)
+    new["docker"] = docker_ports(facts) if p.get("docker_user") else []
+    return new
 
 
 # -- rendering --------------------------------------------------------------------

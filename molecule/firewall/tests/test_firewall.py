@@ -3,10 +3,13 @@ Docker-published Ollama): from the scanner container the Ollama port is
 closed (it answered before the role) and the front's port is open, loopback
 still reaches Ollama, the rules survive a restart of the firewall service
 (and a reboot), other rules are untouched, and bad input is rejected before
-any change, naming the variable."""
+any change, naming the variable. Last, the opt-in that recreates the
+Docker-published Ollama on 127.0.0.1 (check mode, real run, second run,
+rollback)."""
 
 import json
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -162,6 +165,7 @@ BAD_INPUT = [
     ("fw-nftables", ["ollama_firewall_backend=pf"], ["ollama_firewall_backend"]),
     ("fw-nftables", ["ollama_firewall_backend=firewalld"], ["ollama_firewall_backend=firewalld", "not running"]),
     ("fw-docker", ["ollama_firewall_backend=ufw"], ["ollama_firewall_backend=ufw", "ufw is not installed"]),
+    ("fw-docker", ["ollama_firewall_docker_republish=maybe"], ["ollama_firewall_docker_republish"]),
     ("fw-nftables", ["ollama_firewall_ssh_port=11434"], ["refused", "ollama_firewall_ssh_port"]),
     ("fw-nftables", ['{"ollama_firewall_backend": "ufw", "ollama_firewall_ufw_enable": true}'],
      ["refused", "ollama_firewall_ssh_allow"]),
@@ -187,3 +191,74 @@ def test_bad_input_is_rejected_before_any_change():
             assert word in result.stdout, (extra, word, result.stdout[-2000:])
     for name in names:
         assert firewall_state(name) == before[name]
+
+
+# -- the opt-in that recreates a Docker-published Ollama on 127.0.0.1 ----------
+# Last in this file: it leaves fw-docker rolled back (side_effect's rollback
+# then finds nothing of the role there, and still checks that it answers).
+REPUBLISH_STATE = "/var/lib/ollama-exposure-toolkit/docker-republish.json"
+
+
+def inspect(host, name="ollama"):
+    return json.loads(host.check_output("docker inspect %s" % name))[0]
+
+
+def recap_changed(output, name):
+    for line in re.sub(r"\x1b\[[0-9;]*m", "", output).splitlines():
+        if line.startswith(name + " ") and "changed=" in line:
+            return int(line.split("changed=")[1].split()[0])
+    raise AssertionError("no recap for %s:\n%s" % (name, output[-2000:]))
+
+
+def test_docker_republish_opt_in_recreates_on_loopback_and_rolls_back(host, lab):
+    if lab["fw_service"] != "docker.service":
+        pytest.skip("no Docker-published Ollama on this host")
+    name = lab["inventory_hostname"]
+    with open(os.path.join(EPHEMERAL, "before.json")) as handle:
+        assert json.load(handle)["%s:11434" % name] == "200", "the published port did not answer before the role"
+    host.run_expect([0], "docker exec ollama sh -c 'echo weights > /root/.ollama/model.gguf'")
+    before = inspect(host)
+    assert before["HostConfig"]["PortBindings"] == {"11434/tcp": [{"HostIp": "", "HostPort": "11434"}]}
+
+    # Check mode: nothing changes (the container, its record).
+    checked = firewall_play(name, "-e", "ollama_firewall_docker_republish=true", "--check")
+    assert checked.returncode == 0, checked.stdout[-3000:]
+    assert inspect(host)["Id"] == before["Id"]
+    assert not host.file(REPUBLISH_STATE).exists
+
+    first = firewall_play(name, "-e", "ollama_firewall_docker_republish=true")
+    assert first.returncode == 0, first.stdout[-3000:]
+    after = inspect(host)
+    assert after["Id"] != before["Id"], "the container was not recreated"
+    assert after["HostConfig"]["PortBindings"] == {"11434/tcp": [{"HostIp": "127.0.0.1", "HostPort": "11434"}]}
+    assert after["Config"]["Env"] == before["Config"]["Env"] and "OLLAMA_HOST=0.0.0.0:11434" in after["Config"]["Env"]
+    assert after["Config"]["Cmd"] == before["Config"]["Cmd"] and after["Config"]["Image"] == before["Config"]["Image"]
+    assert after["HostConfig"]["RestartPolicy"] == before["HostConfig"]["RestartPolicy"]
+    volumes = [(m["Name"], m["Destination"]) for m in after["Mounts"] if m["Type"] == "volume"]
+    assert volumes == [("ollama", "/root/.ollama")]
+    assert host.check_output("docker exec ollama cat /root/.ollama/model.gguf") == "weights"
+    assert wait_loopback(host, 11434, timeout=20)
+    assert from_outside(host, lab, 11434) == "000"
+    # Closed by the publishing, not by DOCKER-USER: the rule is gone.
+    assert "--ctorigdstport 11434" not in host.check_output("iptables -S DOCKER-USER")
+    assert host.file(REPUBLISH_STATE).mode == 0o600
+
+    second = firewall_play(name, "-e", "ollama_firewall_docker_republish=true")
+    assert second.returncode == 0, second.stdout[-3000:]
+    assert recap_changed(second.stdout, name) == 0, second.stdout[-3000:]
+    assert inspect(host)["Id"] == after["Id"]
+
+    rollback = subprocess.run(["ansible-playbook", "-i", INVENTORY, os.path.join(PROJECT, "playbooks", "rollback.yml"),
+                               "-e", "target=%s" % name], cwd=PROJECT, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, timeout=300)
+    assert rollback.returncode == 0, rollback.stdout[-3000:]
+    restored = inspect(host)
+    assert restored["HostConfig"]["PortBindings"] == before["HostConfig"]["PortBindings"]
+    assert restored["Config"]["Env"] == before["Config"]["Env"]
+    assert host.check_output("docker exec ollama cat /root/.ollama/model.gguf") == "weights"
+    assert not host.file(REPUBLISH_STATE).exists
+    for _ in range(20):
+        if from_outside(host, lab, 11434) == "200":
+            break
+        time.sleep(1)
+    assert from_outside(host, lab, 11434) == "200"
