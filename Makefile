@@ -38,15 +38,16 @@ lab: venv host ## Create and provision the lab (bookworm)
 	$(BIN)/ansible-playbook -i $(INVENTORY) tests/lab/create.yml
 	$(BIN)/ansible-playbook -i $(INVENTORY) tests/lab/provision.yml
 
-lab-destroy: venv ## Remove the lab containers
+lab-destroy: venv host ## Remove the lab containers
 	$(BIN)/ansible-playbook -i $(INVENTORY) tests/lab/destroy.yml
 
 audit: venv ## Audit the inventory (INVENTORY=..., reports in reports/)
 	$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/audit.yml
 
-demo: lab ## Build the lab, audit -> harden -> audit it, print before/after and the HTML report's path
+demo: lab-destroy lab ## Build a fresh lab, audit -> harden (a canary, then halves) -> audit, print before/after and the HTML report's path
 	rm -rf reports/before reports/after
 	$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/harden.yml -e ollama_bind_adopt=true \
+	  -e '{"harden_serial": [1, "50%"]}' \
 	  || echo "(some lab hosts stay exposed on purpose: see the table below)"
 	@echo; $(BIN)/python scripts/summary.py reports/before reports/after
 

@@ -155,6 +155,8 @@ def plan_adoptions(facts, address, origins=(), fix_origins=True, env_dir="/etc/o
     if address not in LOOPBACK_ADDRESSES:
         raise ValueError("address %r is not a loopback address" % address)
     facts = facts or {}
+    if facts.get("systemd") is False:
+        return []  # no systemd to adopt it into: the audit reports it (OLLAMA-BIND-004)
     taken = set(s["name"] for s in facts.get("services", []))
     procs = [p for p in facts.get("processes", []) if not p.get("unit") and not p.get("container")]
     listeners = facts.get("listeners", [])

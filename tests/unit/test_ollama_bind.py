@@ -121,6 +121,12 @@ def test_hand_started_process_is_adopted_as_ollama_service_on_its_port():
     assert item["user"] == "ollama" and item["env_file"] == ENV_DIR + "/ollama.service.env"
 
 
+def test_no_adoption_on_a_host_without_systemd():
+    facts = {"systemd": False, "services": [], "processes": [hand_started()], "listeners": []}
+    assert plan_adoptions(facts, "127.0.0.1", env_dir=ENV_DIR) == []
+    assert len(plan_adoptions(dict(facts, systemd=True), "127.0.0.1", env_dir=ENV_DIR)) == 1
+
+
 def test_adoption_skips_units_and_containers_and_avoids_taken_names():
     procs = [hand_started(1, "0.0.0.0"), hand_started(2, "[::]:9000"),
              dict(hand_started(3), unit="ollama.service"), dict(hand_started(4), container=True)]
