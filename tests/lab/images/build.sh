@@ -14,7 +14,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 recipe_hash="$(sha256sum "${here}/build.sh" | cut -c1-16)"
 mirror="${OLLAMA_LAB_MIRROR:-http://deb.debian.org/debian}"
-packages="systemd,systemd-sysv,dbus,python3,iproute2,procps,curl,ca-certificates"
+# nftables: a standard Debian install has it (its service disabled until enabled).
+packages="systemd,systemd-sysv,dbus,python3,iproute2,procps,curl,ca-certificates,nftables"
 
 build_one() {
   local release="${1%-docker}" tag="ollama-lab:$1" include="${packages}" current root
