@@ -157,6 +157,21 @@ installs:
   returned: always
   type: list
   elements: dict
+firewall:
+  description:
+    - The Ollama ports that the toolkit's own firewall rules close, read from the live ruleset
+      (C(nft -j list ruleset), C(iptables-save), C(ip6tables-save)) only where Ollama is installed.
+      C(input) is traffic to the host's sockets (the nftables table, the iptables chain, ufw,
+      firewalld), C(forward) the toolkit's DOCKER-USER rules for Docker-published ports; each
+      by family, port (a string) and the rule that closes it. A rule for another port, in a
+      chain traffic never reaches, or flushed, is not listed. The report combines this with
+      the outside probe to tell a mitigated host from an exposed one.
+  returned: always
+  type: dict
+  sample:
+    input: {ipv4: {"11434": "nftables table inet ollama_exposure_toolkit chain input drops tcp/11434"}, ipv6: {}}
+    forward: {ipv4: {}, ipv6: {}}
+    errors: []
 addresses:
   description:
     - The host's non-loopback interface addresses (targets for ollama_probe).
@@ -195,6 +210,8 @@ from ansible.module_utils.ollama_findings import evaluate_host, host_status
 from ansible.module_utils.ollama_host import (
     address_scope, origins_wildcards, parse_ollama_host)
 from ansible.module_utils.ollama_http import http_get
+from ansible.module_utils.ollama_netfilter import empty as no_closures
+from ansible.module_utils.ollama_netfilter import read_closures
 from ansible.module_utils.ollama_procfs import (
     is_ollama_serve, parse_environ, parse_fib_trie_local, parse_if_inet6, parse_ip_addr_json,
     parse_os_release, parse_proc_net_tcp, split_nul, split_probe_addresses, unit_from_cgroup)
@@ -501,6 +518,15 @@ class Auditor(object):
                                      "reason": "installed, no service and not running"})
         return installs
 
+    # -- firewall --------------------------------------------------------------
+    def firewall(self):
+        """What the toolkit's rules close, from the live ruleset (read-only)."""
+        tools = dict((name, self.module.get_bin_path(name)) for name in ("nft", "iptables-save", "ip6tables-save"))
+
+        def run(argv):
+            return self.module.run_command(argv, environ_update={"LC_ALL": "C"})
+        return read_closures(run, tools)
+
     # -- addresses -----------------------------------------------------------
     def addresses(self):
         """Non-loopback addresses to probe from outside, and those left out."""
@@ -540,6 +566,7 @@ class Auditor(object):
             proc.pop("_inodes")
             proc.pop("_fd_readable")
         addresses, skipped = self.addresses()
+        result["firewall"] = self.firewall() if (services or procs or containers) else no_closures()
         self.others.sort(key=lambda s: (s["port"], s["family"], s["address"]))
         result.update(services=services, processes=procs, listeners=listeners, containers=containers,
                       addresses=addresses, addresses_skipped=skipped, other_listeners=self.others)

@@ -26,8 +26,14 @@ STATUS_UNREACHABLE = "unreachable"
 STATUS_UNSUPPORTED = "unsupported"
 # Left out of this run on purpose (e.g. a rollout batch not reached yet).
 STATUS_NOT_AUDITED = "not_audited"
-STATUSES = (STATUS_EXPOSED, STATUS_SECURE, STATUS_NOT_INSTALLED, STATUS_UNREACHABLE, STATUS_UNSUPPORTED,
-            STATUS_NOT_AUDITED)
+# Ollama still listens beyond loopback (or is published), but every such port
+# is closed by the toolkit's firewall rules, seen on the host and from outside.
+STATUS_MITIGATED = "mitigated"
+# The audit module could not run for a reason of access, not of the platform
+# (become failed, the module crashed): the reason is the real stderr line.
+STATUS_ERROR = "error"
+STATUSES = (STATUS_EXPOSED, STATUS_MITIGATED, STATUS_SECURE, STATUS_NOT_INSTALLED, STATUS_UNREACHABLE,
+            STATUS_UNSUPPORTED, STATUS_ERROR, STATUS_NOT_AUDITED)
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 
@@ -67,7 +73,7 @@ def fingerprint(host_id, control_id, subject):
     return digest.hexdigest()[:24]
 
 
-def make_finding(catalog, host_id, control_id, subject, evidence, location=None, references=None):
+def make_finding(catalog, host_id, control_id, subject, evidence, location=None, references=None, port=None):
     control = catalog["controls"][control_id]
     refs = list(control.get("references") or [])
     for ref in references or []:
@@ -86,6 +92,10 @@ def make_finding(catalog, host_id, control_id, subject, evidence, location=None,
     }
     if location:
         finding["location"] = location
+    if port:
+        # The TCP port that makes it reachable: a firewall rule on this port
+        # can mitigate it (see mitigation()).
+        finding["port"] = port
     return finding
 
 
@@ -112,8 +122,8 @@ def evaluate_host(facts, catalog, host_id):
     """All findings for one host's facts (as returned by ollama_info)."""
     findings = []
 
-    def add(control_id, subject, evidence, location=None, references=None):
-        findings.append(make_finding(catalog, host_id, control_id, subject, evidence, location, references))
+    def add(control_id, subject, evidence, location=None, references=None, port=None):
+        findings.append(make_finding(catalog, host_id, control_id, subject, evidence, location, references, port))
 
     for sock in facts.get("listeners", []):
         if sock.get("scope") not in ("wildcard", "address"):
@@ -127,7 +137,7 @@ def evaluate_host(facts, catalog, host_id):
         add("OLLAMA-BIND-001", "socket:%s:%s" % (sock["address"], sock["port"]),
             "tcp%s %s port %s LISTEN (%s%s)" % ("6" if sock.get("family") == "ipv6" else "",
                                                 sock["address"], sock["port"], owner, extra),
-            location={"socket": "%s:%s" % (sock["address"], sock["port"])})
+            location={"socket": "%s:%s" % (sock["address"], sock["port"])}, port=sock.get("port"))
 
     for svc in facts.get("services", []):
         unit = svc["name"]
@@ -140,7 +150,8 @@ def evaluate_host(facts, catalog, host_id):
         if bind_is_exposed(bind):
             add("OLLAMA-BIND-002", subject,
                 "%s: OLLAMA_HOST=%r from %s; next start listens on %s" % (
-                    unit, bind.get("value", ""), _origin_text(origin), _bind_text(bind)), location=loc)
+                    unit, bind.get("value", ""), _origin_text(origin), _bind_text(bind)), location=loc,
+                port=bind.get("port"))
         if bind.get("notes") and bind.get("value"):
             add("OLLAMA-CFG-002", subject, "%s: OLLAMA_HOST=%r from %s: %s" % (
                 unit, bind.get("value"), _origin_text(origin), "; ".join(bind["notes"])), location=loc)
@@ -181,7 +192,7 @@ def evaluate_host(facts, catalog, host_id):
                 add("OLLAMA-DOCKER-001", "container:%s:%s" % (ctr.get("name"), port["public_port"]),
                     "container %s (%s) publishes %s:%s -> %s/tcp on every host address" % (
                         ctr.get("name"), ctr.get("image"), port.get("ip") or "0.0.0.0",
-                        port["public_port"], port.get("private_port")))
+                        port["public_port"], port.get("private_port")), port=port["public_port"])
 
     table = catalog.get("vulnerable_versions") or {}
     for install in facts.get("installs", []):
@@ -211,6 +222,81 @@ def probe_findings(probe, catalog, host_id):
                 "from %s: %s" % (probe.get("scanner", "the controller"), result.get("evidence")),
                 location={"socket": "%s:%s" % (result["address"], result["port"])}))
     return findings
+
+
+# Findings a firewall rule on their port can close (NET-001 is the outside
+# probe's own answer: never mitigated).
+MITIGABLE = ("OLLAMA-BIND-001", "OLLAMA-BIND-002", "OLLAMA-DOCKER-001")
+SILENT = ("closed", "filtered")
+
+
+def _family(address):
+    return "ipv6" if ":" in str(address) else "ipv4"
+
+
+def mitigation(finding, closures, probe_results, addresses):
+    """(what closes the finding's port, None) or (None, why it is not mitigated).
+
+    Mitigated means both: on the host, a rule of the toolkit's that takes
+    effect closes the port for every address family the host has
+    (``closures``: ollama_info's ``firewall``; a Docker-published port needs
+    the DOCKER-USER rule for IPv4, where Docker's DNAT sends it through
+    FORWARD, and an input rule for IPv6, where docker-proxy answers); and from
+    outside, the probe of that port got no answer on any address, over every
+    family.
+    """
+    port = finding.get("port")
+    if finding.get("id") not in MITIGABLE or not port:
+        return None, "not a port exposure"
+    families = sorted(set(_family(a) for a in addresses or []))
+    if not families:
+        return None, "the host has no network address to prove it from outside"
+    closures = closures or {}
+    rules = []
+    for family in families:
+        inbound = ((closures.get("input") or {}).get(family) or {}).get(str(port))
+        forward = ((closures.get("forward") or {}).get(family) or {}).get(str(port))
+        if finding["id"] == "OLLAMA-DOCKER-001":
+            rule = forward if family == "ipv4" else (forward or inbound)
+        else:
+            rule = inbound
+        if not rule:
+            return None, "no firewall rule of the toolkit closes tcp/%s over %s" % (port, family)
+        if rule not in rules:
+            rules.append(rule)
+    probed = [r for r in probe_results or [] if r.get("port") == port]
+    for family in families:
+        mine = [r for r in probed if _family(r.get("address")) == family]
+        if not mine:
+            return None, "tcp/%s was not probed from outside over %s" % (port, family)
+        loud = [r for r in mine if r.get("state") not in SILENT]
+        if loud:
+            return None, "tcp/%s answers from outside on %s (%s)" % (port, loud[0].get("address"), loud[0].get("state"))
+    return "%s; no answer from outside on %s" % (
+        "; ".join(rules), ", ".join("%s port %s" % (r["address"], port) for r in probed)), None
+
+
+def apply_mitigations(findings, facts, probe_results, catalog):
+    """Mark each exposure finding closed by the toolkit's rules (``mitigated_by``)
+    and return the host's status: exposed (an exposure finding not mitigated),
+    mitigated (every one mitigated), else what ``host_status`` says."""
+    exposure = set(catalog.get("exposure_controls") or [])
+    open_exposure = False
+    mitigated = False
+    for finding in findings:
+        if finding["id"] not in exposure:
+            continue
+        text, _why = mitigation(finding, (facts or {}).get("firewall"), probe_results, (facts or {}).get("addresses"))
+        if text:
+            finding["mitigated_by"] = text
+            mitigated = True
+        else:
+            open_exposure = True
+    if open_exposure:
+        return STATUS_EXPOSED
+    if mitigated:
+        return STATUS_MITIGATED
+    return host_status(facts, findings, catalog)
 
 
 def host_status(facts, findings, catalog):

@@ -32,13 +32,14 @@ from html import escape
 from xml.etree import ElementTree
 
 from ansible.module_utils.ollama_findings import (
-    SEVERITIES, STATUS_NOT_AUDITED, STATUS_UNREACHABLE, STATUS_UNSUPPORTED)
+    SEVERITIES, STATUS_ERROR, STATUS_NOT_AUDITED, STATUS_UNREACHABLE, STATUS_UNSUPPORTED)
 from ansible.module_utils.ollama_report import OPEN_STATUSES, STATUS_FIXED, comparable
 
 CSV_COLUMNS = ("host", "host_status", "status", "id", "severity", "title", "subject", "evidence", "location",
                "remediation", "references", "fingerprint", "first_seen", "last_seen", "exception_owner",
-               "exception_expires", "exception_reason")
-HOST_STATUS_ORDER = ("exposed", "at_risk", "secure", "not_installed", "unreachable", "unsupported", "not_audited")
+               "exception_expires", "exception_reason", "mitigated_by")
+HOST_STATUS_ORDER = ("exposed", "at_risk", "mitigated", "secure", "not_installed", "unreachable", "unsupported",
+                     "error", "not_audited")
 
 
 def location_text(location):
@@ -49,6 +50,12 @@ def location_text(location):
     if location.get("line"):
         return "%s:%s" % (location.get("file"), location["line"])
     return location.get("file") or ""
+
+
+def _finding_status(finding):
+    """The life cycle status, with "mitigated" when the toolkit's firewall closes it."""
+    status = finding.get("status", "")
+    return "%s, mitigated" % status if finding.get("mitigated_by") and status in OPEN_STATUSES else status
 
 
 def render_json(report):
@@ -67,7 +74,7 @@ def render_csv(report):
             location_text(finding.get("location")), finding["remediation"],
             " ".join(finding.get("references") or []), finding["fingerprint"], finding.get("first_seen", ""),
             finding.get("last_seen", ""), exception.get("owner", ""), exception.get("expires", ""),
-            exception.get("reason", ""),
+            exception.get("reason", ""), finding.get("mitigated_by") or "",
         ])
     return out.getvalue()
 
@@ -111,8 +118,9 @@ def render_markdown(report):
         lines += ["| severity | control | host | status | evidence |", "|---|---|---|---|---|"]
         for finding in report["findings"]:
             lines.append("| %s | %s | %s | %s | %s |" % (
-                finding["severity"], finding["id"], _md(finding["host"]), finding.get("status", ""),
-                _md(finding["evidence"])))
+                finding["severity"], finding["id"], _md(finding["host"]), _finding_status(finding),
+                _md(finding["evidence"] + ((" (mitigated: %s)" % finding["mitigated_by"])
+                                           if finding.get("mitigated_by") else ""))))
         lines += ["", "## Remediation", ""]
         seen = set()
         for finding in report["findings"]:
@@ -142,7 +150,8 @@ def render_ticket(finding, catalog=None):
         "| host | %s |" % _md(finding["host"]),
         "| control | %s |" % finding["id"],
         "| severity | %s |" % finding["severity"],
-        "| status | %s |" % finding.get("status", ""),
+        "| status | %s |" % _finding_status(finding),
+        "| mitigated by | %s |" % _md(finding.get("mitigated_by") or "-"),
         "| subject | %s |" % _md(finding.get("subject", "")),
         "| location | %s |" % _md(location_text(finding.get("location")) or "-"),
         "| first seen | %s |" % finding.get("first_seen", ""),
@@ -187,18 +196,22 @@ def render_junit(report, catalog):
             if entry["status"] == STATUS_NOT_AUDITED:
                 ElementTree.SubElement(case, "skipped", message="not audited: %s" % (entry.get("reason") or ""))
                 counts["skipped"] += 1
-            elif entry["status"] in (STATUS_UNREACHABLE, STATUS_UNSUPPORTED):
+            elif entry["status"] in (STATUS_UNREACHABLE, STATUS_UNSUPPORTED, STATUS_ERROR):
                 error = ElementTree.SubElement(case, "error", message="host %s: %s" % (
                     entry["status"], entry.get("reason") or ""), type=entry["status"])
                 error.text = entry.get("reason") or ""
                 counts["errors"] += 1
-            elif [f for f in mine if f["status"] in OPEN_STATUSES]:
-                failing = [f for f in mine if f["status"] in OPEN_STATUSES]
+            elif [f for f in mine if f["status"] in OPEN_STATUSES and not f.get("mitigated_by")]:
+                failing = [f for f in mine if f["status"] in OPEN_STATUSES and not f.get("mitigated_by")]
                 failure = ElementTree.SubElement(case, "failure", type=failing[0]["severity"],
                                                  message="; ".join(f["evidence"] for f in failing)[:500])
                 failure.text = "\n".join("%s [%s] %s" % (f["fingerprint"], f["status"], f["evidence"])
                                          for f in failing)
                 counts["failures"] += 1
+            elif [f for f in mine if f.get("mitigated_by")]:
+                ElementTree.SubElement(case, "skipped", message="mitigated, open until the service is fixed: %s" % (
+                    "; ".join(f["mitigated_by"] for f in mine if f.get("mitigated_by"))[:500]))
+                counts["skipped"] += 1
             elif mine:
                 exc = mine[0].get("exception") or {}
                 ElementTree.SubElement(case, "skipped", message="excepted until %s by %s: %s" % (
@@ -224,7 +237,8 @@ th{background:#f4f6f8}code{font-size:.85rem}
 .s-critical{color:#fff;background:#b3261e}.s-high{color:#fff;background:#d9730d}.s-medium{background:#f2c94c}
 .s-low{background:#cfe3f7}.s-info{background:#e6e9ed}
 .h-exposed{color:#b3261e;font-weight:700}.h-at_risk{color:#d9730d;font-weight:700}.h-secure{color:#1e7b34}
-.h-unreachable,.h-unsupported{color:#6b4fa0}.h-not_audited{color:#5f6368}
+.h-mitigated{color:#8a6d00;font-weight:700}
+.h-unreachable,.h-unsupported,.h-error{color:#6b4fa0}.h-not_audited{color:#5f6368}
 .badge{border-radius:4px;padding:0 .35rem;font-size:.8rem;white-space:nowrap}
 """
 
@@ -302,8 +316,9 @@ def render_html(report, baseline=None):
                        '<td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>' % (
                            escape(finding["fingerprint"]), escape(finding.get("status", "")),
                            _badge(finding["severity"]), escape(finding["id"]), escape(finding["title"]),
-                           escape(finding["host"]), escape(finding.get("status", "")),
-                           escape(finding.get("first_seen", "")), escape(finding["evidence"]),
+                           escape(finding["host"]), escape(_finding_status(finding)),
+                           escape(finding.get("first_seen", "")), escape(finding["evidence"] + (
+                               (" (mitigated: %s)" % finding["mitigated_by"]) if finding.get("mitigated_by") else "")),
                            escape(finding["remediation"])))
         out.append('</tbody></table>')
     out.append('</body></html>')

@@ -24,7 +24,8 @@ import json
 import re
 
 from ansible.module_utils.ollama_findings import (
-    STATUS_EXPOSED, STATUS_NOT_AUDITED, STATUS_UNREACHABLE, STATUS_UNSUPPORTED, SEVERITIES, severity_rank)
+    STATUS_ERROR, STATUS_NOT_AUDITED, STATUS_UNREACHABLE, STATUS_UNSUPPORTED, SEVERITIES, apply_mitigations,
+    severity_rank)
 
 STATUS_NEW = "new"
 STATUS_OPEN = "open"
@@ -37,12 +38,76 @@ OPEN_STATUSES = (STATUS_NEW, STATUS_OPEN, STATUS_EXPIRED)
 EXCEPTION_KEYS = ("id", "host", "subject", "reason", "owner", "expires")
 
 
+_BECOME = (
+    (re.compile(r"sudo: (command )?not found|sudo: No such file", re.I),
+     "sudo is not installed on the host (install it, or set ansible_become_method / ansible_become=false)"),
+    (re.compile(r"you must have a tty|requiretty", re.I),
+     "sudo requires a tty (Defaults requiretty): disable it for this user, or turn off pipelining"),
+    (re.compile(r"incorrect (sudo |su )?password|sorry, try again|authentication failure", re.I),
+     "the become password was refused (ansible_become_password)"),
+    (re.compile(r"missing (sudo |su )?password|a password is required|password is required", re.I),
+     "sudo asks for a password and none was given (ansible_become_password, or NOPASSWD)"),
+    (re.compile(r"is not in the sudoers file|not allowed to execute", re.I),
+     "the remote user may not use sudo (sudoers)"),
+    (re.compile(r"timeout .* waiting for privilege escalation", re.I),
+     "no answer to the privilege escalation prompt (timeout)"),
+)
+_INTERPRETER = re.compile(r"(\S*python\S*): (1: )?(\S+: )?(not found|No such file or directory)|"
+                          r"interpreter discovery|you probably need to set the interpreter", re.I)
+
+
+def _lines(*texts):
+    out = []
+    for text in texts:
+        for line in (text or "").splitlines():
+            line = line.strip()
+            if line and not line.startswith(("{", "}")) and "warning" not in line.lower():
+                out.append(line)
+    return out
+
+
+def explain_failure(result):
+    """(status, reason) of a host whose audit module did not return facts.
+
+    The reason is the real cause in the operator's words plus the line it
+    comes from (become failed, no Python, SSH refused, the module crashed),
+    never a parser message such as "Module result deserialization failed".
+    """
+    result = result or {}
+    msg = str(result.get("msg") or "")
+    if result.get("unreachable"):
+        return STATUS_UNREACHABLE, (_lines(msg) or ["unreachable"])[0][:300]
+    stderr = _lines(result.get("module_stderr"), result.get("stderr"))
+    stdout = _lines(result.get("module_stdout"))
+    everything = stderr + stdout + _lines(msg)
+    for pattern, meaning in _BECOME:
+        for line in everything:
+            if pattern.search(line):
+                return STATUS_ERROR, ("become failed: %s (%s)" % (meaning, line))[:300]
+    for line in everything:
+        if _INTERPRETER.search(line):
+            return STATUS_UNSUPPORTED, ("no usable Python on the host (ansible_python_interpreter): %s" % line)[:300]
+    traceback = [line for line in stderr if re.match(r"^[A-Za-z_.]*(Error|Exception)\b", line)]
+    if traceback or any(line.startswith("Traceback") for line in stderr):
+        return STATUS_ERROR, ("the audit module crashed: %s" % (traceback[-1] if traceback else stderr[-1]))[:300]
+    parser_noise = ("deserialization failed" in msg.lower() or msg.startswith("MODULE FAILURE")
+                    or "no start of json" in msg.lower())
+    if parser_noise and stderr:
+        return STATUS_ERROR, ("the audit module did not run: %s" % stderr[-1])[:300]
+    if parser_noise and stdout:
+        return STATUS_ERROR, ("the audit module did not run: %s" % stdout[-1])[:300]
+    if msg:
+        return STATUS_UNSUPPORTED if "not Linux" in msg else STATUS_ERROR, (_lines(msg) or [msg])[0][:300]
+    return STATUS_ERROR, "the audit module did not run"
+
+
 def records_from_results(results, errors=None, skipped=None):
     """Audit records from the registered ollama_info results of each host.
 
-    An unreachable result keeps its message; a failed one (no Python, not
-    Linux, a crash) and a host listed in ``errors`` are unsupported; a host
-    of ``skipped`` (host -> reason) was left out of this run on purpose.
+    An unreachable result keeps its message; a failed one is explained
+    (``explain_failure``: become failed, no Python, a crash); a host listed
+    in ``errors`` only (no result) is an error; a host of ``skipped`` (host ->
+    reason) was left out of this run on purpose.
     """
     records = []
     skipped = skipped or {}
@@ -52,10 +117,12 @@ def records_from_results(results, errors=None, skipped=None):
         if host in skipped:
             records.append({"host": host, "reachable": True, "skipped": skipped[host] or "not audited in this run"})
         elif result.get("unreachable"):
-            records.append({"host": host, "reachable": False, "error": result.get("msg") or "unreachable"})
-        elif error or result.get("failed") or not result:
-            records.append({"host": host, "reachable": True,
-                            "error": error or result.get("msg") or "the audit module did not run"})
+            records.append({"host": host, "reachable": False, "error": explain_failure(result)[1]})
+        elif result.get("failed") or not result:
+            status, reason = explain_failure(result) if result else (STATUS_ERROR, error or "the audit module did not run")
+            records.append({"host": host, "reachable": True, "status": status, "error": reason})
+        elif error:
+            records.append({"host": host, "reachable": True, "status": STATUS_ERROR, "error": error})
         else:
             facts = dict((k, v) for k, v in result.items() if k != "invocation")
             records.append({"host": host, "reachable": True, "error": None, "facts": facts})
@@ -69,7 +136,6 @@ def build_report(records, probe_hosts, catalog, generated_at):
     facts (ollama_info's result) where reachable.
     ``probe_hosts``: ollama_probe's ``hosts`` (may be empty).
     """
-    exposure = set(catalog.get("exposure_controls") or [])
     hosts, findings = {}, []
     for record in sorted(records, key=lambda r: r["host"]):
         name = record["host"]
@@ -92,14 +158,13 @@ def build_report(records, probe_hosts, catalog, generated_at):
             entry["status"] = STATUS_NOT_AUDITED
             entry["reason"] = record["skipped"]
         elif record.get("error") or facts.get("supported") is False:
-            entry["status"] = STATUS_UNSUPPORTED
+            entry["status"] = record.get("status") or STATUS_UNSUPPORTED
         else:
-            host_findings = list(facts.get("findings", [])) + list(probe.get("findings", []))
+            host_findings = [dict(f) for f in facts.get("findings", [])] + list(probe.get("findings", []))
             host_findings.sort(key=lambda f: (-severity_rank(f["severity"]), f["id"], f["subject"]))
-            status = facts.get("status")
-            if any(f["id"] in exposure for f in host_findings):
-                status = STATUS_EXPOSED
+            status = apply_mitigations(host_findings, facts, probe.get("results", []), catalog)
             entry["status"] = status
+            entry["firewall"] = facts.get("firewall")
             for finding in host_findings:
                 findings.append(dict(finding, host=name, host_status=status, status=STATUS_NEW,
                                      first_seen=generated_at, last_seen=generated_at))
@@ -250,13 +315,14 @@ def apply_history(report, previous=None, exceptions=None):
 
 
 def open_at_or_above(report, threshold):
-    """Findings of this run still open at or above a severity (not excepted, fixed or carried)."""
+    """Findings of this run still open at or above a severity (not excepted, fixed, carried or
+    mitigated: a port the toolkit's firewall closes, proven from outside, does not fail a run)."""
     rank = severity_rank(threshold)
     if rank < 0:
         return []
     return [f for f in report["findings"] if severity_rank(f["severity"]) >= rank
-            and f.get("status", STATUS_NEW) in OPEN_STATUSES and not f.get("carried")]
+            and f.get("status", STATUS_NEW) in OPEN_STATUSES and not f.get("carried") and not f.get("mitigated_by")]
 
 
 def blocked_hosts(report):
-    return sorted(n for n, e in report["hosts"].items() if e["status"] in (STATUS_UNREACHABLE, STATUS_UNSUPPORTED))
+    return sorted(n for n, e in report["hosts"].items() if e["status"] in (STATUS_UNREACHABLE, STATUS_UNSUPPORTED, STATUS_ERROR))

@@ -15,8 +15,12 @@ def load(directory):
 
 
 def open_ids(report, host):
-    return sorted({f["id"] for f in report["findings"]
-                   if f["host"] == host and f.get("status") in ("new", "open", "expired-exception")})
+    """Open findings of the host; "(mitigated)" when the toolkit's firewall closes them."""
+    found = {}
+    for f in report["findings"]:
+        if f["host"] == host and f.get("status") in ("new", "open", "expired-exception"):
+            found[f["id"]] = found.get(f["id"], True) and bool(f.get("mitigated_by"))
+    return ["%s%s" % (i, " (mitigated)" if found[i] else "") for i in sorted(found)]
 
 
 def main(before_dir, after_dir):
@@ -30,9 +34,11 @@ def main(before_dir, after_dir):
         print("%-*s  %-14s  %-14s  %s" % (width, name, was, now, ", ".join(open_ids(after, name)) or "-"))
     counts = after["summary"].get("by_lifecycle") or {}
     print()
-    print("exposed hosts: %d before, %d after; findings fixed: %d, still open: %d, excepted: %d" % (
-        before["summary"]["by_status"].get("exposed", 0), after["summary"]["by_status"].get("exposed", 0),
-        counts.get("fixed", 0), after["summary"].get("open", 0), counts.get("excepted", 0)))
+    print("exposed hosts: %d before, %d after (%d mitigated: the firewall closes the port, the service still "
+          "listens); findings fixed: %d, still open: %d, excepted: %d" % (
+              before["summary"]["by_status"].get("exposed", 0), after["summary"]["by_status"].get("exposed", 0),
+              after["summary"]["by_status"].get("mitigated", 0), counts.get("fixed", 0),
+              after["summary"].get("open", 0), counts.get("excepted", 0)))
     print("HTML report: %s" % os.path.abspath(os.path.join(after_dir, "report.html")))
     print("Tickets:     %s" % os.path.abspath(os.path.join(after_dir, "tickets")))
     print("CSV / JUnit: %s, %s" % (os.path.abspath(os.path.join(after_dir, "findings.csv")),

@@ -28,7 +28,7 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 TARGET = 1.5
 HARDEN_TARGET = 6.0
 # Hosts whose exposure harden.yml fixes (not hand-started or in Docker).
-FIXABLE = "ollama_lab:!manual-process:!no-systemd:!docker-published"
+FIXABLE = "ollama_lab:!manual-process:!no-systemd:!docker-published:!gone:!no-python:!no-sudo"
 
 
 def timed(cmd):
@@ -81,8 +81,13 @@ def main():
                                                                      "met" if audit / ping <= TARGET else "NOT met"))
     print("classified right:          %d/%d%s" % (len(right), len(expected),
                                                   ("  wrong: " + ", ".join(wrong)) if wrong else ""))
+    missed = []
+    if audit / ping > TARGET:
+        missed.append("audit/ping %.2f > %.1f" % (audit / ping, TARGET))
+    if wrong:
+        missed.append("hosts classified wrong: %s" % ", ".join(wrong))
     if os.environ.get("BENCH_HARDEN", "1") == "0":
-        return
+        return missed
     harden_cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join("playbooks", "harden.yml"),
                   "-e", "report_dir=%s" % report_dir, "-e", "target=%s" % FIXABLE]
     _seconds, proc = timed(harden_cmd)
@@ -102,7 +107,15 @@ def main():
     print("harden.yml, hardened lab:  %.2f s  %s" % (harden, " ".join("%.2f" % s for s in hardens)))
     print("ratio harden/ping:         %.2f  (target <= %.1f: %s)" % (
         harden / ping2, HARDEN_TARGET, "met" if harden / ping2 <= HARDEN_TARGET else "NOT met"))
+    if harden / ping2 > HARDEN_TARGET:
+        missed.append("harden/ping %.2f > %.1f" % (harden / ping2, HARDEN_TARGET))
+    return missed
 
 
 if __name__ == "__main__":
-    main()
+    # A benchmark, not a timed test: it prints every figure, then exits 1
+    # when a target is missed or a host is classified wrong.
+    MISSED = main()
+    if MISSED:
+        print("FAILED: " + "; ".join(MISSED))
+        sys.exit(1)

@@ -251,3 +251,38 @@ def test_a_host_left_out_on_purpose_is_not_audited_and_keeps_its_findings(catalo
     suite = [s for s in root if s.get("name") == "db"][0]
     assert int(suite.get("skipped")) == int(suite.get("tests")) > 0 and int(suite.get("failures")) == 0
     assert "h-not_audited" in render_html(second)
+
+
+def _mitigated_report(catalog):
+    facts = _facts(catalog, "m", "0.0.0.0")
+    facts["addresses"] = ["10.1.2.3"]
+    facts["firewall"] = {"input": {"ipv4": {"11434": "nftables table inet ollama_exposure_toolkit chain input "
+                                                      "drops tcp/11434"}, "ipv6": {}},
+                         "forward": {"ipv4": {}, "ipv6": {}}, "errors": []}
+    probe = {"m": {"results": [{"address": "10.1.2.3", "port": 11434, "state": "filtered"}], "findings": []}}
+    report = build_report(records_from_results({"m": facts, "e": {"failed": True, "msg": "MODULE FAILURE",
+                                                                  "module_stderr": "/bin/sh: 1: sudo: not found"}}),
+                          probe, catalog, "2026-11-29T00:00:00Z")
+    return apply_history(report, None, None)
+
+
+def test_a_mitigated_host_is_said_plainly_in_every_document(catalog):
+    report = _mitigated_report(catalog)
+    assert report["hosts"]["m"]["status"] == "mitigated" and report["hosts"]["e"]["status"] == "error"
+    mitigated = [f for f in report["findings"] if f.get("mitigated_by")]
+    assert {f["id"] for f in mitigated} == {"OLLAMA-BIND-001", "OLLAMA-BIND-002"}
+    rows = list(csv.DictReader(io.StringIO(render_csv(report))))
+    assert {r["id"] for r in rows if r["mitigated_by"]} == {"OLLAMA-BIND-001", "OLLAMA-BIND-002"}
+    assert "| mitigated by | nftables table inet" in render_ticket(mitigated[0], catalog)
+    html = render_html(report, catalog)
+    assert 'data-status="mitigated"' in html and "new, mitigated" in html
+    junit = ElementTree.fromstring(render_junit(report, catalog).split("\n", 1)[1])
+    suite = [s for s in junit if s.get("name") == "m"][0]
+    assert suite.get("failures") == "0" and int(suite.get("skipped")) >= 2
+    errors = [s for s in junit if s.get("name") == "e"][0]
+    assert int(errors.get("errors")) > 0
+    # fail_on does not fail a run over a mitigated host; the same finding unmitigated does.
+    assert open_at_or_above(report, "critical") == []
+    for finding in report["findings"]:
+        finding.pop("mitigated_by", None)
+    assert open_at_or_above(report, "critical")

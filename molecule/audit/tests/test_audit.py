@@ -37,6 +37,9 @@ def lab(host):
 def created(lab):
     if not lab.get("lab_create", True):
         pytest.skip("%s is never created (the unreachable case)" % lab["inventory_hostname"])
+    if lab.get("ansible_become"):
+        pytest.skip("%s has no sudo, which its inventory asks for (test_become_failure checks it)"
+                    % lab["inventory_hostname"])
     return lab
 
 
@@ -73,6 +76,14 @@ def test_report_matches_sockets_on_host(host, report, created):
         address = address.strip("[]")
         actual.add(("::" if address == "*" else address, int(port)))
     assert reported == actual
+
+
+def test_become_failure_is_reported_with_its_cause(report):
+    """The host without sudo: the real stderr line, never a parser message."""
+    entry = report["hosts"]["no-sudo"]
+    assert entry["status"] == "error"
+    assert "become failed: sudo is not installed" in entry["reason"] and "sudo: not found" in entry["reason"]
+    assert "deserialization" not in entry["reason"]
 
 
 def test_findings_are_complete(report, catalog, lab):

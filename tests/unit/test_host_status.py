@@ -1,0 +1,143 @@
+"""The host status decision table: exposed, mitigated (closed by the
+toolkit's rules, proven on the host and from outside), secure; and why a
+host could not be audited, in the operator's words."""
+
+import pytest
+
+from ansible.module_utils.ollama_findings import apply_mitigations, evaluate_host, mitigation
+from ansible.module_utils.ollama_report import build_report, explain_failure, records_from_results
+
+RULE_IN = "nftables table inet ollama_exposure_toolkit chain input drops tcp/11434"
+RULE_FWD = "iptables DOCKER-USER drops tcp/11434 (Docker-published) from all but loopback"
+ADDRESSES = ["172.30.61.5", "fd00:6c61:62::5"]
+
+
+def closures(inbound=("ipv4", "ipv6"), forward=(), port="11434"):
+    return {"input": dict((f, {port: RULE_IN} if f in inbound else {}) for f in ("ipv4", "ipv6")),
+            "forward": dict((f, {port: RULE_FWD} if f in forward else {}) for f in ("ipv4", "ipv6")),
+            "errors": []}
+
+
+def probe(state4="filtered", state6="filtered", port=11434):
+    results = []
+    if state4:
+        results.append({"address": "172.30.61.5", "port": port, "state": state4})
+    if state6:
+        results.append({"address": "fd00:6c61:62::5", "port": port, "state": state6})
+    return results
+
+
+SOCKET = {"id": "OLLAMA-BIND-001", "port": 11434}
+PUBLISHED = {"id": "OLLAMA-DOCKER-001", "port": 11434}
+
+
+@pytest.mark.parametrize("finding, rules, answers, mitigated, why", [
+    # closed by the input rule on both families, silent from outside on both
+    (SOCKET, closures(), probe(), True, None),
+    (SOCKET, closures(), probe("closed", "filtered"), True, None),
+    # the IPv6 path is open: no rule for it, or the probe got an answer
+    (SOCKET, closures(inbound=("ipv4",)), probe(), False, "over ipv6"),
+    (SOCKET, closures(), probe("filtered", "exposed"), False, "answers from outside"),
+    # not proven from outside: not probed at all, or not over IPv6
+    (SOCKET, closures(), [], False, "not probed"),
+    (SOCKET, closures(), probe(state6=None), False, "not probed from outside over ipv6"),
+    # a rule for another port closes nothing
+    (SOCKET, closures(port="8080"), probe(), False, "no firewall rule"),
+    # flushed: no rule at all, although the probe was silent (e.g. network down)
+    (SOCKET, {}, probe(), False, "no firewall rule"),
+    # Docker-published: DOCKER-USER for IPv4 (DNAT goes through FORWARD) ...
+    (PUBLISHED, closures(forward=("ipv4",), inbound=("ipv6",)), probe(), True, None),
+    # ... an INPUT rule alone does not stop DNAT'd IPv4 (wrong chain)
+    (PUBLISHED, closures(inbound=("ipv4", "ipv6")), probe(), False, "over ipv4"),
+    # ... and IPv6 reaches docker-proxy through INPUT
+    (PUBLISHED, closures(forward=("ipv4",), inbound=()), probe(), False, "over ipv6"),
+    # the outside probe's own answer is never mitigated
+    ({"id": "OLLAMA-NET-001", "port": 11434}, closures(), probe(), False, "not a port exposure"),
+    ({"id": "OLLAMA-BIND-001"}, closures(), probe(), False, "not a port exposure"),
+])
+def test_mitigation_table(finding, rules, answers, mitigated, why):
+    text, reason = mitigation(finding, rules, answers, ADDRESSES)
+    assert bool(text) is mitigated
+    if mitigated:
+        assert reason is None and "no answer from outside" in text
+    else:
+        assert text is None and why in reason
+
+
+def test_a_host_without_ipv6_needs_no_ipv6_rule():
+    text, _ = mitigation(SOCKET, closures(inbound=("ipv4",)), probe(state6=None), ["172.30.61.5"])
+    assert text and RULE_IN in text
+
+
+def test_no_address_no_proof():
+    assert mitigation(SOCKET, closures(), probe(), [])[0] is None
+
+
+def _facts(catalog, firewall, sock_port=11434):
+    facts = {"supported": True, "addresses": ADDRESSES, "firewall": firewall,
+             "listeners": [{"address": "::", "port": sock_port, "family": "ipv6", "scope": "wildcard",
+                            "pid": 7, "unit": None}],
+             "processes": [{"pid": 7, "argv": ["ollama", "serve"], "unit": None, "container": None,
+                            "bind": {"value": "0.0.0.0", "listen": "0.0.0.0:11434", "port": 11434}}],
+             "services": [], "containers": [], "installs": []}
+    facts["findings"] = evaluate_host(facts, catalog, "h")
+    return facts
+
+
+@pytest.mark.parametrize("firewall, answers, status", [
+    (closures(), probe(), "mitigated"),
+    (closures(), probe("exposed", "exposed"), "exposed"),
+    ({}, probe(), "exposed"),
+    (closures(inbound=("ipv4",)), probe(), "exposed"),
+])
+def test_host_status_in_the_report(catalog, firewall, answers, status):
+    facts = _facts(catalog, firewall)
+    records = records_from_results({"h": facts})
+    from ansible.module_utils.ollama_findings import probe_findings
+    probe_hosts = {"h": {"results": answers, "findings": probe_findings({"results": answers}, catalog, "h")}}
+    report = build_report(records, probe_hosts, catalog, "2026-11-29T00:00:00Z")
+    assert report["hosts"]["h"]["status"] == status
+    bind = [f for f in report["findings"] if f["id"] == "OLLAMA-BIND-001"]
+    assert bind, "the finding stays visible until the service itself is fixed"
+    assert bool(bind[0].get("mitigated_by")) is (status == "mitigated")
+    assert report["summary"]["by_status"] == {status: 1}
+
+
+def test_apply_mitigations_leaves_other_hosts_alone(catalog):
+    facts = {"supported": True, "services": [], "processes": [], "containers": []}
+    assert apply_mitigations([], facts, [], catalog) == "not_installed"
+
+
+@pytest.mark.parametrize("result, status, words", [
+    ({"unreachable": True, "msg": "Failed to connect to the host via ssh: ssh: connect to host 127.0.0.1 port 9: "
+                                  "Connection refused"}, "unreachable", "Connection refused"),
+    ({"failed": True, "msg": "Module result deserialization failed: No start of json char found",
+      "module_stderr": "/bin/sh: 1: sudo: not found\n", "module_stdout": "", "rc": 127},
+     "error", "become failed: sudo is not installed"),
+    ({"failed": True, "msg": "MODULE FAILURE\nSee stdout/stderr for the exact error",
+      "module_stderr": "sudo: a password is required\n", "rc": 1}, "error", "asks for a password"),
+    ({"failed": True, "msg": "Incorrect sudo password"}, "error", "password was refused"),
+    ({"failed": True, "msg": "MODULE FAILURE", "module_stderr": "sudo: sorry, you must have a tty to run sudo\n"},
+     "error", "requiretty"),
+    ({"failed": True, "msg": "MODULE FAILURE\nSee stdout/stderr for the exact error",
+      "module_stderr": "/bin/sh: 1: /usr/bin/python-missing: not found\n", "rc": 127},
+     "unsupported", "/usr/bin/python-missing: not found"),
+    ({"failed": True, "msg": "MODULE FAILURE", "module_stderr":
+      "Traceback (most recent call last):\n  File \"x\", line 1, in <module>\nKeyError: 'services'\n"},
+     "error", "crashed: KeyError: 'services'"),
+    ({"failed": True, "msg": "Module result deserialization failed: No start of json char found",
+      "module_stderr": "", "module_stdout": "Killed\n"}, "error", "did not run: Killed"),
+])
+def test_explain_failure_gives_the_real_cause(result, status, words):
+    got_status, reason = explain_failure(result)
+    assert got_status == status
+    assert words in reason
+    assert "deserialization" not in reason and "No start of json" not in reason
+
+
+def test_records_carry_the_explained_status(catalog):
+    records = records_from_results({"a": {"failed": True, "msg": "Module result deserialization failed: x",
+                                          "module_stderr": "/bin/sh: 1: sudo: not found"}})
+    report = build_report(records, {}, catalog, "2026-11-29T00:00:00Z")
+    assert report["hosts"]["a"]["status"] == "error"
+    assert "sudo is not installed" in report["hosts"]["a"]["reason"]
