@@ -266,7 +266,8 @@ def container_options(inspect):
 def ollama_container_port(inspect, exposed_ports):
     """(container port of Ollama, problem): OLLAMA_HOST's port when published,
     else the only container port published off loopback."""
-    from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import parse_ollama_host  # pylint: disable=import-outside-toplevel
+    from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import (  # pylint: disable=import-outside-toplevel
+        parse_ollama_host)
     env = env_dict(_dict(inspect.get("Config")).get("Env"))
     port = parse_ollama_host(env["OLLAMA_HOST"])["port"] if "OLLAMA_HOST" in env else OLLAMA_PORT
     bindings = _dict(_dict(inspect.get("HostConfig")).get("PortBindings"))
