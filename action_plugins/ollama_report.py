@@ -12,29 +12,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
-
-import ansible.module_utils
-from ansible import constants as C
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
-
-
-def _use_project_module_utils():
-    """Make module_utils/ of this project importable here, as for modules."""
-    for path in C.config.get_config_value("DEFAULT_MODULE_UTILS_PATH") or []:
-        path = os.path.abspath(os.path.expanduser(path))
-        if os.path.isdir(path) and path not in ansible.module_utils.__path__:
-            ansible.module_utils.__path__.append(path)
-
-
-_use_project_module_utils()
-
-# pylint: disable=wrong-import-position
-from ansible.module_utils.ollama_probe import (  # noqa: E402
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_probe import (
     build_targets, run_probes, summarize, validate_targets)
-from ansible.module_utils.ollama_render import read_report, write_report  # noqa: E402
-from ansible.module_utils.ollama_report import (  # noqa: E402
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_render import read_report, write_report
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import (
     apply_history, build_report, open_at_or_above, records_from_results, validate_exceptions)
 
 SEVERITY_CHOICES = ["never", "info", "low", "medium", "high", "critical"]

@@ -9,26 +9,17 @@
     {{ info.listeners | ollama_bind_unsettled(items) }}   -> [] once settled
     {{ info | ollama_bind_health(items) }}                 -> [] when healthy
 
-The logic lives in module_utils/ollama_bind.py (unit tested); this file only
-makes it callable from templates.
+The logic lives in plugin_utils/ollama_bind.py of the collection
+ollama_toolkit.exposure (unit tested); this file only makes it callable
+from templates.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
-
-import ansible.module_utils
-from ansible import constants as C
 from ansible.errors import AnsibleFilterError
-
-for _path in C.config.get_config_value("DEFAULT_MODULE_UTILS_PATH") or []:
-    _path = os.path.abspath(os.path.expanduser(_path))
-    if os.path.isdir(_path) and _path not in ansible.module_utils.__path__:
-        ansible.module_utils.__path__.append(_path)
-
-from ansible.module_utils.ollama_bind import (  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_bind import (
     health, plan, plan_adoptions, unsettled)
 
 

@@ -2,7 +2,8 @@
 # Copyright: (c) 2026, Ollama exposure toolkit contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters of the ollama_firewall role. The logic lives in
-module_utils/ollama_firewall.py (unit tested); this file only makes it
+plugin_utils/ollama_firewall.py and ollama_docker_republish.py of the
+collection ollama_toolkit.exposure (unit tested); this file only makes it
 callable from tasks and templates:
 
     {{ detection_stdout | ollama_firewall_detect }}
@@ -21,19 +22,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
-
-import ansible.module_utils
-from ansible import constants as C
 from ansible.errors import AnsibleFilterError
-
-for _path in C.config.get_config_value("DEFAULT_MODULE_UTILS_PATH") or []:
-    _path = os.path.abspath(os.path.expanduser(_path))
-    if os.path.isdir(_path) and _path not in ansible.module_utils.__path__:
-        ansible.module_utils.__path__.append(_path)
-
-from ansible.module_utils import ollama_docker as docker  # noqa: E402  pylint: disable=wrong-import-position
-from ansible.module_utils import ollama_firewall as fw  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils import ollama_docker_republish as docker
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils import ollama_firewall as fw
 
 
 def ollama_firewall_plan(facts, state, backend="auto", ports=None, front_enabled=True, front_port=11443,

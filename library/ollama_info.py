@@ -30,7 +30,7 @@ description:
     known-vulnerable versions, C(OLLAMA_ORIGINS) wildcards, and Docker
     containers that publish Ollama ports (through the Docker socket).
   - C(OLLAMA_HOST) is parsed exactly as upstream C(envconfig.Host()) does
-    (module_utils/ollama_host.py), including C(http://0.0.0.0) meaning port 80.
+    (plugins/module_utils/ollama_host.py of the in-repo collection ollama_toolkit.exposure), including C(http://0.0.0.0) meaning port 80.
   - Only C(OLLAMA_*) variables are ever returned; other environment values
     (tokens, keys) never leave the host.
   - The module changes nothing. Without root it degrades gracefully and says
@@ -205,17 +205,17 @@ import socket
 import sys
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.ollama_docker import read_containers
-from ansible.module_utils.ollama_findings import evaluate_host, host_status
-from ansible.module_utils.ollama_host import (
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_docker import read_containers
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import evaluate_host, host_status
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import (
     address_scope, origins_wildcards, parse_ollama_host)
-from ansible.module_utils.ollama_http import http_get
-from ansible.module_utils.ollama_netfilter import empty as no_closures
-from ansible.module_utils.ollama_netfilter import read_closures
-from ansible.module_utils.ollama_procfs import (
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_http import http_get
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_netfilter import empty as no_closures
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_netfilter import read_closures
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_procfs import (
     is_ollama_serve, parse_environ, parse_fib_trie_local, parse_if_inet6, parse_ip_addr_json,
     parse_os_release, parse_proc_net_tcp, split_nul, split_probe_addresses, unit_from_cgroup)
-from ansible.module_utils.ollama_systemd import (
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_systemd import (
     UNIT_DIRS, compute_environment, find_unit_files, parse_systemctl_show,
     parse_unit_text, split_words)
 

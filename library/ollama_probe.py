@@ -125,7 +125,8 @@ results:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.ollama_probe import build_targets, run_probes, summarize, validate_targets
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_probe import (
+    build_targets, run_probes, summarize, validate_targets)
 
 
 def main():

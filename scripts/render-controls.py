@@ -13,12 +13,16 @@ import yaml
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 
-import ansible.module_utils  # noqa: E402
+# The toolkit's collection (ollama_toolkit.exposure) is found as the playbooks
+# find it: through the collections_path of the project's ansible.cfg.
+os.environ.setdefault("ANSIBLE_CONFIG", os.path.join(ROOT, "ansible.cfg"))
 
-# The project's module_utils import each other as ansible.module_utils.<name>.
-ansible.module_utils.__path__.append(os.path.join(ROOT, "module_utils"))
+from ansible.plugins.loader import init_plugin_loader  # noqa: E402
 
-from ansible.module_utils.ollama_render import render_controls_markdown  # noqa: E402
+init_plugin_loader()
+
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_render import (  # noqa: E402
+    render_controls_markdown)
 
 PAGE = os.path.join(ROOT, "docs", "controls.md")
 

@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
-"""Shared set-up for the unit tests of module_utils/.
+"""Shared set-up for the unit tests.
 
-The modules import each other as ``ansible.module_utils.<name>`` (that is
-how Ansible ships them to a managed host), so the project's module_utils
-directory is added to the search path of that package.
+The toolkit's Python lives in the in-repo collection ollama_toolkit.exposure
+and is imported by its full name (``ansible_collections.ollama_toolkit.
+exposure.plugins.module_utils.<name>``); pytest.ini puts collections/ on the
+path, as ansible.cfg's collections_path does for Ansible.
 """
 
 import os
@@ -13,14 +14,8 @@ import yaml
 
 from standin_process import Standin
 
-import ansible.module_utils
-
 REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-MODULE_UTILS = os.path.join(REPO, "module_utils")
 ROLE_VARS = os.path.join(REPO, "roles", "ollama_audit", "vars", "main.yml")
-
-if MODULE_UTILS not in ansible.module_utils.__path__:
-    ansible.module_utils.__path__.append(MODULE_UTILS)
 
 
 def load_catalog():

@@ -5,7 +5,7 @@ import re
 
 import yaml
 
-from ansible.module_utils.ollama_render import render_controls_markdown
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_render import render_controls_markdown
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 

@@ -1,11 +1,11 @@
 # -*- coding: utf-8 -*-
-"""The rebind plan (module_utils/ollama_bind.py)."""
+"""The rebind plan (plugin_utils/ollama_bind.py)."""
 
 import pytest
 
-from ansible.module_utils.ollama_bind import (
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_bind import (
     env_without, health, plan, plan_adoptions, plan_service, systemd_quote, unsettled)
-from ansible.module_utils.ollama_host import parse_ollama_host
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import parse_ollama_host
 
 DROPIN = "zz-ollama-exposure-toolkit.conf"
 ENV_DIR = "/etc/ollama-exposure-toolkit"

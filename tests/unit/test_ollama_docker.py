@@ -6,8 +6,9 @@ import os
 import socket
 import threading
 
-from ansible.module_utils.ollama_docker import containers_from_api, read_containers
-from ansible.module_utils.ollama_http import parse_response
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_docker import (
+    containers_from_api, read_containers)
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_http import parse_response
 
 API_SAMPLE = [
     {"Id": "3f4e1c2a9b8d7e6f", "Names": ["/ollama"], "Image": "ollama/ollama:0.5.7",

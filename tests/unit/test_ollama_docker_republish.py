@@ -6,9 +6,11 @@ import copy
 
 import pytest
 
-from ansible.module_utils.ollama_docker import (container_options, env_dict, ollama_container_port,
-                                                publish_spec, published_ports, republish_plan)
-from ansible.module_utils.ollama_firewall import as_bool, drop_republished, plan
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_docker_republish import (
+    container_options, env_dict, ollama_container_port, publish_spec, published_ports, republish_plan)
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_firewall import (
+    as_bool, drop_republished, plan)
+from filter_plugins import ollama_firewall as firewall_filters
 
 IMAGE_ID = "sha256:" + "a" * 64
 
@@ -243,13 +245,7 @@ def test_drop_republished_leaves_the_others_in_docker_user():
 
 
 def load_filters():
-    import importlib.util
-    import os
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "filter_plugins", "ollama_firewall.py")
-    spec = importlib.util.spec_from_file_location("ollama_firewall_filters", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.FilterModule().filters()
+    return firewall_filters.FilterModule().filters()
 
 
 def test_republish_filter_takes_the_roles_uri_results():

@@ -1,16 +1,13 @@
 # -*- coding: utf-8 -*-
-"""The firewall plan (module_utils/ollama_firewall.py) and the audit's
+"""The firewall plan (plugin_utils/ollama_firewall.py) and the audit's
 other_listeners field it reads (library/ollama_info.py)."""
-
-import importlib.util
-import os
 
 import pytest
 
-from ansible.module_utils import ollama_firewall as fw
-from ansible.module_utils.ollama_host import parse_ollama_host
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils import ollama_firewall as fw
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import parse_ollama_host
+from library import ollama_info
 
-REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 ALL_TOOLS = {"nft": "/usr/sbin/nft", "iptables": "/usr/sbin/iptables", "ip6tables": "/usr/sbin/ip6tables",
              "ufw": "/usr/sbin/ufw", "firewall-cmd": "/usr/bin/firewall-cmd"}
 
@@ -345,13 +342,6 @@ def test_firewalld_rich_rules():
 
 
 # -- ollama_info: other_listeners ---------------------------------------------------------
-def load_ollama_info():
-    spec = importlib.util.spec_from_file_location("ollama_info_under_test", os.path.join(REPO, "library", "ollama_info.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 TCP = """  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 111 1 0 100 0 0 10 0
    1: 0100007F:2CAA 00000000:0000 0A 00000000:00000000 00:00000000 00000000   999        0 222 1 0 100 0 0 10 0
@@ -360,9 +350,8 @@ TCP = """  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retr
 
 
 def test_other_listeners_are_reported_without_ollamas_own(monkeypatch):
-    info = load_ollama_info()
-    monkeypatch.setattr(info, "read_text", lambda path, binary=False: TCP if path == "/proc/net/tcp" else "")
-    auditor = info.Auditor.__new__(info.Auditor)
+    monkeypatch.setattr(ollama_info, "read_text", lambda path, binary=False: TCP if path == "/proc/net/tcp" else "")
+    auditor = ollama_info.Auditor.__new__(ollama_info.Auditor)
     auditor.warnings, auditor.others = [], []
     procs = [{"pid": 5, "container": False, "_inodes": {222}, "_fd_readable": True, "unit": "ollama.service",
               "bind": parse_ollama_host("")}]

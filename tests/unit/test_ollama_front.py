@@ -1,11 +1,12 @@
 # -*- coding: utf-8 -*-
-"""Credentials of the front (module_utils/ollama_front.py)."""
+"""Credentials of the front (plugin_utils/ollama_front.py)."""
 
 import warnings
 
 import pytest
 
-from ansible.module_utils.ollama_front import credential_entries, derived_salt, sha512_crypt
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_front import (
+    credential_entries, derived_salt, sha512_crypt)
 
 KEY = "k" * 32
 

@@ -8,7 +8,7 @@ strconv.ParseInt(port, 10, 32), net.JoinHostPort.
 
 import pytest
 
-from ansible.module_utils.ollama_host import (
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import (
     SplitError, address_scope, classify_address, clean_env_value, is_exposed_scope, join_host_port,
     listen_family, origins_wildcards, parse_ip, parse_ollama_host, parse_port, split_host_port)
 

@@ -3,7 +3,7 @@ only where the rule takes effect (module_utils/ollama_netfilter.py)."""
 
 import json
 
-from ansible.module_utils.ollama_netfilter import (
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_netfilter import (
     nft_drops, parse_iptables_save, parse_nft_json, read_closures)
 
 

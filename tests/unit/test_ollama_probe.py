@@ -7,10 +7,10 @@ import socket
 
 import pytest
 
-from ansible.module_utils.ollama_http import dechunk, parse_response
-from ansible.module_utils.ollama_probe import (
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_http import dechunk, parse_response
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_probe import (
     build_targets, classify, probe_one, run_probes, summarize, validate_targets)
-from ansible.module_utils.ollama_report import records_from_results
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import records_from_results
 
 
 def test_parse_response_reads_status_headers_and_chunked_body():

@@ -3,7 +3,7 @@
 
 import pytest
 
-from ansible.module_utils.ollama_procfs import (
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_procfs import (
     is_ollama_serve, parse_environ, parse_fib_trie_local, parse_if_inet6, parse_os_release,
     parse_proc_net_tcp, split_nul, unit_from_cgroup)
 
@@ -305,7 +305,8 @@ IP_ADDR_JSON = """[{"ifindex":1,"ifname":"lo","addr_info":[{"family":"inet","loc
 
 
 def test_parse_ip_addr_json_and_probe_addresses():
-    from ansible.module_utils.ollama_procfs import parse_ip_addr_json, split_probe_addresses
+    from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_procfs import (
+        parse_ip_addr_json, split_probe_addresses)
     entries = parse_ip_addr_json(IP_ADDR_JSON)
     assert {"address": "192.0.2.10", "interface": "eth0", "family": "ipv4", "scope": "global"} in entries
     keep, skipped = split_probe_addresses(entries)
@@ -314,7 +315,7 @@ def test_parse_ip_addr_json_and_probe_addresses():
 
 
 def test_parse_ip_addr_json_survives_garbage():
-    from ansible.module_utils.ollama_procfs import parse_ip_addr_json
+    from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_procfs import parse_ip_addr_json
     assert parse_ip_addr_json("not json") == []
     assert parse_ip_addr_json('{"a": 1}') == []
     assert parse_ip_addr_json('[1, {"addr_info": [2, {"family": "inet"}]}]') == []

@@ -12,11 +12,11 @@ from xml.etree import ElementTree
 
 import pytest
 
-from ansible.module_utils.ollama_findings import evaluate_host, host_status
-from ansible.module_utils.ollama_host import parse_ollama_host
-from ansible.module_utils.ollama_render import (
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import evaluate_host, host_status
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import parse_ollama_host
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_render import (
     CSV_COLUMNS, read_report, render_csv, render_html, render_junit, render_ticket, write_report)
-from ansible.module_utils.ollama_report import (
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import (
     apply_history, build_report, open_at_or_above, records_from_results, validate_exceptions)
 
 OVERRIDE = "/etc/systemd/system/ollama.service.d/override.conf"

@@ -7,10 +7,13 @@ import json
 
 import pytest
 
-from ansible.module_utils.ollama_findings import evaluate_host, host_status, probe_findings
-from ansible.module_utils.ollama_host import parse_ollama_host
-from ansible.module_utils.ollama_render import CSV_COLUMNS, render_csv, render_json, render_markdown
-from ansible.module_utils.ollama_report import blocked_hosts, build_report, comparable, open_at_or_above
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import (
+    evaluate_host, host_status, probe_findings)
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import parse_ollama_host
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_render import (
+    CSV_COLUMNS, render_csv, render_json, render_markdown)
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import (
+    blocked_hosts, build_report, comparable, open_at_or_above)
 
 OVERRIDE = "/etc/systemd/system/ollama.service.d/override.conf"
 

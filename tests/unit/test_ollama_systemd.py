@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from ansible.module_utils.ollama_systemd import (
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_systemd import (
     compute_environment, find_unit_files, parse_env_file, parse_environment_assignment,
     parse_environment_files_property, parse_systemctl_show, parse_unit_text, split_words, unit_template)
 

@@ -8,13 +8,13 @@ import struct
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible.module_utils.ollama_findings import version_tuple
-from ansible.module_utils.ollama_host import (
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import version_tuple
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import (
     SplitError, join_host_port, origins_wildcards, parse_ip, parse_ollama_host, split_host_port)
-from ansible.module_utils.ollama_procfs import (
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_procfs import (
     is_ollama_serve, parse_environ, parse_fib_trie_local, parse_if_inet6, parse_os_release, parse_proc_net_tcp,
     unit_from_cgroup)
-from ansible.module_utils.ollama_systemd import (
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_systemd import (
     compute_environment, parse_env_file, parse_environment_assignment, parse_environment_files_property,
     parse_systemctl_show, parse_unit_text, split_words)
 
@@ -298,7 +298,8 @@ JSON_VALUE = st.recursive(JSON_LEAF, lambda inner: st.one_of(
 @FUZZ
 @given(st.one_of(st.text(), JSON_VALUE.map(__import__("json").dumps)))
 def test_ip_addr_json_never_crashes(text):
-    from ansible.module_utils.ollama_procfs import parse_ip_addr_json, split_probe_addresses
+    from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_procfs import (
+        parse_ip_addr_json, split_probe_addresses)
     entries = parse_ip_addr_json(text)
     keep, skipped = split_probe_addresses([e for e in entries if isinstance(e["address"], str)])
     assert all(isinstance(a, str) for a in keep) and isinstance(skipped, list)
@@ -307,6 +308,6 @@ def test_ip_addr_json_never_crashes(text):
 @FUZZ
 @given(JSON_VALUE)
 def test_containers_from_api_never_crashes(items):
-    from ansible.module_utils.ollama_docker import containers_from_api
+    from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_docker import containers_from_api
     for ctr in containers_from_api(items if isinstance(items, list) else [items]):
         assert isinstance(ctr["ports"], list)

@@ -17,7 +17,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.module_utils.ollama_host import (
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import (
     DEFAULT_PORT, SCOPE_LOOPBACK, origins_wildcards, parse_ollama_host)
 
 ACTION_NONE = "none"

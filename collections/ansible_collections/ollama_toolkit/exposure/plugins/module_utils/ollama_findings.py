@@ -17,7 +17,7 @@ __metaclass__ = type
 import hashlib
 import re
 
-from ansible.module_utils.ollama_docker import EVERY_ADDRESS
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_docker import EVERY_ADDRESS
 
 STATUS_EXPOSED = "exposed"
 STATUS_SECURE = "secure"

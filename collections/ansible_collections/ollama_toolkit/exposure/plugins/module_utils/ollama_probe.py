@@ -18,8 +18,8 @@ import socket
 import ssl
 import threading
 
-from ansible.module_utils.ollama_findings import probe_findings
-from ansible.module_utils.ollama_http import http_get
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import probe_findings
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_http import http_get
 
 STATE_ORDER = ("exposed", "auth_required", "open_other", "filtered", "closed", "error")
 

@@ -31,9 +31,10 @@ import tempfile
 from html import escape
 from xml.etree import ElementTree
 
-from ansible.module_utils.ollama_findings import (
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import (
     SEVERITIES, STATUS_ERROR, STATUS_NOT_AUDITED, STATUS_UNREACHABLE, STATUS_UNSUPPORTED)
-from ansible.module_utils.ollama_report import OPEN_STATUSES, STATUS_FIXED, comparable
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import (
+    OPEN_STATUSES, STATUS_FIXED, comparable)
 
 CSV_COLUMNS = ("host", "host_status", "status", "id", "severity", "title", "subject", "evidence", "location",
                "remediation", "references", "fingerprint", "first_seen", "last_seen", "exception_owner",

@@ -23,7 +23,7 @@ import datetime
 import json
 import re
 
-from ansible.module_utils.ollama_findings import (
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import (
     STATUS_ERROR, STATUS_NOT_AUDITED, STATUS_UNREACHABLE, STATUS_UNSUPPORTED, SEVERITIES, apply_mitigations,
     severity_rank)
 

@@ -1,12 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, Ollama exposure toolkit contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Docker Engine API: which containers run Ollama and what they publish.
+"""Docker: recreate the Ollama containers published off loopback with their
+Ollama port on 127.0.0.1 only (the ollama_firewall role's opt-in).
 
-Docker's own NAT rules bypass ufw and the INPUT chain, so a port published
-on every address (``-p 11434:11434``) stays reachable whatever the host
-firewall says. ``read_containers`` asks the engine over its unix socket
-(no Docker SDK needed); the rest is pure.
+The planner runs on the controller (filter ``ollama_firewall_republish``);
+what the containers are is read on the host by
+plugins/module_utils/ollama_docker.py. All of it is pure.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,73 +14,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
-import json
-import socket
 
-from ansible.module_utils.ollama_http import parse_response
-
-OLLAMA_PORT = 11434
-EVERY_ADDRESS = ("0.0.0.0", "::", "")
-
-
-def containers_from_api(items):
-    """Ollama containers from ``GET /containers/json``.
-
-    A container counts when its image or command names ollama, or when it
-    exposes Ollama's port. Each published TCP port is kept with the host
-    address it is bound to; ``exposed`` says whether that is every address.
-    """
-    def text(value):
-        return value if isinstance(value, str) else ""
-
-    found = []
-    for item in items if isinstance(items, list) else []:
-        if not isinstance(item, dict):
-            continue
-        image, command = text(item.get("Image")), text(item.get("Command"))
-        raw_ports = item.get("Ports")
-        ports = [p for p in (raw_ports if isinstance(raw_ports, list) else []) if isinstance(p, dict)]
-        if "ollama" not in image and "ollama" not in command and \
-                not any(p.get("PrivatePort") == OLLAMA_PORT for p in ports):
-            continue
-        names = [n for n in (item.get("Names") if isinstance(item.get("Names"), list) else []) if isinstance(n, str)]
-        ident = text(item.get("Id"))[:12]
-        found.append({
-            "id": ident,
-            "name": (names[0] if names else ident).lstrip("/"),
-            "image": image,
-            "state": text(item.get("State")),
-            "ports": [{"ip": text(p.get("IP")), "private_port": p.get("PrivatePort"),
-                       "public_port": p.get("PublicPort"), "type": text(p.get("Type")) or "tcp",
-                       "exposed": bool(p.get("PublicPort")) and text(p.get("IP")) in EVERY_ADDRESS}
-                      for p in ports if (text(p.get("Type")) or "tcp") == "tcp"],
-        })
-    return found
-
-
-def read_containers(path, timeout):
-    """Ask the engine at unix socket ``path``. Returns (containers, problem)."""
-    try:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(timeout)
-        sock.connect(path)
-        sock.sendall(b"GET /containers/json HTTP/1.0\r\nHost: docker\r\n\r\n")
-        chunks = []
-        while True:
-            data = sock.recv(65536)
-            if not data:
-                break
-            chunks.append(data)
-        sock.close()
-    except (socket.error, OSError) as exc:
-        return [], "cannot read the Docker API at %s: %s" % (path, exc)
-    status, _headers, body = parse_response(b"".join(chunks))
-    if status != 200:
-        return [], "the Docker API at %s answered %s" % (path, status)
-    try:
-        return containers_from_api(json.loads(body)), None
-    except ValueError as exc:
-        return [], "the Docker API at %s sent bad JSON: %s" % (path, exc)
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_docker import OLLAMA_PORT
 
 
 # -- republishing on loopback (the ollama_firewall role's opt-in) ----------------
@@ -331,7 +266,8 @@ def container_options(inspect):
 def ollama_container_port(inspect, exposed_ports):
     """(container port of Ollama, problem): OLLAMA_HOST's port when published,
     else the only container port published off loopback."""
-    from ansible.module_utils.ollama_host import parse_ollama_host  # pylint: disable=import-outside-toplevel
+    from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import (  # pylint: disable=import-outside-toplevel
+        parse_ollama_host)
     env = env_dict(_dict(inspect.get("Config")).get("Env"))
     port = parse_ollama_host(env["OLLAMA_HOST"])["port"] if "OLLAMA_HOST" in env else OLLAMA_PORT
     bindings = _dict(_dict(inspect.get("HostConfig")).get("PortBindings"))

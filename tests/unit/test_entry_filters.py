@@ -1,0 +1,192 @@
+# -*- coding: utf-8 -*-
+"""The filter plugins as the roles use them: every name each FilterModule
+declares resolves through Ansible's filter loader, and each filter works once
+on what the roles hand it (an exposed host's ollama_audit_facts, the firewall
+detection output, uri results of the Docker API, the front's credentials)."""
+
+import os
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+from ansible.plugins.loader import filter_loader
+
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import parse_ollama_host
+from filter_plugins import ollama_bind, ollama_firewall, ollama_front
+
+FILTER_PLUGINS = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                               "filter_plugins"))
+OVERRIDE = "/etc/systemd/system/ollama.service.d/override.conf"
+
+# An exposed host as ollama_info reports it: a systemd service on every
+# address, an Ollama started by hand on 11500 and a container publishing 11434.
+FACTS = {
+    "supported": True, "systemd": True,
+    "services": [{"name": "ollama.service", "fragment": "/etc/systemd/system/ollama.service",
+                  "dropins": [OVERRIDE], "masked": False, "environment_files": [],
+                  "env": {"OLLAMA_HOST": "0.0.0.0:11434"},
+                  "env_history": [{"key": "OLLAMA_HOST", "value": "0.0.0.0:11434", "file": OVERRIDE, "line": 2,
+                                   "via": "Environment"}],
+                  "bind": parse_ollama_host("0.0.0.0:11434"), "running_bind": parse_ollama_host("0.0.0.0:11434"),
+                  "main_pid": 42, "active_state": "active"}],
+    "processes": [{"pid": 42, "argv": ["/usr/local/bin/ollama", "serve"], "user": "ollama", "home": "/usr/share/ollama",
+                   "unit": "ollama.service", "container": False, "env": {"OLLAMA_HOST": "0.0.0.0:11434"},
+                   "bind": parse_ollama_host("0.0.0.0:11434")},
+                  {"pid": 4242, "argv": ["/usr/local/bin/ollama", "serve"], "user": "ollama",
+                   "home": "/usr/share/ollama", "unit": None, "container": False,
+                   "env": {"OLLAMA_HOST": "0.0.0.0:11500"}, "bind": parse_ollama_host("0.0.0.0:11500")}],
+    "listeners": [{"address": "0.0.0.0", "port": 11434, "family": "ipv4", "scope": "wildcard", "pid": 42,
+                   "unit": "ollama.service", "inferred": False},
+                  {"address": "0.0.0.0", "port": 11500, "family": "ipv4", "scope": "wildcard", "pid": 4242,
+                   "unit": None, "inferred": False}],
+    "containers": [{"id": "3f4e1c2a9b8d", "name": "ollama", "image": "ollama/ollama:0.5.7", "state": "running",
+                    "ports": [{"ip": "0.0.0.0", "private_port": 11434, "public_port": 11434, "type": "tcp",
+                               "exposed": True}]}],
+    "other_listeners": [{"address": "0.0.0.0", "port": 22, "family": "ipv4", "scope": "wildcard"}],
+}
+
+# The role's detection script (roles/ollama_firewall/tasks/detect.yml) on a
+# Debian host with nftables only.
+DETECTION = """tool nft /usr/sbin/nft
+tool iptables /usr/sbin/iptables
+tool ip6tables /usr/sbin/ip6tables
+tool ufw
+tool firewall-cmd
+@@systemctl
+Id=nftables.service
+LoadState=loaded
+ActiveState=inactive
+UnitFileState=disabled
+
+Id=docker.service
+LoadState=loaded
+ActiveState=active
+UnitFileState=enabled
+@@ufw
+@@firewalld-zone
+"""
+
+IMAGE_ID = "sha256:" + "a" * 64
+# GET /containers/3f4e1c2a9b8d/json, as the role's uri task registers it.
+INSPECT = {
+    "Id": "3f4e1c2a9b8d" + "0" * 52, "Name": "/ollama", "Image": IMAGE_ID,
+    "Config": {"Hostname": "3f4e1c2a9b8d", "Env": ["OLLAMA_HOST=0.0.0.0:11434"], "Cmd": ["serve"],
+               "Entrypoint": ["/bin/ollama"], "Image": "ollama/ollama:0.5.7", "Labels": {}},
+    "HostConfig": {"PortBindings": {"11434/tcp": [{"HostIp": "", "HostPort": "11434"}]},
+                   "RestartPolicy": {"Name": "unless-stopped", "MaximumRetryCount": 0}, "NetworkMode": "default",
+                   "LogConfig": {"Type": "json-file", "Config": {}}, "ShmSize": 67108864, "Runtime": "runc"},
+    "Mounts": [{"Type": "volume", "Name": "ollama", "Destination": "/root/.ollama", "RW": True}],
+    "NetworkSettings": {"Networks": {"bridge": {}}},
+}
+INSPECTS = {"results": [{"item": FACTS["containers"][0], "status": 200, "json": INSPECT}]}
+IMAGES = {"results": [{"item": "ollama/ollama:0.5.7", "status": 200, "json": {"Id": IMAGE_ID}}]}
+
+
+@pytest.fixture(scope="module")
+def loader():
+    filter_loader.add_directory(FILTER_PLUGINS)
+    return filter_loader
+
+
+@pytest.mark.parametrize("plugin,names", [
+    (ollama_bind, {"ollama_bind_plan", "ollama_bind_adoptions", "ollama_bind_unsettled", "ollama_bind_health"}),
+    (ollama_firewall, {"ollama_firewall_detect", "ollama_firewall_plan", "ollama_firewall_nftables",
+                       "ollama_firewall_iptables", "ollama_firewall_stale", "ollama_firewall_docker_user",
+                       "ollama_firewall_ufw_rules", "ollama_firewall_rich_rules", "ollama_firewall_republish",
+                       "ollama_firewall_drop_republished"}),
+    (ollama_front, {"ollama_front_credentials"}),
+])
+def test_every_filter_name_resolves(loader, plugin, names):
+    filters = plugin.FilterModule().filters()
+    assert set(filters) == names
+    for name, function in filters.items():
+        assert callable(function), name
+        found = loader.get(name)
+        assert found is not None, "Ansible's filter loader does not resolve %s" % name
+        assert found.j2_function.__name__ == function.__name__, name
+
+
+# -- ollama_bind ---------------------------------------------------------------------------
+BIND = ollama_bind.FilterModule().filters()
+
+
+def test_bind_plan_rebinds_the_service_on_its_port():
+    [item] = BIND["ollama_bind_plan"](FACTS, address="127.0.0.1")
+    assert (item["unit"], item["action"], item["listen"]) == ("ollama.service", "rebind", "127.0.0.1:11434")
+    with pytest.raises(AnsibleFilterError, match="loopback"):
+        BIND["ollama_bind_plan"](FACTS, address="0.0.0.0")
+
+
+def test_bind_adoptions_adopt_the_hand_started_server():
+    [item] = BIND["ollama_bind_adoptions"](FACTS, address="127.0.0.1")
+    assert item["pid"] == 4242 and item["listen"] == "127.0.0.1:11500"
+    assert item["unit"] == "ollama-11500.service"  # ollama.service is taken
+
+
+def test_bind_unsettled_and_health_after_the_restart():
+    items = [{"unit": "ollama.service", "port": 11434, "running": True}]
+    after = {"services": [{"name": "ollama.service", "active_state": "active"}],
+             "listeners": [{"unit": "ollama.service", "address": "127.0.0.1", "port": 11434, "scope": "loopback"}],
+             "installs": [{"subject": "ollama.service", "kind": "service", "version": "0.12.3", "reason": None}]}
+    assert BIND["ollama_bind_unsettled"](after["listeners"], items) == []
+    assert BIND["ollama_bind_unsettled"](FACTS["listeners"], items) == [
+        "ollama.service: still listening on 0.0.0.0:11434"]
+    assert BIND["ollama_bind_health"](after, items) == []
+
+
+# -- ollama_firewall -------------------------------------------------------------------------
+FW = ollama_firewall.FilterModule().filters()
+
+
+@pytest.fixture
+def fw_plan():
+    return FW["ollama_firewall_plan"](FACTS, FW["ollama_firewall_detect"](DETECTION), backend="auto")
+
+
+def test_firewall_detect_reads_the_detection_script():
+    state = FW["ollama_firewall_detect"](DETECTION)
+    assert state["tools"]["nft"] == "/usr/sbin/nft" and state["tools"]["ufw"] == ""
+    assert state["units"]["docker.service"]["active"] is True
+
+
+def test_firewall_plan_closes_every_ollama_port(fw_plan):
+    assert fw_plan["backend"] == "nftables"
+    assert fw_plan["ports"] == [11434, 11500]
+    assert [d["port"] for d in fw_plan["docker"]] == [11434]
+    with pytest.raises(AnsibleFilterError):
+        FW["ollama_firewall_plan"](FACTS, FW["ollama_firewall_detect"](DETECTION), backend="pf")
+
+
+def test_firewall_renderers(fw_plan):
+    assert "table inet ollama_exposure_toolkit {" in FW["ollama_firewall_nftables"](fw_plan)
+    rules = FW["ollama_firewall_iptables"](fw_plan, "ipv4")
+    assert rules and all(r["line"].startswith("-A OLLAMA-TOOLKIT") for r in rules)
+    assert FW["ollama_firewall_stale"](["-N OLLAMA-TOOLKIT"] + [r["line"] for r in rules], rules) is False
+    docker = FW["ollama_firewall_docker_user"](fw_plan, "ipv4")
+    assert docker and any("11434" in str(r) for r in docker)
+    assert any("11434" in r["port"] for r in FW["ollama_firewall_ufw_rules"](fw_plan))
+    assert 'rule port port="11434" protocol="tcp" drop' in FW["ollama_firewall_rich_rules"](fw_plan)
+
+
+def test_firewall_republish_from_the_roles_uri_results(fw_plan):
+    [entry] = FW["ollama_firewall_republish"](FACTS["containers"], INSPECTS, IMAGES)
+    assert entry["action"] == "republish" and entry["port"] == 11434
+    assert entry["options"]["published_ports"] == ["127.0.0.1:11434:11434"]
+    assert entry["original"]["published_ports"] == ["11434:11434"]
+    dropped = FW["ollama_firewall_drop_republished"](fw_plan, FACTS, [entry["name"]])
+    assert dropped["docker"] == [] and dropped["ports"] == fw_plan["ports"]
+
+
+# -- ollama_front ----------------------------------------------------------------------------
+def test_front_credentials_hash_on_the_controller():
+    credentials = [{"name": "alice", "password": "correct horse battery"},
+                   {"name": "ci", "role": "admin", "api_key": "k" * 32}]
+    made = ollama_front.FilterModule().filters()["ollama_front_credentials"](credentials, "web-1")
+    [line] = made["users_htpasswd"]
+    assert line.startswith("alice:$6$") and "correct horse" not in line
+    assert made["api_keys"] == [{"name": "ci", "role": "admin", "key": "k" * 32}]
+    assert made["names"] == {"alice": "user", "ci": "admin"}
+    with pytest.raises(AnsibleFilterError, match="ollama_front_credentials: credential bob") as err:
+        ollama_front.FilterModule().filters()["ollama_front_credentials"]([{"name": "bob", "password": "tooShort1"}],
+                                                                         "web-1")
+    assert "tooShort1" not in str(err.value)  # errors never quote a secret

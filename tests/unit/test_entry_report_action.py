@@ -1,0 +1,138 @@
+# -*- coding: utf-8 -*-
+"""The ollama_report action plugin's run(), as Ansible calls it: the plugin
+is found by Ansible's action loader and given a task, connection, play
+context, loader and templar (mocks where the plugin does not use them, as in
+ansible-core's own unit tests of action plugins)."""
+
+import json
+import os
+from unittest.mock import MagicMock
+
+import pytest
+
+from ansible.errors import AnsibleActionFail
+from ansible.parsing.dataloader import DataLoader
+from ansible.playbook.play_context import PlayContext
+from ansible.playbook.task import Task
+from ansible.plugins.loader import action_loader
+from ansible.template import Templar
+
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import (
+    evaluate_host, host_status)
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import parse_ollama_host
+
+ACTION_PLUGINS = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                               "action_plugins"))
+GENERATED_AT = "2026-11-25T18:00:00Z"
+OVERRIDE = "/etc/systemd/system/ollama.service.d/override.conf"
+REPORT_FILES = ["findings.csv", "findings.json", "junit.xml", "report.html", "report.md"]
+
+
+def audited(catalog, host, value, address, scope, version):
+    """One host's ollama_info result, as __ollama_audit_results holds it."""
+    facts = {"changed": False, "supported": True, "systemd": True, "host_id": host,
+             "os": {"ID": "debian", "VERSION_ID": "12"}, "processes": [], "containers": [],
+             "services": [{"name": "ollama.service", "fragment": "/etc/systemd/system/ollama.service",
+                           "dropins": [OVERRIDE], "masked": False, "env": {"OLLAMA_HOST": value},
+                           "env_origin": {"OLLAMA_HOST": {"file": OVERRIDE, "line": 2, "via": "Environment"}},
+                           "bind": parse_ollama_host(value), "origins_wildcards": [], "errors": [],
+                           "active_state": "active"}],
+             "listeners": [{"address": address, "port": 11434, "family": "ipv4", "scope": scope, "pid": 10,
+                            "unit": "ollama.service", "inferred": False}],
+             "installs": [{"subject": "ollama.service", "version": version}],
+             "addresses": ["10.0.0.2"], "other_listeners": [], "warnings_detail": [],
+             "invocation": {"module_args": {"host_id": host}}}
+    facts["findings"] = evaluate_host(facts, catalog, host)
+    facts["status"] = host_status(facts, facts["findings"], catalog)
+    return facts
+
+
+@pytest.fixture
+def fleet(catalog):
+    return {"web-1": audited(catalog, "web-1", "0.0.0.0:11434", "0.0.0.0", "wildcard", "0.1.28"),
+            "db-2": audited(catalog, "db-2", "127.0.0.1", "127.0.0.1", "loopback", "0.17.1"),
+            "gone-3": {"unreachable": True, "msg": "UNREACHABLE: ssh timed out"}}
+
+
+def action(args, check_mode=False):
+    """The plugin as the task executor gets it from the action loader."""
+    task = MagicMock(Task)
+    task.args = args
+    task.async_val = 0
+    task.check_mode = check_mode
+    task.action = "ollama_report"
+    connection = MagicMock()
+    connection._shell.tmpdir = None
+    loader = DataLoader()
+    action_loader.add_directory(ACTION_PLUGINS)
+    plugin = action_loader.get("ollama_report", task=task, connection=connection, play_context=PlayContext(),
+                               loader=loader, templar=Templar(loader=loader), shared_loader_obj=None)
+    assert plugin is not None, "the action loader does not find ollama_report in action_plugins/"
+    return plugin
+
+
+def report_args(dest, fleet, catalog, **extra):
+    args = {"dest": str(dest), "results": fleet, "errors": {}, "skipped": {}, "catalog": catalog,
+            "generated_at": GENERATED_AT}
+    args.update(extra)
+    return args
+
+
+def test_run_writes_every_report_file_and_returns_the_summary(tmp_path, fleet, catalog):
+    dest = tmp_path / "reports"
+    result = action(report_args(dest, fleet, catalog)).run(task_vars={})
+    assert result["changed"] is False and not result.get("failed")
+    assert result["differs"] is True  # nothing in dest before
+    tickets = sorted(os.listdir(dest / "tickets"))
+    assert sorted(p for p in os.listdir(dest) if os.path.isfile(dest / p)) == REPORT_FILES
+    assert sorted(result["files"]) == sorted([str(dest / name) for name in REPORT_FILES] +
+                                             [str(dest / "tickets" / name) for name in tickets])
+    assert dict((h, e["status"]) for h, e in result["hosts"].items()) == {
+        "web-1": "exposed", "db-2": "secure", "gone-3": "unreachable"}
+    assert result["hosts"]["web-1"]["findings"] and result["hosts"]["db-2"]["findings"] == []
+    assert len(tickets) == result["summary"]["open"] == len(result["hosts"]["web-1"]["findings"])  # one per finding
+    written = json.loads((dest / "findings.json").read_text())
+    assert written["generated_at"] == GENERATED_AT
+    assert sorted(written["hosts"]) == ["db-2", "gone-3", "web-1"]
+    assert result["summary"] == written["summary"]
+    assert result["failing"] == []  # fail_on defaults to never
+
+
+def test_a_second_run_with_the_same_audit_does_not_differ(tmp_path, fleet, catalog):
+    action(report_args(tmp_path, fleet, catalog)).run(task_vars={})
+    again = action(report_args(tmp_path, fleet, catalog, generated_at="2026-11-26T18:00:00Z")).run(task_vars={})
+    assert again["changed"] is False and again["differs"] is False
+
+
+def test_write_false_writes_nothing(tmp_path, fleet, catalog):
+    result = action(report_args(tmp_path / "none", fleet, catalog, write=False), check_mode=True).run(task_vars={})
+    assert not (tmp_path / "none").exists()
+    assert result["files"] == [] and result["hosts"]["web-1"]["status"] == "exposed"
+
+
+def test_fail_on_fails_the_task_naming_the_findings(tmp_path, fleet, catalog):
+    result = action(report_args(tmp_path, fleet, catalog, fail_on="high")).run(task_vars={})
+    assert result["failed"] is True and result["failing"]
+    assert "at or above severity high" in result["msg"] and "on web-1" in result["msg"]
+    assert "db-2" not in result["msg"]
+    assert (tmp_path / "findings.json").exists()  # the report is written before the task fails
+
+
+@pytest.mark.parametrize("bad,named", [
+    ({"fail_on": "sometimes"}, "fail_on"),
+    ({"probe_ports": [0]}, "probe_ports"),
+    ({"probe_timeout": "soon"}, "probe_timeout"),
+    ({"destination": "/tmp"}, "destination"),
+])
+def test_a_bad_argument_fails_naming_it(tmp_path, fleet, catalog, bad, named):
+    with pytest.raises(AnsibleActionFail) as err:
+        action(report_args(tmp_path, fleet, catalog, **bad)).run(task_vars={})
+    assert named in str(err.value)
+    assert not os.listdir(tmp_path)
+
+
+def test_a_missing_required_argument_fails_naming_it(tmp_path, fleet, catalog):
+    args = report_args(tmp_path, fleet, catalog)
+    del args["generated_at"]
+    with pytest.raises(AnsibleActionFail, match="generated_at"):
+        action(args).run(task_vars={})
