@@ -56,8 +56,9 @@ lint: venv ## yamllint, ansible-lint (production profile), ansible-doc of every 
 	$(BIN)/ansible-lint --profile production
 	for m in library/*.py; do $(BIN)/ansible-doc -M library -t module "$$(basename $$m .py)" >/dev/null || exit 1; done
 
-docs: venv ## Render docs/controls.md from the control catalog
+docs: venv ## Render docs/controls.md from the control catalog, roles/*/README.md from their argument specs
 	$(BIN)/python scripts/render-controls.py
+	$(BIN)/python scripts/render-role-docs.py
 
 unit: venv ## Unit and property tests of the parsers and modules
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit

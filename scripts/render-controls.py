@@ -4,6 +4,9 @@
     make docs        (or: python scripts/render-controls.py [--check])
 
 --check exits 1 when the page on disk is not what the catalog renders to.
+The page is rendered by the collection's renderer (plugin_utils/ollama_render.py:
+render_controls_page): the audit controls, the remediation controls, the tags
+and the sources.
 """
 
 import os
@@ -22,15 +25,19 @@ from ansible.plugins.loader import init_plugin_loader  # noqa: E402
 init_plugin_loader()
 
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_render import (  # noqa: E402
-    render_controls_markdown)
+    render_controls_page)
 
 PAGE = os.path.join(ROOT, "docs", "controls.md")
+CATALOG = os.path.join(ROOT, "roles", "ollama_audit", "vars", "main.yml")
+
+
+def load_catalog():
+    with open(CATALOG) as handle:
+        return yaml.safe_load(handle)["__ollama_audit_catalog"]
 
 
 def main():
-    with open(os.path.join(ROOT, "roles", "ollama_audit", "vars", "main.yml")) as handle:
-        catalog = yaml.safe_load(handle)["__ollama_audit_catalog"]
-    text = render_controls_markdown(catalog)
+    text = render_controls_page(load_catalog())
     if "--check" in sys.argv[1:]:
         with open(PAGE) as handle:
             if handle.read() != text:

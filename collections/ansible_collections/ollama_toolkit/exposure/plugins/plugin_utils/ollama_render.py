@@ -429,3 +429,70 @@ def write_report(dest, report, catalog=None, baseline=None):
         if name.endswith(".md") and name not in wanted:
             os.unlink(os.path.join(tickets_dir, name))
     return changed, paths
+
+
+def _md_cell(text):
+    return " ".join(str(text if text is not None else "").split()).replace("|", "\\|")
+
+
+def render_remediation_markdown(catalog):
+    """The remediation controls, how the IDs work as tags, and the sources."""
+    controls = catalog.get("remediation_controls") or {}
+    lines = [
+        "",
+        "## Remediation controls",
+        "",
+        "Steps of the firewall and front roles. They produce no audit finding (no",
+        "severity; not in the reports, tickets or junit.xml): they are controls so",
+        "that every task ID is a catalog entry and a tag.",
+        "",
+        "| id | role | mitigates | title |",
+        "|---|---|---|---|",
+    ]
+    for cid in sorted(controls):
+        control = controls[cid]
+        lines.append("| %s | `%s` | %s | %s |" % (
+            cid, control["role"], ", ".join(control.get("mitigates") or []) or "-", _md_cell(control["title"])))
+    for cid in sorted(controls):
+        control = controls[cid]
+        lines += ["", "### %s: %s" % (cid, control["title"]), "",
+                  "- **Why**: %s" % _md_cell(control["rationale"]),
+                  "- **Verify**: %s" % _md_cell(control["verify"]),
+                  "- **What the role does**: %s" % _md_cell(control["remediation"]),
+                  "- **Role**: `%s`" % control["role"],
+                  "- **Mitigates**: %s" % (", ".join(control.get("mitigates") or []) or "-"),
+                  "- **References**: %s" % (", ".join(control.get("references") or []) or "-")]
+    lines += [
+        "",
+        "## Tags",
+        "",
+        "Every task whose name starts with a control ID carries that ID as a tag",
+        "(`tests/unit/test_tags.py` checks it), as do the includes that lead to it:",
+        "",
+        "```sh",
+        "ansible-playbook -i inv playbooks/harden.yml --list-tags",
+        "ansible-playbook -i inv playbooks/harden.yml --tags OLLAMA-BIND-002",
+        "ansible-playbook -i inv playbooks/harden.yml -e harden_firewall=true --skip-tags OLLAMA-FW-004",
+        "```",
+        "",
+        "The audit, the PRELIM steps (input checks, planning) and the firewall's",
+        "record for rollback are tagged `always`: they run whatever is selected.",
+        "Audit controls without tasks of their own are fixed by the tasks of another",
+        "tag (the rebind, `OLLAMA-BIND-002`, also fixes OLLAMA-BIND-003, OLLAMA-CFG-002",
+        "and OLLAMA-CORS-001; the firewall's tags, in the column above, fix others) or",
+        "by hand (`fixed_by` is empty). `OLLAMA-BIND-001` selects the checks after the",
+        "change: the host is not exposed, every service runs on loopback and answers.",
+        "Role names are tags too",
+        "(`ollama_bind`, `ollama_firewall`, `ollama_front`); `playbooks/rollback.yml`",
+        "is selected by role only.",
+        "",
+        "## Sources",
+        "",
+    ]
+    lines += ["- %s" % source for source in catalog.get("sources") or []]
+    return "\n".join(lines) + "\n"
+
+
+def render_controls_page(catalog):
+    """docs/controls.md whole: the audit controls, then the remediation controls, the tags and the sources."""
+    return render_controls_markdown(catalog) + render_remediation_markdown(catalog)
