@@ -58,7 +58,7 @@ lint: venv ## yamllint, ansible-lint (production profile), ansible-doc of every 
 
 docs: venv ## Render docs/controls.md from the control catalog, roles/*/README.md from their argument specs
 	$(BIN)/python scripts/render-controls.py
-	$(BIN)/python scripts/render-role-docs.py
+	$(BIN)/python scripts/render_role_docs.py
 
 unit: venv ## Unit and property tests of the parsers and modules
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit

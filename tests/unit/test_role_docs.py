@@ -1,23 +1,17 @@
 """Each role's README is rendered from its meta/argument_specs.yml (`make docs`)."""
 
-import importlib.util
 import os
 import shutil
 
 import pytest
 import yaml
 
+from scripts import render_role_docs
+
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
 
-def renderer():
-    spec = importlib.util.spec_from_file_location("render_role_docs", os.path.join(ROOT, "scripts", "render-role-docs.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-RENDER = renderer()
+RENDER = render_role_docs
 
 
 def test_every_role_has_a_readme():

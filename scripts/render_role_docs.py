@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Render roles/<role>/README.md from the role's meta/argument_specs.yml.
 
-    make docs        (or: python scripts/render-role-docs.py [--check])
+    make docs        (or: python scripts/render_role_docs.py [--check])
 
 Each README keeps its hand-written introduction (between the INTRO markers,
 carried over as it is) and gets, generated: the role's tags (the control IDs
