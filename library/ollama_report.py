@@ -128,7 +128,7 @@ EXAMPLES = r"""
     results: "{{ dict(ansible_play_hosts_all | zip(ansible_play_hosts_all | map('extract', hostvars)
                  | map(attribute='ollama', default={}))) }}"
     probe_local: true
-    catalog: "{{ __ollama_audit_catalog }}"
+    catalog: "{{ ollama_audit_catalog }}"
     generated_at: "{{ now(utc=true).isoformat() }}"
   delegate_to: localhost
   run_once: true

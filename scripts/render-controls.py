@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Render docs/controls.md from the control catalog (roles/ollama_audit/vars/main.yml).
+"""Render docs/controls.md from the control catalog (roles/ollama_audit/files/catalog.yml).
 
     make docs        (or: python scripts/render-controls.py [--check])
 
@@ -28,12 +28,12 @@ from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_ren
     render_controls_page)
 
 PAGE = os.path.join(ROOT, "docs", "controls.md")
-CATALOG = os.path.join(ROOT, "roles", "ollama_audit", "vars", "main.yml")
+CATALOG = os.path.join(ROOT, "roles", "ollama_audit", "files", "catalog.yml")
 
 
 def load_catalog():
     with open(CATALOG) as handle:
-        return yaml.safe_load(handle)["__ollama_audit_catalog"]
+        return yaml.safe_load(handle)
 
 
 def main():

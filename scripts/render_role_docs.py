@@ -35,8 +35,8 @@ def readme_path(role):
 
 
 def catalog_titles():
-    with open(os.path.join(ROOT, "roles", "ollama_audit", "vars", "main.yml")) as handle:
-        catalog = yaml.safe_load(handle)["__ollama_audit_catalog"]
+    with open(os.path.join(ROOT, "roles", "ollama_audit", "files", "catalog.yml")) as handle:
+        catalog = yaml.safe_load(handle)
     titles = dict((cid, c["title"]) for cid, c in catalog["controls"].items())
     titles.update((cid, c["title"]) for cid, c in catalog.get("remediation_controls", {}).items())
     return titles

@@ -15,17 +15,17 @@ import yaml
 from standin_process import Standin
 
 REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-ROLE_VARS = os.path.join(REPO, "roles", "ollama_audit", "vars", "main.yml")
+CATALOG = os.path.join(REPO, "roles", "ollama_audit", "files", "catalog.yml")
 
 
 def load_catalog():
-    with open(ROLE_VARS) as handle:
-        return yaml.safe_load(handle)["__ollama_audit_catalog"]
+    with open(CATALOG) as handle:
+        return yaml.safe_load(handle)
 
 
 @pytest.fixture(scope="session")
 def catalog():
-    """The control catalog and vulnerable-version table, from the role's vars."""
+    """The control catalog and vulnerable-version table, from the role's files/catalog.yml."""
     return load_catalog()
 
 

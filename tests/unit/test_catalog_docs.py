@@ -13,8 +13,8 @@ NIST = r"^(CWE-\d+|CVE-\d{4}-\d{4,}|NIST-800-53-[A-Z]{2}-\d+)$"
 
 
 def load_catalog():
-    with open(os.path.join(ROOT, "roles", "ollama_audit", "vars", "main.yml")) as handle:
-        return yaml.safe_load(handle)["__ollama_audit_catalog"]
+    with open(os.path.join(ROOT, "roles", "ollama_audit", "files", "catalog.yml")) as handle:
+        return yaml.safe_load(handle)
 
 
 def test_controls_page_is_what_the_catalog_renders_to():

@@ -41,7 +41,7 @@ def test_readme_names_every_option_and_entry_point(role):
 def test_a_changed_spec_makes_the_readme_stale(tmp_path, monkeypatch):
     role = "ollama_bind"
     text = RENDER.current(role)
-    for part in (("roles", role, "meta"), ("roles", role, "tasks"), ("roles", "ollama_audit", "vars")):
+    for part in (("roles", role, "meta"), ("roles", role, "tasks"), ("roles", "ollama_audit", "files")):
         shutil.copytree(os.path.join(ROOT, *part), str(tmp_path.joinpath(*part)))
     monkeypatch.setattr(RENDER, "ROOT", str(tmp_path))
     assert RENDER.render(role, RENDER.intro_of(text)) == text

@@ -24,8 +24,8 @@ INCLUDES = ("include_tasks", "ansible.builtin.include_tasks", "include_role", "a
 
 
 def catalog():
-    with open(os.path.join(ROOT, "roles", "ollama_audit", "vars", "main.yml")) as handle:
-        data = yaml.safe_load(handle)["__ollama_audit_catalog"]
+    with open(os.path.join(ROOT, "roles", "ollama_audit", "files", "catalog.yml")) as handle:
+        data = yaml.safe_load(handle)
     return set(data["controls"]) | set(data["remediation_controls"]), set(data["remediation_controls"])
 
 

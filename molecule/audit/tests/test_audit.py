@@ -24,8 +24,8 @@ def report():
 
 @pytest.fixture(scope="module")
 def catalog():
-    with open(os.path.join(PROJECT, "roles", "ollama_audit", "vars", "main.yml")) as handle:
-        return yaml.safe_load(handle)["__ollama_audit_catalog"]
+    with open(os.path.join(PROJECT, "roles", "ollama_audit", "files", "catalog.yml")) as handle:
+        return yaml.safe_load(handle)
 
 
 @pytest.fixture()

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Turn what the audit saw into findings, using the control catalog.
 
-The catalog (roles/ollama_audit/vars/main.yml) is data handed in by the
+The catalog (roles/ollama_audit/files/catalog.yml) is data handed in by the
 caller; this file holds only the rules that decide which control applies.
 Every finding carries a fingerprint that depends on the host, the control
 and the subject (unit, socket, container...), never on run-specific values

@@ -331,9 +331,9 @@ def render_controls_markdown(catalog):
     lines = [
         "# Controls",
         "",
-        "<!-- Generated from roles/ollama_audit/vars/main.yml by `make docs`: edit the catalog, not this page. -->",
+        "<!-- Generated from roles/ollama_audit/files/catalog.yml by `make docs`: edit the catalog, not this page. -->",
         "",
-        "The catalog is data: `roles/ollama_audit/vars/main.yml` (`__ollama_audit_catalog`, updated %s)," % (
+        "The catalog is data: `roles/ollama_audit/files/catalog.yml` (`ollama_audit_catalog`, updated %s)," % (
             catalog.get("updated")),
         "with the table of vulnerable versions. A unit test checks that this page is",
         "what the catalog renders to.",
