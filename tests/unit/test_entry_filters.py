@@ -89,7 +89,8 @@ def loader():
 
 
 @pytest.mark.parametrize("plugin,names", [
-    (ollama_bind, {"ollama_bind_plan", "ollama_bind_adoptions", "ollama_bind_unsettled", "ollama_bind_health"}),
+    (ollama_bind, {"ollama_bind_plan", "ollama_bind_adoptions", "ollama_bind_steps", "ollama_bind_backups",
+                   "ollama_bind_apply", "ollama_bind_relaunch", "ollama_bind_unsettled", "ollama_bind_health"}),
     (ollama_firewall, {"ollama_firewall_detect", "ollama_firewall_plan", "ollama_firewall_nftables",
                        "ollama_firewall_iptables", "ollama_firewall_stale", "ollama_firewall_docker_user",
                        "ollama_firewall_ufw_rules", "ollama_firewall_rich_rules", "ollama_firewall_republish",
@@ -121,6 +122,22 @@ def test_bind_adoptions_adopt_the_hand_started_server():
     [item] = BIND["ollama_bind_adoptions"](FACTS, address="127.0.0.1")
     assert item["pid"] == 4242 and item["listen"] == "127.0.0.1:11500"
     assert item["unit"] == "ollama-11500.service"  # ollama.service is taken
+
+
+def test_bind_plan_with_adopt_is_the_whole_host_plan_and_its_steps():
+    plan = BIND["ollama_bind_plan"](FACTS, address="127.0.0.1", adopt=True)
+    assert [(i["unit"], i["action"]) for i in plan] == [("ollama.service", "rebind"), ("ollama-11500.service", "adopt")]
+    steps = BIND["ollama_bind_steps"](plan, backup_dir="/var/backups/t")
+    assert [i["unit"] for i in steps["rebind"]] == ["ollama.service"] and steps["adopt"] == plan[1:]
+    to_back_up = BIND["ollama_bind_backups"]({"results": [{"__ollama_bind_item": plan[0], "stat": {"exists": False}}]})
+    assert to_back_up["services"] == plan[:1]
+    env = {"results": [{"__ollama_bind_item": plan[0], "changed": True, "dest": plan[0]["env_file"]}]}
+    applied = BIND["ollama_bind_apply"](steps, env, {}, restart=True)
+    assert applied["restarts"] == plan[:1] and applied["created"] == [plan[0]["env_file"]]
+    argv = BIND["ollama_bind_relaunch"](plan[1])
+    assert argv[:6] == ["sh", "-c", 'exec "$@" </dev/null >/dev/null 2>&1', "sh", "setsid", "-f"]
+    with pytest.raises(AnsibleFilterError, match="adoption record"):
+        BIND["ollama_bind_relaunch"]({"uid": 0})
 
 
 def test_bind_unsettled_and_health_after_the_restart():

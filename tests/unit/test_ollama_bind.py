@@ -1,10 +1,15 @@
 # -*- coding: utf-8 -*-
 """The rebind plan (plugin_utils/ollama_bind.py)."""
 
+import itertools
+import shlex
+
+import jinja2
 import pytest
 
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_bind import (
-    env_without, health, plan, plan_adoptions, plan_service, systemd_quote, unsettled)
+    RELAUNCH_PATH, apply_plan, backups, env_without, health, host_plan, plan, plan_adoptions, plan_service,
+    relaunch_argv, steps, systemd_quote, unsettled)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import parse_ollama_host
 
 DROPIN = "zz-ollama-exposure-toolkit.conf"
@@ -195,3 +200,157 @@ def test_health_names_a_stopped_missing_exposed_or_silent_unit():
 
 def test_health_ignores_units_that_were_not_running_before():
     assert health(_after(state="inactive"), [{"unit": "ollama.service", "port": 11434, "running": False}]) == []
+
+
+
+# -- what the tasks do with the plan (steps, backups, apply_plan, relaunch_argv) ----------
+
+def item(unit, action, dropin_existed=False, env_file_existed=False, running=True):
+    return {"unit": unit, "action": action, "dropin": "/etc/systemd/system/%s.d/%s" % (unit, DROPIN),
+            "dropin_existed": dropin_existed, "env_file": "%s/%s.env" % (ENV_DIR, unit),
+            "env_file_existed": env_file_existed, "running": running, "listen": "127.0.0.1:11434", "port": 11434}
+
+
+ADOPTED = {"unit": "ollama-11500.service", "action": "adopt", "unit_file": "/etc/systemd/system/ollama-11500.service",
+           "env_file": ENV_DIR + "/ollama-11500.service.env", "running": True}
+PLAN = [item("a.service", "none"), item("b.service", "restart"), item("c.service", "rebind"),
+        item("d.service", "rebind", dropin_existed=True), item("e.service", "rebind", True, True, running=False),
+        ADOPTED]
+
+
+def test_host_plan_adds_the_adoptions_only_when_asked():
+    facts = {"services": [service([h("OLLAMA_HOST", "0.0.0.0")], running="0.0.0.0")],
+             "processes": [hand_started()], "listeners": []}
+    assert [i["action"] for i in host_plan(facts, "127.0.0.1")] == ["rebind"]
+    both = host_plan(facts, "127.0.0.1", adopt=True)
+    assert [(i["unit"], i["action"]) for i in both] == [("ollama.service", "rebind"), ("ollama-11500.service", "adopt")]
+    assert both == plan(facts, "127.0.0.1") + plan_adoptions(facts, "127.0.0.1")
+
+
+def test_steps_split_the_plan_into_what_the_tasks_loop_over():
+    got = steps(PLAN, backup_dir="/var/backups/t")
+    assert [i["unit"] for i in got["todo"]] == ["b.service", "c.service", "d.service", "e.service"]
+    assert [i["unit"] for i in got["rebind"]] == ["c.service", "d.service", "e.service"]
+    # Without the drop-in first, then with the drop-in but without the environment file.
+    assert [i["unit"] for i in got["unbacked"]] == ["c.service", "d.service"]
+    assert got["make_env_dir"] is True
+    assert got["dropin_dirs"] == ["/etc/systemd/system/c.service.d"]
+    assert got["adopt"] == [ADOPTED]
+    assert got["adopt_leftovers"] == [ADOPTED["unit_file"], ADOPTED["env_file"], "/var/backups/t/ollama-11500.service"]
+
+
+def test_steps_of_a_secure_host_do_nothing():
+    got = steps([item("a.service", "none")])
+    assert got["todo"] == got["rebind"] == got["unbacked"] == got["dropin_dirs"] == got["adopt"] == []
+    assert got["make_env_dir"] is False and steps(None)["todo"] == []
+
+
+def test_backups_keep_the_state_of_services_without_one():
+    c, d = item("c.service", "rebind"), item("d.service", "rebind", True, True)
+    registered = {"results": [{"__ollama_bind_item": c, "stat": {"exists": False}},
+                              {"__ollama_bind_item": d, "stat": {"exists": False}},
+                              {"__ollama_bind_item": item("x.service", "rebind"), "stat": {"exists": True}}]}
+    assert backups(registered) == {"services": [c, d], "dropins": [d], "env_files": [d]}
+    assert backups({"results": [], "skipped": True}) == {"services": [], "dropins": [], "env_files": []}
+
+
+def written(unit, changed, backup=None, kind="env"):
+    result = {"__ollama_bind_item": {"unit": unit}, "changed": changed, "dest": "/%s/%s" % (kind, unit)}
+    if backup:
+        result["backup_file"] = backup
+    return result
+
+
+def test_apply_restarts_stale_processes_and_services_whose_files_changed():
+    plan_steps = steps(PLAN)
+    env = {"results": [written("c.service", True), written("d.service", False), written("e.service", True, "/bk/e")]}
+    dropin = {"results": [written("c.service", True, kind="dropin"), written("d.service", False, kind="dropin"),
+                          written("e.service", False, kind="dropin")]}
+    got = apply_plan(plan_steps, env, dropin)
+    assert [i["unit"] for i in got["apply"]] == ["b.service", "c.service", "e.service"]
+    assert [i["unit"] for i in got["restarts"]] == ["b.service", "c.service"]  # e.service was not running
+    assert got["restart_back"] == got["restarts"]
+    assert got["copies"] == ["/bk/e"] and got["put_back"] == [{"src": "/bk/e", "dest": "/env/e.service"}]
+    assert got["created"] == ["/env/c.service", "/dropin/c.service"]
+    held = apply_plan(plan_steps, env, dropin, restart=False)
+    assert held["restarts"] == [] and held["restart_back"] == got["restart_back"]
+
+
+def test_apply_without_registered_results_restarts_only_stale_processes():
+    got = apply_plan(steps(PLAN), {}, [])
+    assert [i["unit"] for i in got["apply"]] == ["b.service"] and got["copies"] == got["created"] == []
+
+
+# The Jinja expressions these functions replace (roles/ollama_bind/vars/main.yml before),
+# evaluated with plain Jinja on every combination of plan items and template results.
+OLD = {
+    "todo": "{{ plan | rejectattr('action', 'equalto', 'none') | list }}",
+    "rebind": "{{ todo | selectattr('action', 'equalto', 'rebind') | list }}",
+    "unbacked": "{{ rebind | rejectattr('dropin_existed') | list"
+                " + rebind | selectattr('dropin_existed') | rejectattr('env_file_existed') | list }}",
+    "written": "{{ env.results | default([]) + dropin.results | default([]) }}",
+    "changed_units": "{{ written | selectattr('changed') | map(attribute='__ollama_bind_item.unit') | unique | list }}",
+    "apply": "{{ todo | selectattr('action', 'equalto', 'restart') | list"
+             " + rebind | selectattr('unit', 'in', changed_units) | list }}",
+    "restarts": "{{ apply | selectattr('running') | list if restart else [] }}",
+}
+
+
+def old(name, **context):
+    env = jinja2.Environment()
+    env.tests["in"] = lambda value, seq: value in seq
+    template = OLD[name][3:-3]
+    return env.compile_expression(template)(**context)
+
+
+@pytest.mark.parametrize("actions,changed,restart", [
+    (actions, changed, restart)
+    for actions in itertools.product(["none", "restart", "rebind"], repeat=3)
+    for changed in [(True, False, True), (False, False, False), (True, True, True)]
+    for restart in (True, False)])
+def test_steps_and_apply_decide_what_the_jinja_decided(actions, changed, restart):
+    items = [item("s%d.service" % n, a, dropin_existed=bool(n % 2), env_file_existed=n == 2, running=n != 1)
+             for n, a in enumerate(actions)]
+    ctx = {"plan": items}
+    ctx["todo"] = old("todo", **ctx)
+    ctx["rebind"] = old("rebind", **ctx)
+    env = {"results": [written(i["unit"], c) for i, c in zip(ctx["rebind"], changed)]}
+    ctx.update(env=env, dropin={}, restart=restart)
+    ctx["written"] = env["results"]
+    ctx["changed_units"] = old("changed_units", **ctx)
+    ctx["apply"] = old("apply", **ctx)
+    new = steps(items)
+    assert (new["todo"], new["rebind"], new["unbacked"]) == (ctx["todo"], ctx["rebind"], old("unbacked", **ctx))
+    applied = apply_plan(new, env, {}, restart)
+    assert applied["apply"] == ctx["apply"] and applied["restarts"] == old("restarts", **ctx)
+
+
+def old_relaunch(item):
+    """The shell command of the old template string, as the shell splits it."""
+    words = ["setsid", "-f"]
+    if int(item["uid"]) != 0:
+        words += ["setpriv", "--reuid=%d" % int(item["uid"]), "--regid=%d" % int(item["gid"]), "--init-groups"]
+    words += ["env", "-i", "HOME=" + shlex.quote(item["home"]), "PATH=" + RELAUNCH_PATH]
+    words += [shlex.quote(k + "=" + v) for k, v in sorted(item["original_env"].items(), key=lambda kv: kv[0].lower())]
+    words += [shlex.quote(w) for w in item["argv"]]
+    return shlex.split(" ".join(words))
+
+
+@pytest.mark.parametrize("uid", [0, 998])
+def test_relaunch_argv_runs_what_the_shell_string_ran(uid):
+    record = {"uid": uid, "gid": 997, "home": "/usr/share/my ollama", "argv": ["/opt/o llama/ollama", "serve", "$HOME"],
+              "original_env": {"OLLAMA_HOST": "0.0.0.0:11500", "OLLAMA_MODELS": "/srv/it's", "lang": "C"}}
+    argv = relaunch_argv(record)
+    assert argv[:4] == ["sh", "-c", 'exec "$@" </dev/null >/dev/null 2>&1', "sh"]
+    assert argv[4:] == old_relaunch(record)
+    assert ("setpriv" in argv) == (uid != 0)
+    assert argv[-3:] == record["argv"]
+
+
+def test_relaunch_argv_of_an_adoption_plan_item():
+    facts = {"services": [], "processes": [dict(hand_started(), uid=998, gid=997)], "listeners": []}
+    [adopted] = plan_adoptions(facts, "127.0.0.1")
+    argv = relaunch_argv(adopted)
+    assert argv[4:10] == ["setsid", "-f", "setpriv", "--reuid=998", "--regid=997", "--init-groups"]
+    assert "HOME=/usr/share/ollama" in argv and "OLLAMA_HOST=0.0.0.0:11500" in argv
+    assert argv[-2:] == ["/usr/local/bin/ollama", "serve"]

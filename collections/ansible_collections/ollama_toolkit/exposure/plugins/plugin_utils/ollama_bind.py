@@ -243,3 +243,134 @@ def unsettled(listeners, items):
             problems.append("%s: listening on port %s, expected %d" % (
                 item["unit"], ",".join(str(p) for p in ports), item["port"]))
     return problems
+
+
+# -- What the role's tasks do with the plan -------------------------------------------------
+# Pure decisions, each a filter of filter_plugins/ollama_bind.py: the tasks
+# loop over these lists and test these flags; roles/ollama_bind/vars/ holds
+# no decision.
+
+# PATH of a process started again by hand (rescue and rollback of an adoption).
+RELAUNCH_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# The relaunched process must not hold the module's pipes (the task would
+# wait for it): stdin and output to /dev/null, the words passed as "$@".
+RELAUNCH_SHELL = 'exec "$@" </dev/null >/dev/null 2>&1'
+
+
+def host_plan(facts, address, origins=(), fix_origins=True, services=None,
+              dropin_name="zz-ollama-exposure-toolkit.conf", env_dir="/etc/ollama-exposure-toolkit", port=None,
+              adopt=False):
+    """The whole plan of a host: one item per audited service (``plan``),
+    then, with ``adopt``, one per process started by hand (``plan_adoptions``).
+
+    Each item's ``action`` says what the role does with it: none, restart,
+    rebind or adopt. This is the role's returned fact ``ollama_bind_plan``.
+    """
+    items = plan(facts, address, origins, fix_origins, services, dropin_name, env_dir, port)
+    if adopt:
+        items = items + plan_adoptions(facts, address, origins, fix_origins, env_dir, port)
+    return items
+
+
+def steps(items, backup_dir="/var/backups/ollama-exposure-toolkit"):
+    """What the tasks do, from the plan alone.
+
+    * ``todo``: services with something to do (restart a stale process, or rebind);
+    * ``rebind``: those that get the toolkit's drop-in and environment file;
+    * ``unbacked``: rebound services whose toolkit files are not both there
+      yet (their backup is looked for): first those without the drop-in,
+      then those with the drop-in but without the environment file;
+    * ``make_env_dir``: an environment file is new (its directory may be missing);
+    * ``dropin_dirs``: drop-in directories of services without the drop-in;
+    * ``adopt``: processes started by hand to move into units;
+    * ``adopt_leftovers``: what the rescue of an adoption removes (units,
+      environment files, records under ``backup_dir``).
+    """
+    items = list(items or [])
+    todo = [i for i in items if i.get("action") in (ACTION_RESTART, ACTION_REBIND)]
+    rebind = [i for i in todo if i["action"] == ACTION_REBIND]
+    adopt = [i for i in items if i.get("action") == ACTION_ADOPT]
+    return {
+        "todo": todo,
+        "rebind": rebind,
+        "unbacked": ([i for i in rebind if not i.get("dropin_existed")]
+                     + [i for i in rebind if i.get("dropin_existed") and not i.get("env_file_existed")]),
+        "make_env_dir": any(not i.get("env_file_existed") for i in rebind),
+        "dropin_dirs": [i["dropin"].rsplit("/", 1)[0] for i in rebind if not i.get("dropin_existed")],
+        "adopt": adopt,
+        "adopt_leftovers": ([i["unit_file"] for i in adopt] + [i["env_file"] for i in adopt]
+                            + ["%s/%s" % (backup_dir, i["unit"]) for i in adopt]),
+    }
+
+
+def _results(registered):
+    """The per-item results of a registered loop task (a dict with
+    ``results``) or such a list itself; nothing when the task did not run."""
+    if isinstance(registered, dict) or hasattr(registered, "keys"):
+        return list(registered.get("results") or [])
+    return list(registered or [])
+
+
+def backups(stat_results, loop_var="__ollama_bind_item"):
+    """Which services to back up now, from the ``stat`` of their backup.
+
+    ``stat_results``: the registered loop over ``steps()['unbacked']``.
+    Returns ``services`` (no backup yet: keep their state now), and of
+    those ``dropins`` (a drop-in to copy) and ``env_files`` (an environment
+    file to copy).
+    """
+    services = [r[loop_var] for r in _results(stat_results) if not (r.get("stat") or {}).get("exists")]
+    return {"services": services,
+            "dropins": [i for i in services if i.get("dropin_existed")],
+            "env_files": [i for i in services if i.get("env_file_existed")]}
+
+
+def apply_plan(plan_steps, env_results, dropin_results, restart=True, loop_var="__ollama_bind_item"):
+    """What to apply once the files are written, and how to undo it.
+
+    ``plan_steps``: ``steps()``; ``env_results``, ``dropin_results``: the
+    registered template loops over ``rebind``. Returns:
+
+    * ``apply``: services to apply (a stale process, or a rebound service
+      whose files changed in this run), in that order;
+    * ``restarts``: those of ``apply`` that run, when ``restart`` (else none);
+    * ``restart_back``: those of ``apply`` that run (the rescue restarts them
+      with their old files, whatever ``restart`` says);
+    * ``copies``: this run's copies of replaced files (``backup: true``);
+    * ``put_back``: ``{src, dest}`` of each copy, to put it back;
+    * ``created``: files this run created (changed, nothing replaced).
+    """
+    written = _results(env_results) + _results(dropin_results)
+    changed_units = set((r.get(loop_var) or {}).get("unit") for r in written if r.get("changed"))
+    apply = ([i for i in plan_steps["todo"] if i["action"] == ACTION_RESTART]
+             + [i for i in plan_steps["rebind"] if i["unit"] in changed_units])
+    running = [i for i in apply if i.get("running")]
+    copies = [r for r in written if "backup_file" in r]
+    return {
+        "apply": apply,
+        "restarts": running if restart else [],
+        "restart_back": running,
+        "copies": [r["backup_file"] for r in copies],
+        "put_back": [{"src": r["backup_file"], "dest": r["dest"]} for r in copies],
+        "created": [r["dest"] for r in written if r.get("changed") and "backup_file" not in r],
+    }
+
+
+def relaunch_argv(item):
+    """The argv that starts an adopted process by hand again, as it was.
+
+    ``item``: an adoption plan item (or its record, state.json). A detached
+    session (``setsid -f``), the process's user and groups (``setpriv``,
+    unless root), only its own environment (``env -i``) with HOME and a
+    standard PATH, then its command line; stdin and output go to /dev/null
+    through ``sh -c`` with the words as arguments (nothing is quoted into a
+    shell string).
+    """
+    argv = ["sh", "-c", RELAUNCH_SHELL, "sh", "setsid", "-f"]
+    uid = int(item.get("uid") or 0)
+    if uid != 0:
+        argv += ["setpriv", "--reuid=%d" % uid, "--regid=%d" % int(item.get("gid") or 0), "--init-groups"]
+    argv += ["env", "-i", "HOME=%s" % (item.get("home") or "/"), "PATH=%s" % RELAUNCH_PATH]
+    env = item.get("original_env") or {}
+    argv += ["%s=%s" % (key, env[key]) for key in sorted(env, key=lambda k: (k.lower(), k))]
+    return argv + [str(word) for word in item["argv"]]
