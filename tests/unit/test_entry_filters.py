@@ -95,7 +95,7 @@ def loader():
                        "ollama_firewall_iptables", "ollama_firewall_stale", "ollama_firewall_docker_user",
                        "ollama_firewall_ufw_rules", "ollama_firewall_rich_rules", "ollama_firewall_republish",
                        "ollama_firewall_drop_republished"}),
-    (ollama_front, {"ollama_front_credentials"}),
+    (ollama_front, {"ollama_front_credentials", "ollama_front_plan", "ollama_front_check_address"}),
 ])
 def test_every_filter_name_resolves(loader, plugin, names):
     filters = plugin.FilterModule().filters()
@@ -207,3 +207,10 @@ def test_front_credentials_hash_on_the_controller():
         ollama_front.FilterModule().filters()["ollama_front_credentials"]([{"name": "bob", "password": "tooShort1"}],
                                                                          "web-1")
     assert "tooShort1" not in str(err.value)  # errors never quote a secret
+
+
+def test_front_plan_and_check_address_from_the_exposed_host():
+    filters = ollama_front.FilterModule().filters()
+    plan = filters["ollama_front_plan"](FACTS, upstream_host="127.0.0.1", upstream_port=0, remove_default_site="auto")
+    assert plan == {"upstream_port": 11434, "host_header": "127.0.0.1:11434", "remove_default": False}
+    assert filters["ollama_front_check_address"](["0.0.0.0", "[::]"]) == "127.0.0.1"

@@ -6,6 +6,7 @@ import warnings
 import pytest
 
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_front import (
+    audited_port, check_address, front_plan, remove_default, upstream_port,
     credential_entries, derived_salt, sha512_crypt)
 
 KEY = "k" * 32
@@ -67,3 +68,57 @@ def test_bad_entries_are_refused_without_quoting_secrets(creds, message):
     for cred in creds:
         if isinstance(cred, dict) and cred.get("api_key"):
             assert cred["api_key"] not in str(err.value)
+
+
+
+# -- the front's decisions (front_plan, check_address) -----------------------------------
+
+def bind(port):
+    return {"port": port, "scope": "wildcard"}
+
+
+@pytest.mark.parametrize("facts,port", [
+    ({}, 11434),
+    (None, 11434),
+    ({"services": [{"running_bind": None}, {"running_bind": bind(8080)}]}, 8080),
+    ({"services": [{"running_bind": None}], "processes": [{"container": True, "bind": bind(1)},
+                                                          {"container": False, "bind": bind(11500)}]}, 11500),
+    ({"services": [{"running_bind": bind(0)}], "processes": [{"bind": None}],
+      "containers": [{"ports": [{"public_port": 0}, {"public_port": 21434}]}]}, 21434),
+    ({"services": [{"running_bind": bind(80)}], "containers": [{"ports": [{"public_port": 21434}]}]}, 80),
+    ({"containers": [{"ports": []}, {}]}, 11434),
+])
+def test_audited_port_prefers_services_then_processes_then_containers(facts, port):
+    assert audited_port(facts) == port
+
+
+def test_upstream_port_is_the_setting_when_set_else_the_audited_port():
+    facts = {"services": [{"running_bind": bind(8080)}]}
+    assert upstream_port(0, facts) == 8080 and upstream_port("0", facts) == 8080
+    assert upstream_port(11500, facts) == 11500 and upstream_port("11500", facts) == 11500
+    assert upstream_port("nonsense", facts) == 8080 and upstream_port(None, {}) == 11434
+
+
+@pytest.mark.parametrize("setting,port,expected", [
+    ("auto", 80, True), ("auto", "443", True), ("auto", 11434, False),
+    (True, 11434, True), ("yes", 11434, True), ("false", 80, False), (False, 443, False), ("no", 80, False),
+])
+def test_remove_default_site(setting, port, expected):
+    assert remove_default(setting, port) is expected
+
+
+@pytest.mark.parametrize("listen,address", [
+    (["0.0.0.0", "[::]"], "127.0.0.1"), (["[::]"], "[::1]"), (["10.0.0.5", "[::]"], "[::1]"),
+    (["10.0.0.5"], "10.0.0.5"), (["[fd00::5]", "10.0.0.5"], "[fd00::5]"), ([], ""),
+])
+def test_check_address(listen, address):
+    assert check_address(listen) == address
+
+
+def test_front_plan():
+    facts = {"services": [{"running_bind": bind(80)}]}
+    assert front_plan(facts, "127.0.0.1") == {"upstream_port": 80, "host_header": "127.0.0.1:80",
+                                              "remove_default": True}
+    assert front_plan(facts, "[::1]", 11434, "auto") == {"upstream_port": 11434, "host_header": "[::1]:11434",
+                                                         "remove_default": False}
+    assert front_plan({}, "localhost", 0, "true")["remove_default"] is True

@@ -6,6 +6,10 @@
 * ``sha512_crypt``: the glibc ``$6$`` password hash (what nginx's
   auth_basic_user_file checks through crypt(3)), in pure Python: the
   controller needs neither passlib nor the ``crypt`` module (gone in 3.13).
+* ``front_plan`` (``audited_port``, ``upstream_port``, ``remove_default``)
+  and ``check_address``: the decisions of the role from the audit and its
+  variables - the port Ollama answers on, the upstream Host header, whether
+  the distribution's default site goes, the address the check calls.
 * ``credential_entries``: checks the credential list and turns it into the
   lines of the files the role renders (htpasswd for users and for admins,
   the bearer-key map), with a salt derived from the credential name and the
@@ -19,6 +23,13 @@ __metaclass__ = type
 
 import hashlib
 import re
+
+try:
+    from collections.abc import Mapping
+except ImportError:  # Python 2
+    from collections import Mapping
+
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import DEFAULT_PORT
 
 ROLES = ("user", "admin")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
@@ -130,3 +141,79 @@ def credential_entries(credentials, host):
             keys.append({"name": name, "role": role, "key": key})
         names[name] = role
     return {"users_htpasswd": users, "admins_htpasswd": admins, "api_keys": keys, "names": names}
+
+
+
+# -- The front's decisions (filters ollama_front_plan, ollama_front_check_address) ---------
+
+_TRUE = ("yes", "on", "true", "1")
+_FALSE = ("no", "off", "false", "0")
+
+
+def _int(value):
+    """Jinja's ``int`` filter: a whole number, 0 when it is none."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        try:
+            return int(float(value))
+        except (TypeError, ValueError):
+            return 0
+
+
+def _bool(value):
+    """Ansible's ``bool`` filter on the values it knows."""
+    text = str(value).lower() if isinstance(value, (str, int)) else value
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    return value == 1
+
+
+def audited_port(facts, default=DEFAULT_PORT):
+    """The port Ollama answers on, from the audit: a running service's, else
+    a hand-started process's, else a Docker container's published port (the
+    front then reaches it through Docker's proxy on loopback); ``default``
+    when the audit saw none."""
+    facts = facts or {}
+    ports = [(s.get("running_bind") or {}).get("port") for s in facts.get("services") or []
+             if isinstance(s.get("running_bind"), Mapping)]
+    ports += [p["bind"].get("port") for p in facts.get("processes") or []
+              if not p.get("container") and isinstance(p.get("bind"), Mapping)]
+    ports += [published.get("public_port") for c in facts.get("containers") or [] for published in c.get("ports") or []]
+    return next((port for port in ports if port), default)
+
+
+def upstream_port(requested, facts):
+    """``ollama_front_upstream_port`` when set (> 0), else the audited port."""
+    return _int(requested) if _int(requested) > 0 else audited_port(facts)
+
+
+def remove_default(setting, port):
+    """Whether to disable the distribution's default site: ``auto`` when
+    Ollama uses port 80 or 443 (the default site would clash), else the
+    setting as a boolean."""
+    if setting == "auto":
+        return _int(port) in (80, 443)
+    return _bool(setting)
+
+
+def check_address(listen):
+    """The address the front's check calls: loopback when the front listens
+    on every address, else its first listen address."""
+    listen = list(listen or [])
+    if "0.0.0.0" in listen:
+        return "127.0.0.1"
+    if "[::]" in listen:
+        return "[::1]"
+    return listen[0] if listen else ""
+
+
+def front_plan(facts, upstream_host="127.0.0.1", requested_port=0, remove_default_site="auto"):
+    """The front's decisions from the audit's facts and the role's variables:
+    ``upstream_port``, ``host_header`` (what Ollama's loopback Host check
+    accepts) and ``remove_default`` (the default site goes)."""
+    port = upstream_port(requested_port, facts)
+    return {"upstream_port": port, "host_header": "%s:%s" % (upstream_host, port),
+            "remove_default": remove_default(remove_default_site, port)}
