@@ -12,7 +12,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.plugins.loader import filter_loader
 
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import parse_ollama_host
-from filter_plugins import ollama_bind, ollama_firewall, ollama_front
+from filter_plugins import ollama_audit, ollama_bind, ollama_firewall, ollama_front
 
 FILTER_PLUGINS = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                                "filter_plugins"))
@@ -89,6 +89,7 @@ def loader():
 
 
 @pytest.mark.parametrize("plugin,names", [
+    (ollama_audit, {"ollama_audit_inputs"}),
     (ollama_bind, {"ollama_bind_plan", "ollama_bind_adoptions", "ollama_bind_steps", "ollama_bind_backups",
                    "ollama_bind_apply", "ollama_bind_relaunch", "ollama_bind_unsettled", "ollama_bind_health"}),
     (ollama_firewall, {"ollama_firewall_detect", "ollama_firewall_plan", "ollama_firewall_nftables",
@@ -214,3 +215,27 @@ def test_front_plan_and_check_address_from_the_exposed_host():
     plan = filters["ollama_front_plan"](FACTS, upstream_host="127.0.0.1", upstream_port=0, remove_default_site="auto")
     assert plan == {"upstream_port": 11434, "host_header": "127.0.0.1:11434", "remove_default": False}
     assert filters["ollama_front_check_address"](["0.0.0.0", "[::]"]) == "127.0.0.1"
+
+
+
+# -- ollama_audit ----------------------------------------------------------------------------
+def test_audit_inputs_through_ansibles_hostvars(tmp_path):
+    """The filter gets Ansible's HostVars (a lazy mapping of lazy mappings)."""
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.vars.hostvars import HostVars
+    from ansible.vars.manager import VariableManager
+
+    inventory_file = tmp_path / "hosts.ini"
+    inventory_file.write_text("a\nb\n")
+    loader = DataLoader()
+    inventory = InventoryManager(loader=loader, sources=[str(inventory_file)])
+    variables = VariableManager(loader=loader, inventory=inventory)
+    variables.set_host_facts("a", {"ollama_audit_facts": FACTS})
+    variables.set_host_variable("b", "__ollama_audit_error", "unreachable")
+    hostvars = HostVars(inventory=inventory, variable_manager=variables, loader=loader)
+    inputs = ollama_audit.FilterModule().filters()["ollama_audit_inputs"]
+    assert inputs(hostvars, ["a", "b"], {}, "results") == {"a": FACTS, "b": {}}
+    assert inputs(hostvars, ["a", "b"], {"a": "skipped"}, "errors") == {"b": "unreachable"}
+    with pytest.raises(AnsibleFilterError, match="unknown part"):
+        inputs(hostvars, ["a"], {}, "facts")

@@ -29,7 +29,7 @@ REPORT_FILES = ["findings.csv", "findings.json", "junit.xml", "report.html", "re
 
 
 def audited(catalog, host, value, address, scope, version):
-    """One host's ollama_info result, as __ollama_audit_results holds it."""
+    """One host's ollama_info result, as the role hands it to ollama_report (audit_inputs part results)."""
     facts = {"changed": False, "supported": True, "systemd": True, "host_id": host,
              "os": {"ID": "debian", "VERSION_ID": "12"}, "processes": [], "containers": [],
              "services": [{"name": "ollama.service", "fragment": "/etc/systemd/system/ollama.service",

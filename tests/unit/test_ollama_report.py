@@ -204,3 +204,25 @@ def test_unreachable_reason_is_its_first_line(catalog):
     assert hosts["a"]["reason"] == "UNREACHABLE! ssh: connect timed out"
     assert hosts["b"]["reason"] == "unreachable"
     assert hosts["a"]["status"] == hosts["b"]["status"] == "unreachable"
+
+
+# -- what the role hands the probe and report modules (audit_inputs) -------------------------
+
+def test_audit_inputs_leave_out_skipped_hosts_and_default_what_is_missing():
+    from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import (
+        audit_inputs, audited_hosts)
+    hostvars = {"a": {"ollama_audit_facts": {"host_id": "a"}, "ollama_audit_probe_addresses": ["10.0.0.1"],
+                      "ollama_audit_exceptions": [{"id": "OLLAMA-VER-001"}]},
+                "b": {"__ollama_audit_error": "unreachable"},
+                "c": {"ollama_audit_facts": {"host_id": "c"}}}
+    play = ["a", "b", "c"]
+    skip = {"c": "not reached by the rollout"}
+    assert audited_hosts(play, skip) == ["a", "b"] and audited_hosts(["a", "a"], None) == ["a"]
+    assert audit_inputs(hostvars, play, skip, "results") == {"a": {"host_id": "a"}, "b": {}}
+    assert audit_inputs(hostvars, play, skip, "errors") == {"a": "", "b": "unreachable"}
+    assert audit_inputs(hostvars, play, skip, "addresses") == {"a": ["10.0.0.1"], "b": []}
+    # Exceptions of every play host, skipped ones too (their carried findings keep them).
+    assert audit_inputs(hostvars, play, skip, "exceptions") == {"a": [{"id": "OLLAMA-VER-001"}], "b": [], "c": []}
+    assert audit_inputs(hostvars, play, {}, "results")["c"] == {"host_id": "c"}
+    with pytest.raises(ValueError, match="unknown part"):
+        audit_inputs(hostvars, play, skip, "facts")

@@ -326,3 +326,40 @@ def open_at_or_above(report, threshold):
 
 def blocked_hosts(report):
     return sorted(n for n, e in report["hosts"].items() if e["status"] in (STATUS_UNREACHABLE, STATUS_UNSUPPORTED, STATUS_ERROR))
+
+
+# What the role ollama_audit hands the probe and report modules, by inventory
+# name, from every host's variables (filter ollama_audit_inputs).
+AUDIT_INPUTS = {
+    # part: (variable, default, every play host rather than the audited ones)
+    "results": ("ollama_audit_facts", {}, False),
+    "errors": ("__ollama_audit_error", "", False),
+    "addresses": ("ollama_audit_probe_addresses", [], False),
+    "exceptions": ("ollama_audit_exceptions", [], True),
+}
+
+
+def audited_hosts(play_hosts, skip=None):
+    """The play's hosts less those of ``skip`` (their earlier findings are carried)."""
+    skip = skip or {}
+    hosts = []
+    for host in play_hosts or []:
+        if host not in skip and host not in hosts:
+            hosts.append(host)
+    return hosts
+
+
+def audit_inputs(hostvars, play_hosts, skip, part):
+    """One input of the audit's modules, by inventory name: ``results`` (each
+    audited host's ollama_info result), ``errors`` (why its audit failed),
+    ``addresses`` (its probe addresses) or ``exceptions`` (every play host's
+    accepted findings). ``hostvars``: a mapping of host to its variables."""
+    if part not in AUDIT_INPUTS:
+        raise ValueError("unknown part %r (one of: %s)" % (part, ", ".join(sorted(AUDIT_INPUTS))))
+    name, default, every = AUDIT_INPUTS[part]
+    hosts = list(play_hosts or []) if every else audited_hosts(play_hosts, skip)
+    found = {}
+    for host in hosts:
+        values = hostvars[host]
+        found[host] = values[name] if name in values else default
+    return found
