@@ -77,8 +77,8 @@ bench: venv lab ## audit.yml and a second harden.yml against `ansible -m ping` o
 
 bench-front: venv front-image ## Front vs direct throughput and latency for /api/tags (wrk on the front host's loopback)
 	$(BIN)/molecule converge -s front
-	$(BIN)/python tests/bench/front_bench.py
-	$(BIN)/molecule destroy -s front
+	status=0; $(BIN)/python tests/bench/front_bench.py || status=$$?; \
+	  $(BIN)/molecule destroy -s front; exit $$status
 
 clean: lab-destroy
 	rm -rf reports .venv

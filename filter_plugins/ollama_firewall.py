@@ -7,6 +7,7 @@ collection ollama_toolkit.exposure (unit tested); this file only makes it
 callable from tasks and templates:
 
     {{ detection_stdout | ollama_firewall_detect }}
+    {{ ollama_firewall_backend | ollama_firewall_install_needed(state) }}
     {{ ollama_audit_facts | ollama_firewall_plan(state, backend='auto', ...) }}
     {{ plan | ollama_firewall_nftables }}
     {{ plan | ollama_firewall_iptables('ipv4') }}
@@ -29,12 +30,13 @@ from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils import oll
 
 def ollama_firewall_plan(facts, state, backend="auto", ports=None, front_enabled=True, front_port=11443,
                          front_sources=None, ssh_port=22, docker_user=True,
-                         ufw_enable=False, ssh_allow=False, docker_republish=False):
+                         ufw_enable=False, ssh_allow=False, docker_republish=False, install=False):
     try:
         return fw.plan(facts, state, backend=backend, ports=ports if ports is not None else [],
                        front_enabled=front_enabled, front_port=front_port, front_sources=front_sources,
                        ssh_port=ssh_port, docker_user=docker_user,
-                       ufw_enable=ufw_enable, ssh_allow=ssh_allow, docker_republish=docker_republish)
+                       ufw_enable=ufw_enable, ssh_allow=ssh_allow, docker_republish=docker_republish,
+                       install=install)
     except ValueError as exc:
         raise AnsibleFilterError(str(exc))
 
@@ -69,6 +71,7 @@ class FilterModule(object):
     def filters(self):
         return {
             "ollama_firewall_detect": fw.parse_detection,
+            "ollama_firewall_install_needed": fw.install_needed,
             "ollama_firewall_plan": ollama_firewall_plan,
             "ollama_firewall_nftables": fw.nftables_ruleset,
             "ollama_firewall_iptables": fw.iptables_rules,

@@ -24,3 +24,12 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { echo "dockerd did not start; see /var/log/dockerd.log" >&2; exit 1; }
 fi
 echo "docker engine $(docker version -f '{{.Server.Version}}') is up"
+
+# Every lab host runs systemd, which takes inotify instances from root's
+# machine-wide budget (128 by default): a whole lab (about twenty hosts) or
+# two labs at once exhaust it and systemd hangs at boot ("Failed to create
+# inotify object: Too many open files"). Raise it for this boot.
+if [[ "$(cat /proc/sys/fs/inotify/max_user_instances)" -lt 1024 ]]; then
+  echo 1024 >/proc/sys/fs/inotify/max_user_instances
+  echo "fs.inotify.max_user_instances raised to 1024 for the lab's systemd hosts"
+fi

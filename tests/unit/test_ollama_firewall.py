@@ -78,7 +78,88 @@ def test_docker_proxy_socket_is_not_a_conflict():
 
 def test_docker_user_off():
     ctrs = [{"name": "ollama", "ports": [{"ip": "0.0.0.0", "private_port": 11434, "public_port": 11434}]}]
-    assert fw.plan(facts(containers=ctrs), NFT_ONLY, docker_user=False)["docker"] == []
+    p = fw.plan(facts(containers=ctrs), NFT_ONLY, docker_user=False)
+    assert p["docker"] == [] and p["ports"] == []
+
+
+# -- Docker-published ports are closed in INPUT too --------------------------------
+# Without ip6tables NAT (Docker's default), IPv6 to a published port reaches
+# the userland proxy (docker-proxy on [::]:PORT) through INPUT, never through
+# DOCKER-USER: the backend's INPUT rules must close it as well.
+PUBLISHED = [{"name": "ollama", "id": "abc", "ports": [
+    {"ip": "0.0.0.0", "private_port": 11434, "public_port": 11434},
+    {"ip": "::", "private_port": 11434, "public_port": 11434},
+    {"ip": "127.0.0.1", "private_port": 11434, "public_port": 12000}]}]
+# What the audit sees of docker-proxy: sockets of another program.
+PROXY = [{"address": "0.0.0.0", "port": 11434}, {"address": "::", "port": 11434}, {"address": "127.0.0.1", "port": 12000}]
+
+
+def test_docker_published_port_is_closed_in_input_and_docker_user():
+    p = fw.plan(facts(containers=PUBLISHED, others=PROXY), NFT_ONLY)
+    assert p["ports"] == [11434]
+    assert p["conflicts"] == {}
+    assert [d["port"] for d in p["docker"]] == [11434]
+    assert any("published by Docker container ollama" in r for r in p["reasons"]["11434"])
+    assert "12000" not in p["reasons"]
+
+
+def test_docker_published_port_in_every_backend_rule_shape():
+    p = fw.plan(facts(containers=PUBLISHED, others=PROXY), NFT_ONLY)
+    text = fw.nftables_ruleset(p)
+    assert "\t\ttcp dport { 11434 } drop" in text and 'iif "lo" accept' in text
+    for family in ("ipv4", "ipv6"):
+        lines = [r["line"] for r in fw.iptables_rules(p, family)]
+        assert lines[0] == "-A OLLAMA-TOOLKIT -i lo -j RETURN"
+        assert lines[-1] == "-A OLLAMA-TOOLKIT -p tcp -m tcp --dport 11434 -j DROP"
+    assert {"rule": "deny", "port": "11434", "from_ip": "any"} in fw.ufw_rules(p)
+    assert fw.firewalld_rich_rules(p)[-1] == 'rule port port="11434" protocol="tcp" drop'
+    # DOCKER-USER rules are as they were.
+    assert fw.docker_user_rules(p, "ipv4") == [
+        "! -s 127.0.0.0/8 -p tcp -m conntrack --ctorigdstport 11434 --ctdir ORIGINAL "
+        "-m comment --comment ollama-exposure-toolkit -j DROP"]
+
+
+def test_docker_published_and_host_ports_together():
+    ctrs = [{"name": "ollama", "ports": [{"ip": "10.1.2.3", "private_port": 11434, "public_port": 8434}]}]
+    p = fw.plan(facts(listeners=[listener(11434)], containers=ctrs, others=[{"address": "10.1.2.3", "port": 8434}]),
+                NFT_ONLY)
+    assert p["ports"] == [8434, 11434] and p["conflicts"] == {}
+    assert "tcp dport { 8434, 11434 } drop" in fw.nftables_ruleset(p)
+
+
+def test_loopback_published_port_is_not_closed():
+    ctrs = [{"name": "ollama", "ports": [{"ip": "127.0.0.1", "private_port": 11434, "public_port": 11434}]}]
+    p = fw.plan(facts(containers=ctrs, others=[{"address": "127.0.0.1", "port": 11434}]), NFT_ONLY)
+    assert p["ports"] == [] and p["docker"] == [] and p["conflicts"] == {}
+
+
+def test_another_program_on_a_port_not_published_is_still_a_conflict():
+    p = fw.plan(facts(containers=PUBLISHED, others=PROXY + [{"address": "0.0.0.0", "port": 8081}]), NFT_ONLY,
+                ports=[8081])
+    assert p["ports"] == [11434] and p["conflicts"] == {"8081": ["0.0.0.0"]}
+
+
+def test_published_port_on_the_ssh_port_is_refused():
+    ctrs = [{"name": "ollama", "ports": [{"ip": "0.0.0.0", "private_port": 11434, "public_port": 2222}]}]
+    with pytest.raises(ValueError) as err:
+        fw.plan(facts(containers=ctrs), NFT_ONLY, ssh_port=2222)
+    assert "Docker-published" in str(err.value) and "ollama_firewall_ssh_port" in str(err.value)
+
+
+def test_republished_container_loses_its_input_rule_unless_the_port_is_ollamas_otherwise():
+    p = fw.plan(facts(containers=PUBLISHED, others=PROXY), NFT_ONLY)
+    dropped = fw.drop_republished(p, facts(containers=PUBLISHED), ["ollama"])
+    assert dropped["docker"] == [] and dropped["ports"] == [] and dropped["reasons"] == {}
+    # The same port also in ollama_firewall_ports: it stays closed.
+    p = fw.plan(facts(containers=PUBLISHED, others=PROXY), NFT_ONLY, ports=[11434])
+    dropped = fw.drop_republished(p, facts(containers=PUBLISHED), ["ollama"])
+    assert dropped["docker"] == [] and dropped["ports"] == [11434]
+    assert dropped["reasons"] == {"11434": ["ollama_firewall_ports"]}
+    # Another container still publishing it: kept.
+    other = [dict(PUBLISHED[0], name="ollama2")]
+    p = fw.plan(facts(containers=PUBLISHED + other), NFT_ONLY)
+    dropped = fw.drop_republished(p, facts(containers=PUBLISHED + other), ["ollama"])
+    assert dropped["ports"] == [11434] and [d["container"] for d in dropped["docker"]] == ["ollama2"]
 
 
 # -- validation ---------------------------------------------------------------------
@@ -134,6 +215,49 @@ def test_auto_backend_follows_the_active_firewall(st, expected):
 def test_no_firewall_at_all():
     backend, error = fw.choose_backend("auto", state(tools={}))
     assert backend is None and "ollama_firewall_backend" in error
+    assert "ollama_firewall_install" in error
+
+
+def test_no_firewall_plan_names_the_install_opt_in():
+    with pytest.raises(ValueError) as err:
+        fw.plan(facts(listeners=[listener(11434)]), state(tools={}))
+    assert "no firewall found" in str(err.value) and "ollama_firewall_install" in str(err.value)
+
+
+@pytest.mark.parametrize("requested,tools,packages", [
+    ("auto", {}, ["nftables"]),
+    ("auto", {"ip6tables": "/usr/sbin/ip6tables"}, ["nftables"]),
+    ("auto", {"iptables": "/usr/sbin/iptables"}, []),
+    ("auto", {"ufw": "/usr/sbin/ufw"}, []),
+    ("auto", {"firewall-cmd": "/usr/bin/firewall-cmd"}, []),
+    ("nftables", {"iptables": "/usr/sbin/iptables"}, ["nftables"]),
+    ("nftables", {"nft": "/usr/sbin/nft"}, []),
+    ("iptables", {}, []),
+])
+def test_install_needed(requested, tools, packages):
+    assert fw.install_needed(requested, state(tools=tools)) == packages
+
+
+def test_install_opt_in_plans_nftables_on_a_host_without_firewall():
+    p = fw.plan(facts(listeners=[listener(11434)]), state(tools={}), install=True)
+    assert p["backend"] == "nftables" and p["install"] == ["nftables"] and p["ports"] == [11434]
+    # Once installed (detected again), nothing more to install.
+    p = fw.plan(facts(listeners=[listener(11434)]), state(tools={"nft": "/usr/sbin/nft"}), install=True)
+    assert p["backend"] == "nftables" and p["install"] == []
+    # A host with a firewall keeps it; the opt-in changes nothing there.
+    p = fw.plan(facts(listeners=[listener(11434)]), state(ufw_active=True), install=True)
+    assert p["backend"] == "ufw" and p["install"] == []
+    # Forced backends other than nftables are not installed.
+    with pytest.raises(ValueError) as err:
+        fw.plan(facts(listeners=[listener(11434)]), state(tools={}), backend="ufw", install=True)
+    assert "ufw is not installed" in str(err.value)
+
+
+def test_install_must_be_a_boolean():
+    with pytest.raises(ValueError) as err:
+        fw.plan(facts(listeners=[listener(11434)]), state(tools={}), install="maybe")
+    assert "ollama_firewall_install" in str(err.value)
+    assert fw.plan(facts(listeners=[listener(11434)]), state(tools={}), install="yes")["backend"] == "nftables"
 
 
 @pytest.mark.parametrize("requested,st,words", [

@@ -1,11 +1,12 @@
 """Verify the ollama_firewall role on one host per backend (and a
-Docker-published Ollama): from the scanner container the Ollama port is
-closed (it answered before the role) and the front's port is open, loopback
+Docker-published Ollama, and a host whose nftables the role installed):
+from the scanner container the Ollama port is closed over IPv4 and IPv6 (it
+answered over both before the role) and the front's port is open, loopback
 still reaches Ollama, the rules survive a restart of the firewall service
 (and a reboot), other rules are untouched, and bad input is rejected before
 any change, naming the variable. Last, the opt-in that recreates the
 Docker-published Ollama on 127.0.0.1 (check mode, real run, second run,
-rollback)."""
+rollback), which leaves the host hardened again for side_effect's rollback."""
 
 import json
 import os
@@ -36,16 +37,35 @@ def scanner(host):
     return host.get_host("ansible://fw-scanner", ansible_inventory=INVENTORY)
 
 
-def from_outside(host, lab, port):
-    """HTTP status the scanner container gets (000: no answer)."""
-    answer = scanner(host).run("curl -s -o /dev/null -m 2 -w '%%{http_code}' http://%s:%s/" % (lab["ansible_host"], port))
+FAMILIES = ("ipv4", "ipv6")
+
+
+def addresses(lab):
+    """The host's addresses on the lab network as URLs take them, by family
+    (read again each time: a restarted container may get new ones)."""
+    out = docker("inspect", lab["ansible_host"]).stdout
+    net = json.loads(out)[0]["NetworkSettings"]["Networks"][lab["lab_network"]]
+    assert net["IPAddress"] and net["GlobalIPv6Address"], "the host has no IPv4 or no IPv6 address: %r" % net
+    return {"ipv4": net["IPAddress"], "ipv6": "[%s]" % net["GlobalIPv6Address"]}
+
+
+def from_outside(host, lab, port, family="ipv4"):
+    """HTTP status the scanner container gets over ``family`` (000: no answer)."""
+    answer = scanner(host).run("curl -s -o /dev/null -m 2 -w '%%{http_code}' http://%s:%s/"
+                               % (addresses(lab)[family], port))
     return answer.stdout.strip()
 
 
+def answers(host, lab, port):
+    """{family: HTTP status from outside}."""
+    return dict((family, from_outside(host, lab, port, family)) for family in FAMILIES)
+
+
 def closed_soon(host, lab, port, tries=10):
-    """The port answers no more from outside (a restarting firewall may take a moment)."""
+    """The port answers no more from outside, over IPv4 and IPv6 (a
+    restarting firewall may take a moment)."""
     for _ in range(tries):
-        if from_outside(host, lab, port) == "000":
+        if answers(host, lab, port) == {"ipv4": "000", "ipv6": "000"}:
             return True
         time.sleep(1)
     return False
@@ -68,12 +88,14 @@ def test_ollama_port_was_open_and_is_closed_from_outside(host, lab):
     with open(os.path.join(EPHEMERAL, "before.json")) as handle:
         before = json.load(handle)
     for port in lab["fw_ollama_ports"]:
-        assert before["%s:%s" % (lab["inventory_hostname"], port)] == "200", "port %s was not open before" % port
-        assert from_outside(host, lab, port) == "000"
+        for family in FAMILIES:
+            key = "%s:%s:%s" % (lab["inventory_hostname"], port, family)
+            assert before[key] == "200", "port %s was not open over %s before" % (port, family)
+        assert answers(host, lab, port) == {"ipv4": "000", "ipv6": "000"}
 
 
 def test_front_port_is_open_from_outside(host, lab):
-    assert from_outside(host, lab, lab["fw_front_port"]) == "200"
+    assert answers(host, lab, lab["fw_front_port"]) == {"ipv4": "200", "ipv6": "200"}
 
 
 def test_loopback_still_reaches_ollama(host, lab):
@@ -83,9 +105,17 @@ def test_loopback_still_reaches_ollama(host, lab):
 
 def test_state_file_records_the_backend(host, lab):
     state = json.loads(host.file(STATE_FILE).content_string)
-    expected = {"nftables.service": "nftables", "ufw.service": "ufw", "firewalld.service": "firewalld",
-                "docker.service": "iptables", "": "iptables"}[lab["fw_service"]]
-    assert state["backend"] == expected
+    assert state["backend"] == lab["fw_backend"]
+
+
+def test_firewall_the_role_installed(host, lab):
+    if not lab.get("fw_install"):
+        pytest.skip("not the host without a firewall")
+    assert host.package("nftables").is_installed
+    assert "ollama_exposure_toolkit" in host.check_output("nft list tables")
+    # nftables.service stays as the package left it: the role's unit loads the table.
+    assert not host.service("nftables.service").is_enabled
+    assert host.service("ollama-exposure-toolkit-firewall.service").is_enabled
 
 
 def test_conflicting_port_is_left_open_and_other_rules_untouched(host, lab):
@@ -103,25 +133,40 @@ def test_docker_published_port_is_filtered_in_docker_user(host, lab):
         pytest.skip("no Docker-published Ollama on this host")
     rules = host.check_output("iptables -S DOCKER-USER")
     assert "--ctorigdstport 11434 --ctdir ORIGINAL" in rules
+    # IPv6 is not NATed by this Docker: docker-proxy answers it on [::]:11434,
+    # through INPUT, where the backend's own rule closes it.
+    assert "[::]:11434 " in host.check_output("ss -Htln")
+    table = host.check_output("nft list table inet ollama_exposure_toolkit")
+    assert re.search(r"tcp dport (11434|\{[^}]*\b11434\b[^}]*\}) drop", table), table
 
 
 def test_rules_survive_a_restart_of_the_firewall_service(host, lab):
-    if lab["fw_service"]:
+    if lab.get("fw_install"):
+        # nftables.service is not enabled on the host the role installed it
+        # on: lose the table as a reboot would, then start the role's unit.
+        host.run_expect([0], "nft delete table inet ollama_exposure_toolkit")
+        assert answers(host, lab, lab["fw_ollama_ports"][0]) == {"ipv4": "200", "ipv6": "200"}
+        host.run_expect([0], "systemctl restart ollama-exposure-toolkit-firewall.service")
+    elif lab["fw_service"]:
         host.run_expect([0], "systemctl restart %s" % lab["fw_service"])
     else:
         # No firewall service on the iptables host (ufw breaks iptables-persistent
         # in the image): lose the rules as a reboot would, then start the unit.
         host.run_expect([0], "iptables -D INPUT -j OLLAMA-TOOLKIT && iptables -F OLLAMA-TOOLKIT && "
                              "iptables -X OLLAMA-TOOLKIT && ip6tables -D INPUT -j OLLAMA-TOOLKIT")
-        assert from_outside(host, lab, lab["fw_ollama_ports"][0]) == "200"
+        assert "-j OLLAMA-TOOLKIT" not in host.check_output("ip6tables -S INPUT")
+        assert answers(host, lab, lab["fw_ollama_ports"][0]) == {"ipv4": "200", "ipv6": "200"}
         host.run_expect([0], "systemctl restart ollama-exposure-toolkit-firewall.service")
+        # Both jumps are back, first in INPUT.
+        for tool in ("iptables", "ip6tables"):
+            assert host.check_output("%s -S INPUT" % tool).splitlines()[1] == "-A INPUT -j OLLAMA-TOOLKIT", tool
     # firewalld answers systemctl before it has loaded its zones: wait for it.
     if lab["fw_service"] == "firewalld.service":
         host.run("for i in $(seq 20); do firewall-cmd --state >/dev/null 2>&1 && exit 0; sleep 0.5; done; exit 0")
     for port in lab["fw_ollama_ports"]:
         assert wait_loopback(host, port), "Ollama did not come back on loopback"
         assert closed_soon(host, lab, port)
-    assert from_outside(host, lab, lab["fw_front_port"]) == "200"
+    assert answers(host, lab, lab["fw_front_port"]) == {"ipv4": "200", "ipv6": "200"}
 
 
 def test_ansible_still_connects_over_ssh_after_ufw_was_enabled(host, lab):
@@ -137,19 +182,24 @@ def test_ansible_still_connects_over_ssh_after_ufw_was_enabled(host, lab):
 
 
 def test_rules_survive_a_reboot(host, lab):
-    if lab["fw_service"] != "nftables.service":
-        pytest.skip("rebooted: the nftables host")
+    if lab["fw_service"] != "nftables.service" and not lab.get("fw_install"):
+        pytest.skip("rebooted: the nftables host and the host whose nftables the role installed")
     docker("restart", lab["ansible_host"])
-    host.run("systemctl is-system-running --wait")
+    host.run("timeout 60 systemctl is-system-running --wait")
     assert wait_loopback(host, lab["fw_ollama_ports"][0])
-    assert from_outside(host, lab, lab["fw_ollama_ports"][0]) == "000"
+    assert answers(host, lab, lab["fw_ollama_ports"][0]) == {"ipv4": "000", "ipv6": "000"}
     assert "ollama_exposure_toolkit" in host.check_output("nft list tables")
 
 
 def firewall_state(name):
-    return docker("exec", "ofw-" + name, "bash", "-c",
-                  "nft -s list ruleset 2>/dev/null; iptables-save | grep -v '^#' | sed -E 's/\\[[0-9]+:[0-9]+\\]//'; "
-                  "cat %s" % STATE_FILE).stdout
+    """Every file and link of every place the role writes (whole trees: a new
+    file shows), and the live nftables, iptables and ip6tables rules
+    (/usr/local/sbin/fw-tree, installed by prepare)."""
+    # stdout only: nft's warnings on stderr would interleave at random.
+    state = subprocess.run(["docker", "exec", "ofw-" + name, "/usr/local/sbin/fw-tree"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    assert state.returncode == 0 and "/usr/local/sbin/fw-tree" in state.stdout, state.stdout + state.stderr
+    return state.stdout
 
 
 def firewall_play(limit, *extra):
@@ -169,6 +219,10 @@ BAD_INPUT = [
     ("fw-nftables", ["ollama_firewall_ssh_port=11434"], ["refused", "ollama_firewall_ssh_port"]),
     ("fw-nftables", ['{"ollama_firewall_backend": "ufw", "ollama_firewall_ufw_enable": true}'],
      ["refused", "ollama_firewall_ssh_allow"]),
+    # The scanner has no firewall tool at all (prepare purged nftables) and
+    # no ollama_firewall_install.
+    ("fw-scanner", ["ollama_firewall_install=false"], ["no firewall found", "ollama_firewall_install"]),
+    ("fw-nofw", ["ollama_firewall_install=maybe"], ["ollama_firewall_install"]),
 ]
 
 
@@ -194,8 +248,9 @@ def test_bad_input_is_rejected_before_any_change():
 
 
 # -- the opt-in that recreates a Docker-published Ollama on 127.0.0.1 ----------
-# Last in this file: it leaves fw-docker rolled back (side_effect's rollback
-# then finds nothing of the role there, and still checks that it answers).
+# Last in this file: it ends by hardening fw-docker again without the opt-in
+# (DOCKER-USER rule back), so side_effect's rollback removes a rule that is
+# there.
 REPUBLISH_STATE = "/var/lib/ollama-exposure-toolkit/docker-republish.json"
 
 
@@ -215,7 +270,9 @@ def test_docker_republish_opt_in_recreates_on_loopback_and_rolls_back(host, lab)
         pytest.skip("no Docker-published Ollama on this host")
     name = lab["inventory_hostname"]
     with open(os.path.join(EPHEMERAL, "before.json")) as handle:
-        assert json.load(handle)["%s:11434" % name] == "200", "the published port did not answer before the role"
+        before_role = json.load(handle)
+    for family in FAMILIES:
+        assert before_role["%s:11434:%s" % (name, family)] == "200", "not open over %s before the role" % family
     host.run_expect([0], "docker exec ollama sh -c 'echo weights > /root/.ollama/model.gguf'")
     before = inspect(host)
     assert before["HostConfig"]["PortBindings"] == {"11434/tcp": [{"HostIp": "", "HostPort": "11434"}]}
@@ -238,9 +295,10 @@ def test_docker_republish_opt_in_recreates_on_loopback_and_rolls_back(host, lab)
     assert volumes == [("ollama", "/root/.ollama")]
     assert host.check_output("docker exec ollama cat /root/.ollama/model.gguf") == "weights"
     assert wait_loopback(host, 11434, timeout=20)
-    assert from_outside(host, lab, 11434) == "000"
-    # Closed by the publishing, not by DOCKER-USER: the rule is gone.
+    assert answers(host, lab, 11434) == {"ipv4": "000", "ipv6": "000"}
+    # Closed by the publishing, not by DOCKER-USER or INPUT: their rules are gone.
     assert "--ctorigdstport 11434" not in host.check_output("iptables -S DOCKER-USER")
+    assert "11434" not in host.check_output("nft list table inet ollama_exposure_toolkit")
     assert host.file(REPUBLISH_STATE).mode == 0o600
 
     second = firewall_play(name, "-e", "ollama_firewall_docker_republish=true")
@@ -258,7 +316,13 @@ def test_docker_republish_opt_in_recreates_on_loopback_and_rolls_back(host, lab)
     assert host.check_output("docker exec ollama cat /root/.ollama/model.gguf") == "weights"
     assert not host.file(REPUBLISH_STATE).exists
     for _ in range(20):
-        if from_outside(host, lab, 11434) == "200":
+        if answers(host, lab, 11434) == {"ipv4": "200", "ipv6": "200"}:
             break
         time.sleep(1)
-    assert from_outside(host, lab, 11434) == "200"
+    assert answers(host, lab, 11434) == {"ipv4": "200", "ipv6": "200"}
+
+    # Hardened again without the opt-in, for side_effect's rollback.
+    again = firewall_play(name)
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert "--ctorigdstport 11434 --ctdir ORIGINAL" in host.check_output("iptables -S DOCKER-USER")
+    assert closed_soon(host, lab, 11434)

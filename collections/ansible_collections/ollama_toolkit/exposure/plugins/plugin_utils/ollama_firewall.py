@@ -26,6 +26,10 @@ ANYWHERE = {"ipv4": "0.0.0.0/0", "ipv6": "::/0"}
 LOOPBACK = {"ipv4": "127.0.0.0/8", "ipv6": "::1/128"}
 UNITS = ("nftables.service", "ufw.service", "firewalld.service", "netfilter-persistent.service", "docker.service")
 TOOLS = ("nft", "iptables", "ip6tables", "ufw", "firewall-cmd")
+# What ollama_firewall_install installs on a host with no firewall tool:
+# nftables, Debian's default (and what RHEL's firewalld runs on).
+INSTALL_PACKAGES = ("nftables",)
+DOCKER_REASON = "published by Docker container "
 
 
 def _text(value):
@@ -239,8 +243,23 @@ def normalize_sources(sources):
     return nets, errors
 
 
-def choose_backend(requested, state, ufw_enable=False):
-    """(backend, error). ``requested`` is auto or a backend name."""
+def install_needed(requested, state):
+    """Packages ollama_firewall_install installs before planning: nftables
+    when ``requested`` is auto and the host has no firewall tool at all, or
+    when it is nftables and ``nft`` is missing; else []."""
+    tools = (state or {}).get("tools") or {}
+    if requested == "auto" and not any(tools.get(t) for t in ("nft", "iptables", "ufw", "firewall-cmd")):
+        return list(INSTALL_PACKAGES)
+    if requested == "nftables" and not tools.get("nft"):
+        return list(INSTALL_PACKAGES)
+    return []
+
+
+def choose_backend(requested, state, ufw_enable=False, install=False):
+    """(backend, error). ``requested`` is auto or a backend name. With
+    ``install`` (ollama_firewall_install), a host where install_needed()
+    finds nftables missing gets nftables: the role installs it first (in
+    check mode it is still missing, and the plan says what a run would do)."""
     tools, units = state.get("tools") or {}, state.get("units") or {}
 
     def active(unit):
@@ -257,6 +276,8 @@ def choose_backend(requested, state, ufw_enable=False):
     }
     if requested not in ("auto",) + BACKENDS:
         return None, "ollama_firewall_backend must be one of auto, %s; got %r" % (", ".join(BACKENDS), requested)
+    if install and install_needed(requested, state):
+        return "nftables", None
     if requested == "auto":
         if installed["firewalld"] and active("firewalld.service"):
             return "firewalld", None
@@ -270,10 +291,12 @@ def choose_backend(requested, state, ufw_enable=False):
             if installed[name]:
                 return name, None
         return None, ("ollama_firewall_backend=auto: no firewall found on the host "
-                      "(none of nft, iptables, ufw, firewall-cmd is installed)")
+                      "(none of nft, iptables, ufw, firewall-cmd is installed); "
+                      "set ollama_firewall_install=true to install nftables")
     if not installed[requested]:
-        return None, "ollama_firewall_backend=%s: %s is not installed on the host" % (
-            requested, {"nftables": "nft", "firewalld": "firewall-cmd"}.get(requested, requested))
+        return None, "ollama_firewall_backend=%s: %s is not installed on the host%s" % (
+            requested, {"nftables": "nft", "firewalld": "firewall-cmd"}.get(requested, requested),
+            "; set ollama_firewall_install=true to install nftables" if requested == "nftables" else "")
     if requested == "firewalld" and not active("firewalld.service"):
         return None, "ollama_firewall_backend=firewalld: firewalld is installed but not running"
     if requested == "ufw" and not (state.get("ufw") or {}).get("active") and not ufw_enable:
@@ -283,20 +306,35 @@ def choose_backend(requested, state, ufw_enable=False):
 
 
 def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_port=11443, front_sources=None,
-         ssh_port=22, docker_user=True, ufw_enable=False, ssh_allow=False, docker_republish=False):
+         ssh_port=22, docker_user=True, ufw_enable=False, ssh_allow=False, docker_republish=False,
+         install=False):
     """The host's firewall plan, or ValueError naming every bad variable.
 
-    Keys: backend, ports (sorted, closed to all but loopback), reasons,
+    Keys: backend, install (packages the role installs first, with
+    ``install``: ollama_firewall_install), ports (sorted, closed to all but
+    loopback in the backend's INPUT path: Docker-published ones included,
+    see below), reasons,
     conflicts ({port: addresses}: left open and reported), docker (published
     ports for DOCKER-USER), front ({enabled, port, sources by family,
     anywhere by family}), ssh_port, ufw (enable, ssh_allow), docker_user,
     docker_republish (bool).
+
+    A Docker-published Ollama port (off loopback) is closed twice: in
+    DOCKER-USER (IPv4 and, with Docker's ip6tables NAT, IPv6 traffic that
+    Docker's DNAT sends through FORWARD) and in the backend's INPUT path:
+    traffic Docker does not DNAT - IPv6 without ip6tables NAT, which the
+    userland proxy (docker-proxy on ``[::]:PORT``) answers - goes through
+    INPUT. DNATed traffic never reaches INPUT, so that rule changes nothing
+    for it.
     """
     errors = []
     republish = as_bool(docker_republish)
     if republish is None:
         errors.append("ollama_firewall_docker_republish must be a boolean (true or false), got %r"
                       % (docker_republish,))
+    install_flag = as_bool(install)
+    if install_flag is None:
+        errors.append("ollama_firewall_install must be a boolean (true or false), got %r" % (install,))
     facts = facts if isinstance(facts, dict) else {}
     state = state if isinstance(state, dict) else {}
     extra = []
@@ -319,7 +357,7 @@ def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_por
     nets, source_errors = normalize_sources(front_sources if front_sources is not None else
                                             [ANYWHERE["ipv4"], ANYWHERE["ipv6"]])
     errors.extend(source_errors)
-    chosen, problem = choose_backend(backend, state, ufw_enable)
+    chosen, problem = choose_backend(backend, state, ufw_enable, install=bool(install_flag))
     if problem:
         errors.append(problem)
     if errors:
@@ -329,6 +367,13 @@ def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_por
     for port in extra:
         found.setdefault(port, []).append("ollama_firewall_ports")
     published = docker_ports(facts) if docker_user else []
+    if any(d["port"] == sport for d in published):
+        raise ValueError("refused: a Docker-published Ollama port is the SSH port %d (ollama_firewall_ssh_port)" % sport)
+    for pub in published:
+        reason = "%s%s (%s:%d)" % (DOCKER_REASON, pub["container"], pub["ip"] or "*", pub["port"])
+        found.setdefault(pub["port"], []).append(reason)
+    # Docker's proxy listens on each published port (also the IPv6 one the
+    # INPUT rule closes): its socket is not another program's.
     clash = conflicts(found, facts, ignore=[d["port"] for d in docker_ports(facts)])
     if sport in found:
         raise ValueError("refused: Ollama port %d is the SSH port Ansible uses (ollama_firewall_ssh_port=%d); "
@@ -339,8 +384,6 @@ def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_por
     if front_enabled and fport == sport and not all(nets[f] == [ANYWHERE[f]] for f in nets):
         raise ValueError("refused: ollama_firewall_front_port=%d is the SSH port Ansible uses and "
                          "ollama_firewall_front_sources would restrict it" % fport)
-    if any(d["port"] == sport for d in published):
-        raise ValueError("refused: a Docker-published Ollama port is the SSH port %d (ollama_firewall_ssh_port)" % sport)
     ufw = {"enable": False, "ssh_allow": False}
     if chosen == "ufw":
         ufw_state = state.get("ufw") or {}
@@ -358,6 +401,7 @@ def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_por
     anywhere = dict((f, ANYWHERE[f] in nets[f]) for f in nets)
     return {
         "backend": chosen,
+        "install": install_needed(backend, state) if install_flag else [],
         "ports": closed,
         "reasons": dict((str(p), found[p]) for p in sorted(found)),
         "conflicts": dict((str(p), clash[p]) for p in sorted(clash)),
@@ -380,6 +424,16 @@ def drop_republished(p, facts, names):
     facts["containers"] = [c for c in facts.get("containers") or [] if c.get("name") not in names]
     new = dict(p)
     new["docker"] = docker_ports(facts) if p.get("docker_user") else []
+    # Their INPUT rules go too, unless the port is an Ollama port for
+    # another reason (or still published by another container).
+    kept = set(d["port"] for d in new["docker"])
+    reasons = {}
+    for port, why in (p.get("reasons") or {}).items():
+        why = [r for r in why if not (r.startswith(DOCKER_REASON) and int(port) not in kept)]
+        if why:
+            reasons[port] = why
+    new["reasons"] = reasons
+    new["ports"] = [port for port in p.get("ports") or [] if str(port) in reasons]
     return new
 
 
