@@ -46,7 +46,7 @@ options:
   catalog:
     description:
       - The control catalog (controls, exposure_controls, vulnerable_versions),
-        as in C(roles/ollama_audit/vars/main.yml).
+        as in C(roles/ollama_audit/files/catalog.yml).
       - Without it the module returns facts only, and no findings.
     type: dict
   query_version:
@@ -82,7 +82,7 @@ EXAMPLES = r"""
 - name: Audit Ollama on the host
   ollama_info:
     host_id: "{{ inventory_hostname }}"
-    catalog: "{{ __ollama_audit_catalog }}"
+    catalog: "{{ ollama_audit_catalog }}"
   register: ollama
 
 - name: Show where it listens

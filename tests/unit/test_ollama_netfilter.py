@@ -1,5 +1,5 @@
 """The live-ruleset reader: which ports the toolkit's own rules close, and
-only where the rule takes effect (module_utils/ollama_netfilter.py)."""
+only where the rule takes effect (plugins/module_utils/ollama_netfilter.py)."""
 
 import json
 
