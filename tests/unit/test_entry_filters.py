@@ -95,7 +95,7 @@ def loader():
     (ollama_firewall, {"ollama_firewall_detect", "ollama_firewall_plan", "ollama_firewall_nftables",
                        "ollama_firewall_iptables", "ollama_firewall_stale", "ollama_firewall_docker_user",
                        "ollama_firewall_ufw_rules", "ollama_firewall_rich_rules", "ollama_firewall_republish",
-                       "ollama_firewall_drop_republished"}),
+                       "ollama_firewall_drop_republished", "ollama_firewall_install_needed"}),
     (ollama_front, {"ollama_front_credentials", "ollama_front_plan", "ollama_front_check_address"}),
 ])
 def test_every_filter_name_resolves(loader, plugin, names):
@@ -165,6 +165,14 @@ def test_firewall_detect_reads_the_detection_script():
     state = FW["ollama_firewall_detect"](DETECTION)
     assert state["tools"]["nft"] == "/usr/sbin/nft" and state["tools"]["ufw"] == ""
     assert state["units"]["docker.service"]["active"] is True
+
+
+def test_firewall_install_needed_only_without_a_firewall_tool():
+    state = FW["ollama_firewall_detect"](DETECTION)
+    assert FW["ollama_firewall_install_needed"]("auto", state) == []
+    bare = FW["ollama_firewall_detect"](DETECTION.replace("/usr/sbin/nft", "").replace("/usr/sbin/iptables", "")
+                                        .replace("/usr/sbin/ip6tables", ""))
+    assert FW["ollama_firewall_install_needed"]("auto", bare) == ["nftables"]
 
 
 def test_firewall_plan_closes_every_ollama_port(fw_plan):
