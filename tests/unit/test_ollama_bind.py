@@ -276,6 +276,14 @@ def test_apply_restarts_stale_processes_and_services_whose_files_changed():
     assert held["restarts"] == [] and held["restart_back"] == got["restart_back"]
 
 
+def test_apply_in_check_mode_where_template_results_name_no_dest():
+    """Check mode: the templates report changed with no dest (nothing was written)."""
+    env = {"results": [{"__ollama_bind_item": {"unit": "c.service"}, "changed": True}]}
+    got = apply_plan(steps(PLAN), env, {"results": []})
+    assert [i["unit"] for i in got["apply"]] == ["b.service", "c.service"]
+    assert got["put_back"] == [] and got["created"] == []
+
+
 def test_apply_without_registered_results_restarts_only_stale_processes():
     got = apply_plan(steps(PLAN), {}, [])
     assert [i["unit"] for i in got["apply"]] == ["b.service"] and got["copies"] == got["created"] == []

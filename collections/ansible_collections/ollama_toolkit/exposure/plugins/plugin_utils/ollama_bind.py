@@ -351,8 +351,9 @@ def apply_plan(plan_steps, env_results, dropin_results, restart=True, loop_var="
         "restarts": running if restart else [],
         "restart_back": running,
         "copies": [r["backup_file"] for r in copies],
-        "put_back": [{"src": r["backup_file"], "dest": r["dest"]} for r in copies],
-        "created": [r["dest"] for r in written if r.get("changed") and "backup_file" not in r],
+        # Check mode's template results name no dest (nothing was written).
+        "put_back": [{"src": r["backup_file"], "dest": r["dest"]} for r in copies if r.get("dest")],
+        "created": [r["dest"] for r in written if r.get("changed") and "backup_file" not in r and r.get("dest")],
     }
 
 
