@@ -286,6 +286,28 @@ def test_docker_published_port(catalog, ip, expected):
         assert findings[0]["subject"] == "container:ollama:11434"
 
 
+def test_docker_port_published_over_both_families_is_one_finding(catalog):
+    """Docker lists `-p 11434:11434` once for 0.0.0.0 and once for ::; the
+    ticket key (fingerprint) must stay unique, so one finding names both."""
+    ctr = {"name": "ollama", "image": "ollama/ollama",
+           "ports": [{"ip": "0.0.0.0", "public_port": 11434, "private_port": 11434},
+                     {"ip": "::", "public_port": 11434, "private_port": 11434},
+                     {"ip": "0.0.0.0", "public_port": 8080, "private_port": 11434}]}
+    findings = evaluate_host({"containers": [ctr]}, catalog, HOST)
+    assert [(f["subject"], f["port"]) for f in findings] == [("container:ollama:11434", 11434),
+                                                            ("container:ollama:8080", 8080)]
+    assert "publishes 0.0.0.0:11434 and [::]:11434 -> 11434/tcp" in findings[0]["evidence"]
+
+
+def test_fingerprints_are_unique_per_host(catalog):
+    """Two readings of one subject (here the same socket listed twice) make one
+    finding whose evidence keeps both."""
+    sock = {"address": "0.0.0.0", "port": 11434, "scope": "wildcard", "family": "ipv4", "unit": "ollama.service"}
+    findings = evaluate_host({"listeners": [sock, dict(sock, unit=None, pid=42)]}, catalog, HOST)
+    assert len(findings) == 1 and len({f["fingerprint"] for f in findings}) == 1
+    assert "ollama.service" in findings[0]["evidence"] and "pid 42" in findings[0]["evidence"]
+
+
 def test_docker_unpublished_port(catalog):
     ctr = {"name": "ollama", "image": "ollama/ollama",
            "ports": [{"ip": "", "public_port": None, "private_port": 11434}]}

@@ -142,6 +142,12 @@ def test_second_run_keeps_every_fingerprint(report):
     assert all(f["first_seen"] < f["last_seen"] for f in report["findings"])
 
 
+def test_each_finding_has_its_own_fingerprint(report):
+    """The fingerprint is the ticket key: two findings sharing one would share a ticket."""
+    prints = [f["fingerprint"] for f in report["findings"]]
+    assert len(prints) == len(set(prints))
+
+
 def test_junit_and_tickets(report, catalog):
     from xml.etree import ElementTree
 

@@ -187,12 +187,19 @@ def evaluate_host(facts, catalog, host_id):
             break
 
     for ctr in facts.get("containers", []):
+        # Docker lists a published port once per family (0.0.0.0 and ::):
+        # one finding per container port, naming every address.
+        published = {}
         for port in ctr.get("ports", []):
             if port.get("ip") in EVERY_ADDRESS and port.get("public_port"):
-                add("OLLAMA-DOCKER-001", "container:%s:%s" % (ctr.get("name"), port["public_port"]),
-                    "container %s (%s) publishes %s:%s -> %s/tcp on every host address" % (
-                        ctr.get("name"), ctr.get("image"), port.get("ip") or "0.0.0.0",
-                        port["public_port"], port.get("private_port")), port=port["public_port"])
+                entry = published.setdefault(port["public_port"], {"private": port.get("private_port"), "on": []})
+                shown = _socket_text(port.get("ip") or "0.0.0.0", port["public_port"])
+                if shown not in entry["on"]:
+                    entry["on"].append(shown)
+        for public, entry in sorted(published.items()):
+            add("OLLAMA-DOCKER-001", "container:%s:%s" % (ctr.get("name"), public),
+                "container %s (%s) publishes %s -> %s/tcp on every host address" % (
+                    ctr.get("name"), ctr.get("image"), " and ".join(entry["on"]), entry["private"]), port=public)
 
     table = catalog.get("vulnerable_versions") or {}
     for install in facts.get("installs", []):
@@ -209,7 +216,26 @@ def evaluate_host(facts, catalog, host_id):
                 references=[h["cve"] for h in hits])
 
     findings.sort(key=lambda f: (-severity_rank(f["severity"]), f["id"], f["subject"]))
-    return findings
+    return unique(findings)
+
+
+def unique(findings):
+    """One finding per fingerprint (the ticket key): a second one with the same
+    host, control and subject adds its evidence to the first."""
+    kept = {}
+    out = []
+    for finding in findings:
+        first = kept.get(finding["fingerprint"])
+        if first is None:
+            kept[finding["fingerprint"]] = finding
+            out.append(finding)
+        elif finding["evidence"] not in first["evidence"]:
+            first["evidence"] = "%s; %s" % (first["evidence"], finding["evidence"])
+    return out
+
+
+def _socket_text(address, port):
+    return "[%s]:%s" % (address, port) if ":" in str(address) else "%s:%s" % (address, port)
 
 
 def probe_findings(probe, catalog, host_id):
@@ -221,7 +247,7 @@ def probe_findings(probe, catalog, host_id):
                 catalog, host_id, "OLLAMA-NET-001", "net:%s:%s" % (result["address"], result["port"]),
                 "from %s: %s" % (probe.get("scanner", "the controller"), result.get("evidence")),
                 location={"socket": "%s:%s" % (result["address"], result["port"])}))
-    return findings
+    return unique(findings)
 
 
 # Findings a firewall rule on their port can close (NET-001 is the outside
