@@ -26,7 +26,6 @@ ARGUMENT_SPEC = dict(
     dest=dict(type="path", required=True),
     write=dict(type="bool", default=True),
     results=dict(type="dict", required=True),
-    errors=dict(type="dict", default={}),
     skipped=dict(type="dict", default={}),
     probe=dict(type="dict", default={}),
     probe_local=dict(type="bool", default=False),
@@ -56,7 +55,7 @@ class ActionModule(ActionBase):
         problems = validate_exceptions(params["exceptions"], params["catalog"])
         if problems:
             raise AnsibleActionFail("; ".join(problems))
-        records = records_from_results(params["results"], params["errors"], params["skipped"])
+        records = records_from_results(params["results"], params["skipped"])
         probe = params["probe"]
         if params["probe_local"]:
             targets = build_targets(params["results"], params["probe_ports"], params["probe_addresses"])

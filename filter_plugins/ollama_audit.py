@@ -6,7 +6,7 @@ every host's variables, by inventory name.
 
     {{ hostvars | ollama_audit_inputs(ansible_play_hosts_all, ollama_audit_skip, 'results') }}
 
-Parts: results, errors, addresses (the audited hosts: the play's less those
+Parts: results, addresses (the audited hosts: the play's less those
 of ollama_audit_skip) and exceptions (every play host). The logic lives in
 plugin_utils/ollama_report.py of the collection ollama_toolkit.exposure
 (unit tested).

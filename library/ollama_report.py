@@ -47,10 +47,6 @@ options:
         inventory name (unreachable and failed results included).
     type: dict
     required: true
-  errors:
-    description: Why the audit could not run on a host, by inventory name.
-    type: dict
-    default: {}
   probe:
     description:
       - The C(hosts) return value of C(ollama_probe), when the probe ran

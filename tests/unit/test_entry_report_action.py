@@ -72,7 +72,7 @@ def action(args, check_mode=False):
 
 
 def report_args(dest, fleet, catalog, **extra):
-    args = {"dest": str(dest), "results": fleet, "errors": {}, "skipped": {}, "catalog": catalog,
+    args = {"dest": str(dest), "results": fleet, "skipped": {}, "catalog": catalog,
             "generated_at": GENERATED_AT}
     args.update(extra)
     return args

@@ -105,7 +105,7 @@ def test_records_from_results_classifies_each_outcome():
         "down": {"unreachable": True, "msg": "ssh: connect refused"},
         "nopy": {"failed": True, "msg": "interpreter not found"},
         "skipped": {},
-    }, {"skipped": ""})
+    })
     by_host = {r["host"]: r for r in records}
     assert by_host["ok"]["facts"] == {"status": "secure", "supported": True}
     assert by_host["down"]["reachable"] is False and "refused" in by_host["down"]["error"]

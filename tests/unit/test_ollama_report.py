@@ -213,16 +213,33 @@ def test_audit_inputs_leave_out_skipped_hosts_and_default_what_is_missing():
         audit_inputs, audited_hosts)
     hostvars = {"a": {"ollama_audit_facts": {"host_id": "a"}, "ollama_audit_probe_addresses": ["10.0.0.1"],
                       "ollama_audit_exceptions": [{"id": "OLLAMA-VER-001"}]},
-                "b": {"__ollama_audit_error": "unreachable"},
+                "b": {},
                 "c": {"ollama_audit_facts": {"host_id": "c"}}}
     play = ["a", "b", "c"]
     skip = {"c": "not reached by the rollout"}
     assert audited_hosts(play, skip) == ["a", "b"] and audited_hosts(["a", "a"], None) == ["a"]
     assert audit_inputs(hostvars, play, skip, "results") == {"a": {"host_id": "a"}, "b": {}}
-    assert audit_inputs(hostvars, play, skip, "errors") == {"a": "", "b": "unreachable"}
     assert audit_inputs(hostvars, play, skip, "addresses") == {"a": ["10.0.0.1"], "b": []}
     # Exceptions of every play host, skipped ones too (their carried findings keep them).
     assert audit_inputs(hostvars, play, skip, "exceptions") == {"a": [{"id": "OLLAMA-VER-001"}], "b": [], "c": []}
     assert audit_inputs(hostvars, play, {}, "results")["c"] == {"host_id": "c"}
     with pytest.raises(ValueError, match="unknown part"):
         audit_inputs(hostvars, play, skip, "facts")
+
+
+def test_a_failed_audit_reaches_the_report_with_its_real_reason(catalog):
+    """The role keeps a failed ollama_info result as registered (ollama_audit_facts,
+    whole): the report explains it from its stderr, not from its msg."""
+    from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import (
+        audit_inputs, records_from_results)
+    failed = {"failed": True, "msg": "MODULE FAILURE\nSee stdout/stderr for the exact error",
+              "module_stderr": "/bin/sh: 1: sudo: not found\n", "module_stdout": "", "rc": 127}
+    hostvars = {"a": {"ollama_audit_facts": failed}, "b": {}}
+    results = audit_inputs(hostvars, ["a", "b"], {}, "results")
+    assert results == {"a": failed, "b": {}}
+    hosts = build_report(records_from_results(results), {}, catalog, "t")["hosts"]
+    assert hosts["a"]["status"] == "error"
+    assert hosts["a"]["reason"].startswith("become failed: sudo is not installed")
+    assert "MODULE FAILURE" not in hosts["a"]["reason"]
+    # A host without any result (its audit never ran) is an error too.
+    assert (hosts["b"]["status"], hosts["b"]["reason"]) == ("error", "the audit module did not run")

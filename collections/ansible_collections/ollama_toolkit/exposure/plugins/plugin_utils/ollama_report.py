@@ -101,28 +101,25 @@ def explain_failure(result):
     return STATUS_ERROR, "the audit module did not run"
 
 
-def records_from_results(results, errors=None, skipped=None):
+def records_from_results(results, skipped=None):
     """Audit records from the registered ollama_info results of each host.
 
     An unreachable result keeps its message; a failed one is explained
-    (``explain_failure``: become failed, no Python, a crash); a host listed
-    in ``errors`` only (no result) is an error; a host of ``skipped`` (host ->
-    reason) was left out of this run on purpose.
+    (``explain_failure``: become failed, no Python, a crash); a host without
+    a result is an error; a host of ``skipped`` (host -> reason) was left out
+    of this run on purpose.
     """
     records = []
     skipped = skipped or {}
     for host in sorted(set(results) | set(skipped)):
         result = results.get(host) or {}
-        error = (errors or {}).get(host) or None
         if host in skipped:
             records.append({"host": host, "reachable": True, "skipped": skipped[host] or "not audited in this run"})
         elif result.get("unreachable"):
             records.append({"host": host, "reachable": False, "error": explain_failure(result)[1]})
         elif result.get("failed") or not result:
-            status, reason = explain_failure(result) if result else (STATUS_ERROR, error or "the audit module did not run")
+            status, reason = explain_failure(result) if result else (STATUS_ERROR, "the audit module did not run")
             records.append({"host": host, "reachable": True, "status": status, "error": reason})
-        elif error:
-            records.append({"host": host, "reachable": True, "status": STATUS_ERROR, "error": error})
         else:
             facts = dict((k, v) for k, v in result.items() if k != "invocation")
             records.append({"host": host, "reachable": True, "error": None, "facts": facts})
@@ -333,7 +330,6 @@ def blocked_hosts(report):
 AUDIT_INPUTS = {
     # part: (variable, default, every play host rather than the audited ones)
     "results": ("ollama_audit_facts", {}, False),
-    "errors": ("__ollama_audit_error", "", False),
     "addresses": ("ollama_audit_probe_addresses", [], False),
     "exceptions": ("ollama_audit_exceptions", [], True),
 }
@@ -351,9 +347,9 @@ def audited_hosts(play_hosts, skip=None):
 
 def audit_inputs(hostvars, play_hosts, skip, part):
     """One input of the audit's modules, by inventory name: ``results`` (each
-    audited host's ollama_info result), ``errors`` (why its audit failed),
-    ``addresses`` (its probe addresses) or ``exceptions`` (every play host's
-    accepted findings). ``hostvars``: a mapping of host to its variables."""
+    audited host's ollama_info result, a failed one whole), ``addresses`` (its
+    probe addresses) or ``exceptions`` (every play host's accepted findings).
+    ``hostvars``: a mapping of host to its variables."""
     if part not in AUDIT_INPUTS:
         raise ValueError("unknown part %r (one of: %s)" % (part, ", ".join(sorted(AUDIT_INPUTS))))
     name, default, every = AUDIT_INPUTS[part]
