@@ -2,7 +2,8 @@
 """The filter plugins as the roles use them: every name each FilterModule
 declares resolves through Ansible's filter loader, and each filter works once
 on what the roles hand it (an exposed host's ollama_audit_facts, the firewall
-detection output, uri results of the Docker API, the front's credentials)."""
+detection output (conftest's detection_output), uri results of the Docker API,
+the front's credentials)."""
 
 import os
 
@@ -44,27 +45,6 @@ FACTS = {
                                "exposed": True}]}],
     "other_listeners": [{"address": "0.0.0.0", "port": 22, "family": "ipv4", "scope": "wildcard"}],
 }
-
-# The role's detection script (roles/ollama_firewall/tasks/detect.yml) on a
-# Debian host with nftables only.
-DETECTION = """tool nft /usr/sbin/nft
-tool iptables /usr/sbin/iptables
-tool ip6tables /usr/sbin/ip6tables
-tool ufw
-tool firewall-cmd
-@@systemctl
-Id=nftables.service
-LoadState=loaded
-ActiveState=inactive
-UnitFileState=disabled
-
-Id=docker.service
-LoadState=loaded
-ActiveState=active
-UnitFileState=enabled
-@@ufw
-@@firewalld-zone
-"""
 
 IMAGE_ID = "sha256:" + "a" * 64
 # GET /containers/3f4e1c2a9b8d/json, as the role's uri task registers it.
@@ -157,30 +137,36 @@ FW = ollama_firewall.FilterModule().filters()
 
 
 @pytest.fixture
-def fw_plan():
-    return FW["ollama_firewall_plan"](FACTS, FW["ollama_firewall_detect"](DETECTION), backend="auto")
+def detection(detection_output):
+    """The role's detection script on a Debian host with nftables only, Docker running."""
+    return detection_output(units={"docker.service": ("loaded", "active", "enabled")})
 
 
-def test_firewall_detect_reads_the_detection_script():
-    state = FW["ollama_firewall_detect"](DETECTION)
+@pytest.fixture
+def fw_plan(detection):
+    return FW["ollama_firewall_plan"](FACTS, FW["ollama_firewall_detect"](detection), backend="auto")
+
+
+def test_firewall_detect_reads_the_detection_script(detection):
+    state = FW["ollama_firewall_detect"](detection)
     assert state["tools"]["nft"] == "/usr/sbin/nft" and state["tools"]["ufw"] == ""
     assert state["units"]["docker.service"]["active"] is True
 
 
-def test_firewall_install_needed_only_without_a_firewall_tool():
-    state = FW["ollama_firewall_detect"](DETECTION)
+def test_firewall_install_needed_only_without_a_firewall_tool(detection, detection_output):
+    state = FW["ollama_firewall_detect"](detection)
     assert FW["ollama_firewall_install_needed"]("auto", state) == []
-    bare = FW["ollama_firewall_detect"](DETECTION.replace("/usr/sbin/nft", "").replace("/usr/sbin/iptables", "")
-                                        .replace("/usr/sbin/ip6tables", ""))
+    bare = FW["ollama_firewall_detect"](detection_output(tools={"nft": "", "iptables": "", "ip6tables": ""},
+                                                         units={"docker.service": ("loaded", "active", "enabled")}))
     assert FW["ollama_firewall_install_needed"]("auto", bare) == ["nftables"]
 
 
-def test_firewall_plan_closes_every_ollama_port(fw_plan):
+def test_firewall_plan_closes_every_ollama_port(fw_plan, detection):
     assert fw_plan["backend"] == "nftables"
     assert fw_plan["ports"] == [11434, 11500]
     assert [d["port"] for d in fw_plan["docker"]] == [11434]
     with pytest.raises(AnsibleFilterError):
-        FW["ollama_firewall_plan"](FACTS, FW["ollama_firewall_detect"](DETECTION), backend="pf")
+        FW["ollama_firewall_plan"](FACTS, FW["ollama_firewall_detect"](detection), backend="pf")
 
 
 def test_firewall_renderers(fw_plan):

@@ -331,28 +331,8 @@ def test_ufw_allows_port(rules, port, allowed):
 
 
 # -- detection ------------------------------------------------------------------------
-DETECTION = """tool nft /usr/sbin/nft
-tool iptables /usr/sbin/iptables
-tool ip6tables /usr/sbin/ip6tables
-tool ufw /usr/sbin/ufw
-tool firewall-cmd
-@@systemctl
-Id=nftables.service
-LoadState=loaded
-ActiveState=inactive
-UnitFileState=disabled
-
-Id=ufw.service
-LoadState=loaded
-ActiveState=active
-UnitFileState=enabled
-
-Id=docker.service
-LoadState=not-found
-ActiveState=inactive
-UnitFileState=
-@@ufw
-Status: active
+# ufw's part of the detection output on a host where ufw is active (default deny, SSH allowed).
+UFW_ACTIVE = """Status: active
 Logging: on (low)
 Default: deny (incoming), allow (outgoing), disabled (routed)
 New profiles: skip
@@ -363,12 +343,14 @@ To                         Action      From
 DEFAULT_INPUT_POLICY="DROP"
 Added user rules (see 'ufw status' for running firewall):
 ufw allow 22/tcp
-@@firewalld-zone
 """
 
 
-def test_parse_detection():
-    st = fw.parse_detection(DETECTION)
+def test_parse_detection(detection_output):
+    st = fw.parse_detection(detection_output(tools={"ufw": "/usr/sbin/ufw"},
+                                             units={"ufw.service": ("loaded", "active", "enabled"),
+                                                    "docker.service": ("not-found", "inactive", "")},
+                                             ufw=UFW_ACTIVE))
     assert st["tools"]["nft"] == "/usr/sbin/nft" and st["tools"]["firewall-cmd"] == ""
     assert st["units"]["ufw.service"] == {"loaded": True, "active": True, "enabled": True}
     assert st["units"]["nftables.service"]["active"] is False
