@@ -32,7 +32,11 @@ description:
   - C(OLLAMA_HOST) is parsed exactly as upstream C(envconfig.Host()) does
     (plugins/module_utils/ollama_host.py of the in-repo collection ollama_toolkit.exposure), including C(http://0.0.0.0) meaning port 80.
   - Only C(OLLAMA_*) variables are ever returned; other environment values
-    (tokens, keys) never leave the host.
+    (tokens, keys) never leave the host, except a container's configuration
+    when C(docker_inspect) asks for it.
+  - Which firewall the host has (tools, firewall services, ufw's state and
+    rules, firewalld's default zone) and the live rules of the toolkit, where
+    Ollama is installed (or on every host with C(firewall=always)).
   - The module changes nothing. Without root it degrades gracefully and says
     what it could not read.
 author:
@@ -64,6 +68,24 @@ options:
     description: Seconds to wait for each local HTTP or Docker API answer.
     type: float
     default: 2.0
+  firewall:
+    description:
+      - When to read the host's firewall (C(firewall), the live rules and C(firewall.detect)).
+      - C(auto) - only where Ollama is installed (a service, a process or a container).
+      - C(always) - on every host (the ollama_firewall role's own read, which plans a firewall
+        even where the audit found nothing to close).
+    type: str
+    choices: [auto, always]
+    default: auto
+  docker_inspect:
+    description:
+      - Also return, for each Ollama container, the configuration that recreates it (C(config))
+        and the image its image name points to now (C(image_id)), from the Docker API.
+      - That configuration holds the container's whole environment, not only C(OLLAMA_*)
+        variables; use it with C(no_log). The ollama_firewall role does, for its
+        C(ollama_firewall_docker_republish) opt-in; the audit does not ask for it.
+    type: bool
+    default: false
 notes:
   - Supports check mode; it never changes anything.
   - Code paths for Ubuntu and the RHEL family (C(/usr/lib/systemd/system),
@@ -148,10 +170,20 @@ other_listeners:
   sample:
     - {address: "0.0.0.0", port: 22, family: ipv4, scope: wildcard}
 containers:
-  description: Docker containers running Ollama, with published ports.
+  description:
+    - Docker containers running Ollama (id, name, image, state), with published ports.
+    - With C(docker_inspect), also C(config) - the container's Id, Name, Image, Config, HostConfig,
+      Mounts and networks (aliases, fixed addresses) as C(GET /containers/{id}/json) gives them, what
+      the firewall role's republish planner needs to recreate it (null when the engine does not
+      describe it) - and C(image_id), the image its image name points to now (null when none).
   returned: always
   type: list
   elements: dict
+python:
+  description: The Python interpreter that ran the module on the host (the one Ansible's modules use there).
+  returned: always
+  type: str
+  sample: /usr/bin/python3
 installs:
   description: Each installation (service, hand-started process, container, binary) with its version.
   returned: always
@@ -168,10 +200,24 @@ firewall:
       the outside probe to tell a mitigated host from an exposed one.
   returned: always
   type: dict
+    - C(detect) says which firewall the host has, for the ollama_firewall role's plan -
+      C(tools) (nft, iptables, ip6tables, ufw, firewall-cmd - each its path, or empty when missing),
+      C(units) (nftables, ufw, firewalld, netfilter-persistent and docker services - loaded, active,
+      enabled; empty without systemd), C(ufw) (active, default_incoming, rules as C(ufw status)
+      prints them; for an inactive ufw from C(ufw show added)) and C(firewalld_zone) (the default
+      zone of a running firewalld, else null). Returned where the firewall is read (see the
+      C(firewall) option).
+  returned: always
+  type: dict
   sample:
     input: {ipv4: {"11434": "nftables table inet ollama_exposure_toolkit chain input drops tcp/11434"}, ipv6: {}}
     forward: {ipv4: {}, ipv6: {}}
     errors: []
+    detect:
+      tools: {nft: /usr/sbin/nft, iptables: /usr/sbin/iptables, ip6tables: /usr/sbin/ip6tables, ufw: "", firewall-cmd: ""}
+      units: {nftables.service: {loaded: true, active: true, enabled: true}}
+      ufw: {active: false, default_incoming: null, rules: []}
+      firewalld_zone: null
 addresses:
   description:
     - The host's non-loopback interface addresses (targets for ollama_probe).
@@ -205,13 +251,15 @@ import socket
 import sys
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_docker import read_containers
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_docker import (
+    read_containers, read_recreate_configs)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import evaluate_host, host_status
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import (
     address_scope, origins_wildcards, parse_ollama_host)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_http import http_get
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_netfilter import empty as no_closures
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_netfilter import read_closures
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_netfilter import (
+    read_closures, read_detection)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_procfs import (
     is_ollama_serve, parse_environ, parse_fib_trie_local, parse_if_inet6, parse_ip_addr_json,
     parse_os_release, parse_proc_net_tcp, split_nul, split_probe_addresses, unit_from_cgroup)
@@ -460,6 +508,8 @@ class Auditor(object):
         found, problem = read_containers(path, self.params["timeout"])
         if problem:
             self.warnings.append(problem)
+        if found and self.params["docker_inspect"]:
+            self.warnings.extend(read_recreate_configs(path, self.params["timeout"], found))
         return found
 
     # -- versions -------------------------------------------------------------
@@ -519,13 +569,17 @@ class Auditor(object):
         return installs
 
     # -- firewall --------------------------------------------------------------
-    def firewall(self):
-        """What the toolkit's rules close, from the live ruleset (read-only)."""
+    def firewall(self, systemd):
+        """What the toolkit's rules close, from the live ruleset, and which
+        firewall the host has (``detect``). Read-only; a missing tool is
+        skipped."""
         tools = dict((name, self.module.get_bin_path(name)) for name in ("nft", "iptables-save", "ip6tables-save"))
 
         def run(argv):
             return self.module.run_command(argv, environ_update={"LC_ALL": "C"})
-        return read_closures(run, tools)
+        result = read_closures(run, tools)
+        result["detect"] = read_detection(run, self.module.get_bin_path, read_text, systemd)
+        return result
 
     # -- addresses -----------------------------------------------------------
     def addresses(self):
@@ -547,7 +601,7 @@ class Auditor(object):
     def run(self):
         result = {"changed": False, "supported": True, "systemd": False, "services": [], "processes": [],
                   "listeners": [], "containers": [], "installs": [], "addresses": [],
-                  "other_listeners": []}
+                  "other_listeners": [], "python": sys.executable}
         if not sys.platform.startswith("linux"):
             result.update(supported=False, status="unsupported",
                           reason="platform %s is not Linux" % sys.platform, warnings_detail=[])
@@ -566,7 +620,9 @@ class Auditor(object):
             proc.pop("_inodes")
             proc.pop("_fd_readable")
         addresses, skipped = self.addresses()
-        result["firewall"] = self.firewall() if (services or procs or containers) else no_closures()
+        installed = bool(services or procs or containers)
+        result["firewall"] = self.firewall(result["systemd"]) if installed or self.params["firewall"] == "always" \
+            else no_closures()
         self.others.sort(key=lambda s: (s["port"], s["family"], s["address"]))
         result.update(services=services, processes=procs, listeners=listeners, containers=containers,
                       addresses=addresses, addresses_skipped=skipped, other_listeners=self.others)
@@ -593,6 +649,8 @@ def main():
             query_version=dict(type="bool", default=True),
             docker_socket=dict(type="path", default="/var/run/docker.sock"),
             timeout=dict(type="float", default=2.0),
+            firewall=dict(type="str", default="auto", choices=["auto", "always"]),
+            docker_inspect=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )

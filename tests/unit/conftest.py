@@ -29,33 +29,6 @@ def catalog():
     return load_catalog()
 
 
-@pytest.fixture(scope="session")
-def detection_output():
-    """Factory: what the firewall role's detection script prints
-    (roles/ollama_firewall/tasks/detect.yml).
-
-    By default a Debian host with nftables installed, not running, and no
-    other firewall: ``tools`` overrides a tool's path ("" for a missing one),
-    ``units`` adds ``systemctl show`` blocks (unit -> LoadState, ActiveState,
-    UnitFileState), ``ufw`` is what follows @@ufw, ``zone`` firewalld's
-    default zone.
-    """
-    def render(tools=None, units=None, ufw="", zone=""):
-        paths = {"nft": "/usr/sbin/nft", "iptables": "/usr/sbin/iptables", "ip6tables": "/usr/sbin/ip6tables",
-                 "ufw": "", "firewall-cmd": ""}
-        paths.update(tools or {})
-        states = {"nftables.service": ("loaded", "inactive", "disabled")}
-        states.update(units or {})
-        lines = [("tool %s %s" % (tool, path)).rstrip() for tool, path in paths.items()]
-        blocks = ["Id=%s\nLoadState=%s\nActiveState=%s\nUnitFileState=%s" % ((unit,) + state)
-                  for unit, state in states.items()]
-        lines += ["@@systemctl", "\n\n".join(blocks), "@@ufw"] + ([ufw.rstrip("\n")] if ufw else [])
-        lines += ["@@firewalld-zone"] + ([zone] if zone else [])
-        return "\n".join(lines) + "\n"
-
-    return render
-
-
 @pytest.fixture
 def standin():
     """Factory: standin(OLLAMA_HOST=..., ...) -> a started Standin; all killed at teardown."""

@@ -2,8 +2,7 @@
 """The filter plugins as the roles use them: every name each FilterModule
 declares resolves through Ansible's filter loader, and each filter works once
 on what the roles hand it (an exposed host's ollama_audit_facts, the firewall
-detection output (conftest's detection_output), uri results of the Docker API,
-the front's credentials)."""
+firewall detection and Docker configurations ollama_info reads, the front's credentials)."""
 
 import os
 
@@ -12,6 +11,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 from ansible.plugins.loader import filter_loader
 
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_docker import recreate_config
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import parse_ollama_host
 from filter_plugins import ollama_audit, ollama_bind, ollama_firewall, ollama_front
 
@@ -46,8 +46,19 @@ FACTS = {
     "other_listeners": [{"address": "0.0.0.0", "port": 22, "family": "ipv4", "scope": "wildcard"}],
 }
 
+# Which firewall the host has, as ollama_info returns it (firewall.detect):
+# a Debian host with nftables only, Docker running.
+DETECT = {
+    "tools": {"nft": "/usr/sbin/nft", "iptables": "/usr/sbin/iptables", "ip6tables": "/usr/sbin/ip6tables",
+              "ufw": "", "firewall-cmd": ""},
+    "units": {"nftables.service": {"loaded": True, "active": False, "enabled": False},
+              "docker.service": {"loaded": True, "active": True, "enabled": True}},
+    "ufw": {"active": False, "default_incoming": None, "rules": []},
+    "firewalld_zone": None,
+}
+
 IMAGE_ID = "sha256:" + "a" * 64
-# GET /containers/3f4e1c2a9b8d/json, as the role's uri task registers it.
+# GET /containers/3f4e1c2a9b8d/json, as the Docker API answers it.
 INSPECT = {
     "Id": "3f4e1c2a9b8d" + "0" * 52, "Name": "/ollama", "Image": IMAGE_ID,
     "Config": {"Hostname": "3f4e1c2a9b8d", "Env": ["OLLAMA_HOST=0.0.0.0:11434"], "Cmd": ["serve"],
@@ -58,8 +69,8 @@ INSPECT = {
     "Mounts": [{"Type": "volume", "Name": "ollama", "Destination": "/root/.ollama", "RW": True}],
     "NetworkSettings": {"Networks": {"bridge": {}}},
 }
-INSPECTS = {"results": [{"item": FACTS["containers"][0], "status": 200, "json": INSPECT}]}
-IMAGES = {"results": [{"item": "ollama/ollama:0.5.7", "status": 200, "json": {"Id": IMAGE_ID}}]}
+# ollama_info with docker_inspect: each container with its config and image_id.
+DOCKER_READ = {"containers": [dict(FACTS["containers"][0], config=recreate_config(INSPECT), image_id=IMAGE_ID)]}
 
 
 @pytest.fixture(scope="module")
@@ -72,10 +83,8 @@ def loader():
     (ollama_audit, {"ollama_audit_inputs"}),
     (ollama_bind, {"ollama_bind_plan", "ollama_bind_adoptions", "ollama_bind_steps", "ollama_bind_backups",
                    "ollama_bind_apply", "ollama_bind_relaunch", "ollama_bind_unsettled", "ollama_bind_health"}),
-    (ollama_firewall, {"ollama_firewall_detect", "ollama_firewall_plan", "ollama_firewall_nftables",
-                       "ollama_firewall_iptables", "ollama_firewall_stale", "ollama_firewall_docker_user",
-                       "ollama_firewall_ufw_rules", "ollama_firewall_rich_rules", "ollama_firewall_republish",
-                       "ollama_firewall_drop_republished", "ollama_firewall_install_needed"}),
+    (ollama_firewall, {"ollama_firewall_plan", "ollama_firewall_republish", "ollama_firewall_stale",
+                       "ollama_firewall_docker_state_file"}),
     (ollama_front, {"ollama_front_credentials", "ollama_front_plan", "ollama_front_check_address"}),
 ])
 def test_every_filter_name_resolves(loader, plugin, names):
@@ -137,56 +146,62 @@ FW = ollama_firewall.FilterModule().filters()
 
 
 @pytest.fixture
-def detection(detection_output):
-    """The role's detection script on a Debian host with nftables only, Docker running."""
-    return detection_output(units={"docker.service": ("loaded", "active", "enabled")})
+def fw_plan():
+    return FW["ollama_firewall_plan"](FACTS, DETECT, backend="auto")
 
 
-@pytest.fixture
-def fw_plan(detection):
-    return FW["ollama_firewall_plan"](FACTS, FW["ollama_firewall_detect"](detection), backend="auto")
+def test_firewall_plan_installs_only_without_a_firewall_tool():
+    assert FW["ollama_firewall_plan"](FACTS, DETECT, install=True)["install"] == []
+    bare = dict(DETECT, tools=dict((tool, "") for tool in DETECT["tools"]))
+    assert FW["ollama_firewall_plan"](FACTS, bare, install=True)["install"] == ["nftables"]
+    with pytest.raises(AnsibleFilterError, match="ollama_firewall_install"):
+        FW["ollama_firewall_plan"](FACTS, bare)
 
 
-def test_firewall_detect_reads_the_detection_script(detection):
-    state = FW["ollama_firewall_detect"](detection)
-    assert state["tools"]["nft"] == "/usr/sbin/nft" and state["tools"]["ufw"] == ""
-    assert state["units"]["docker.service"]["active"] is True
-
-
-def test_firewall_install_needed_only_without_a_firewall_tool(detection, detection_output):
-    state = FW["ollama_firewall_detect"](detection)
-    assert FW["ollama_firewall_install_needed"]("auto", state) == []
-    bare = FW["ollama_firewall_detect"](detection_output(tools={"nft": "", "iptables": "", "ip6tables": ""},
-                                                         units={"docker.service": ("loaded", "active", "enabled")}))
-    assert FW["ollama_firewall_install_needed"]("auto", bare) == ["nftables"]
-
-
-def test_firewall_plan_closes_every_ollama_port(fw_plan, detection):
+def test_firewall_plan_closes_every_ollama_port(fw_plan):
     assert fw_plan["backend"] == "nftables"
     assert fw_plan["ports"] == [11434, 11500]
     assert [d["port"] for d in fw_plan["docker"]] == [11434]
+    assert fw_plan["act"] is True and fw_plan["persist"] is True
     with pytest.raises(AnsibleFilterError):
-        FW["ollama_firewall_plan"](FACTS, FW["ollama_firewall_detect"](detection), backend="pf")
+        FW["ollama_firewall_plan"](FACTS, DETECT, backend="pf")
 
 
-def test_firewall_renderers(fw_plan):
-    assert "table inet ollama_exposure_toolkit {" in FW["ollama_firewall_nftables"](fw_plan)
-    rules = FW["ollama_firewall_iptables"](fw_plan, "ipv4")
+def test_firewall_plan_carries_what_the_tasks_apply(fw_plan):
+    assert "table inet ollama_exposure_toolkit {" in fw_plan["nftables"]
+    rules = fw_plan["iptables"]["ipv4"]
     assert rules and all(r["line"].startswith("-A OLLAMA-TOOLKIT") for r in rules)
     assert FW["ollama_firewall_stale"](["-N OLLAMA-TOOLKIT"] + [r["line"] for r in rules], rules) is False
-    docker = FW["ollama_firewall_docker_user"](fw_plan, "ipv4")
+    docker = fw_plan["docker_user_rules"]["ipv4"]
     assert docker and any("11434" in str(r) for r in docker)
-    assert any("11434" in r["port"] for r in FW["ollama_firewall_ufw_rules"](fw_plan))
-    assert 'rule port port="11434" protocol="tcp" drop' in FW["ollama_firewall_rich_rules"](fw_plan)
+    assert any("11434" in r["port"] for r in fw_plan["ufw_rules"])
+    assert 'rule port port="11434" protocol="tcp" drop' in fw_plan["rich_rules"]
+    assert fw_plan["docker_state_file"] == "/var/lib/ollama-exposure-toolkit/docker-republish.json"
+    assert FW["ollama_firewall_docker_state_file"]("/srv/t/fw.json") == "/srv/t/docker-republish.json"
 
 
-def test_firewall_republish_from_the_roles_uri_results(fw_plan):
-    [entry] = FW["ollama_firewall_republish"](FACTS["containers"], INSPECTS, IMAGES)
+def test_firewall_plan_takes_every_argument_the_role_passes():
+    """As roles/ollama_firewall/tasks/plan.yml calls it."""
+    p = FW["ollama_firewall_plan"](FACTS, DETECT, backend="auto", ports=[], front_enabled=True, front_port=11443,
+                                   front_sources=["0.0.0.0/0", "::/0"], ssh_port=22, docker_user=True,
+                                   ufw_enable=False, ssh_allow=False, docker_republish=False, install=False,
+                                   firewalld_zone="", state_file="/srv/t/fw.json", before={"ports": [11434]})
+    assert p["before"] == {"ports": [11434]} and p["docker_state_file"] == "/srv/t/docker-republish.json"
+
+
+def test_firewall_republish_from_ollama_infos_read(fw_plan):
+    planned = FW["ollama_firewall_republish"](fw_plan, FACTS, DOCKER_READ)
+    [entry] = planned["republish"]
+    assert planned["republish_refused"] == []
     assert entry["action"] == "republish" and entry["port"] == 11434
     assert entry["options"]["published_ports"] == ["127.0.0.1:11434:11434"]
     assert entry["original"]["published_ports"] == ["11434:11434"]
-    dropped = FW["ollama_firewall_drop_republished"](fw_plan, FACTS, [entry["name"]])
-    assert dropped["docker"] == [] and dropped["ports"] == fw_plan["ports"]
+    assert planned["docker"] == [] and planned["ports"] == fw_plan["ports"]
+    assert planned["docker_user_rules"] == {"ipv4": [], "ipv6": []}
+    # A container the read does not describe is refused, its DOCKER-USER rule kept.
+    refused = FW["ollama_firewall_republish"](fw_plan, FACTS, {"containers": []})
+    assert refused["republish"] == [] and refused["docker"] == fw_plan["docker"]
+    assert refused["republish_refused"][0]["reason"] == "the Docker API did not describe it"
 
 
 # -- ollama_front ----------------------------------------------------------------------------
@@ -226,10 +241,10 @@ def test_audit_inputs_through_ansibles_hostvars(tmp_path):
     inventory = InventoryManager(loader=loader, sources=[str(inventory_file)])
     variables = VariableManager(loader=loader, inventory=inventory)
     variables.set_host_facts("a", {"ollama_audit_facts": FACTS})
-    variables.set_host_variable("b", "ollama_audit_probe_addresses", ["10.0.0.2"])
+    variables.set_host_variable("b", "__ollama_audit_error", "unreachable")
     hostvars = HostVars(inventory=inventory, variable_manager=variables, loader=loader)
     inputs = ollama_audit.FilterModule().filters()["ollama_audit_inputs"]
     assert inputs(hostvars, ["a", "b"], {}, "results") == {"a": FACTS, "b": {}}
-    assert inputs(hostvars, ["a", "b"], {"a": "skipped"}, "addresses") == {"b": ["10.0.0.2"]}
+    assert inputs(hostvars, ["a", "b"], {"a": "skipped"}, "errors") == {"b": "unreachable"}
     with pytest.raises(AnsibleFilterError, match="unknown part"):
         inputs(hostvars, ["a"], {}, "facts")

@@ -4,6 +4,7 @@ arguments go in as Ansible passes them, the argument spec is applied, and
 exit_json/fail_json are caught (community.general's set_module_args pattern,
 with ansible-core's own ``patch_module_args``)."""
 
+import os
 import socket
 import sys
 from unittest import mock
@@ -13,7 +14,10 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_docker import recreate_config
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_netfilter import TOOLS
 from library import ollama_info, ollama_probe
+from test_ollama_docker import IMAGE_ID, INSPECT, serve_routes
 
 STATUSES = ("exposed", "secure", "not_installed", "unsupported")
 
@@ -100,6 +104,67 @@ def test_ollama_info_rejects_an_unknown_argument_naming_it():
     how, result = run_module(ollama_info, {"query_versions": False})
     assert how == "fail"
     assert "Unsupported parameters" in result["msg"] and "query_versions" in result["msg"]
+
+
+def test_ollama_info_reads_the_firewall_on_request(tmp_path):
+    """firewall=always (the firewall role's own read): which firewall the host
+    has, read-only, with whatever tools this host has (missing ones are empty)."""
+    how, result = run_module(ollama_info, {"_ansible_check_mode": True, "query_version": False, "firewall": "always",
+                                           "docker_socket": no_docker(tmp_path)})
+    assert how == "exit", result
+    detect = result["firewall"]["detect"]
+    assert sorted(detect["tools"]) == sorted(TOOLS)
+    assert all(isinstance(path, str) for path in detect["tools"].values())
+    assert set(detect) == {"tools", "units", "ufw", "firewalld_zone"}
+    assert set(detect["ufw"]) == {"active", "default_incoming", "rules"}
+    assert set(result["firewall"]) == {"input", "forward", "errors", "detect"}
+    assert result["python"] == sys.executable
+
+
+def test_ollama_info_leaves_the_firewall_where_nothing_is_installed(tmp_path):
+    how, result = run_module(ollama_info, {"query_version": False, "docker_socket": no_docker(tmp_path)})
+    assert how == "exit", result
+    if result["services"] or result["processes"] or result["containers"]:
+        pytest.skip("an Ollama runs on this host")
+    assert "detect" not in result["firewall"]
+
+
+def test_ollama_info_rejects_an_unknown_firewall_choice():
+    how, result = run_module(ollama_info, {"firewall": "sometimes"})
+    assert how == "fail" and "firewall" in result["msg"] and "sometimes" in result["msg"]
+
+
+def test_ollama_info_docker_inspect_returns_what_recreates_each_container(tmp_path):
+    path = os.path.join(str(tmp_path), "docker.sock")
+    listing = [{"Id": "3f4e1c2a9b8d7e6f", "Names": ["/ollama"], "Image": "ollama/ollama:0.5.7",
+                "Command": "/bin/ollama serve", "State": "running",
+                "Ports": [{"IP": "0.0.0.0", "PrivatePort": 11434, "PublicPort": 11434, "Type": "tcp"}]}]
+    thread, seen = serve_routes(path, {
+        "/containers/json": (200, listing),
+        "/containers/3f4e1c2a9b8d/json": (200, INSPECT),
+        "/images/ollama/ollama:0.5.7/json": (200, {"Id": IMAGE_ID}),
+    }, 3)
+    how, result = run_module(ollama_info, {"_ansible_check_mode": True, "query_version": False,
+                                           "docker_socket": path, "docker_inspect": True, "timeout": 5.0})
+    thread.join(5)
+    assert how == "exit", result
+    assert seen == ["/containers/json", "/containers/3f4e1c2a9b8d/json", "/images/ollama/ollama:0.5.7/json"]
+    [ctr] = result["containers"]
+    assert ctr["config"] == recreate_config(INSPECT) and ctr["image_id"] == IMAGE_ID
+    assert "HF_TOKEN=secret" in ctr["config"]["Config"]["Env"]  # why the role reads it with no_log
+
+
+def test_ollama_info_without_docker_inspect_keeps_containers_environment_on_the_host(tmp_path):
+    path = os.path.join(str(tmp_path), "docker.sock")
+    listing = [{"Id": "3f4e1c2a9b8d7e6f", "Names": ["/ollama"], "Image": "ollama/ollama:0.5.7",
+                "Command": "/bin/ollama serve", "State": "running", "Ports": []}]
+    thread, seen = serve_routes(path, {"/containers/json": (200, listing)}, 1)
+    how, result = run_module(ollama_info, {"query_version": False, "docker_socket": path, "timeout": 5.0})
+    thread.join(5)
+    assert how == "exit", result
+    assert seen == ["/containers/json"]
+    [ctr] = result["containers"]
+    assert "config" not in ctr and "image_id" not in ctr
 
 
 # -- ollama_probe ----------------------------------------------------------------------

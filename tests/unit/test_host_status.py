@@ -103,6 +103,13 @@ def test_host_status_in_the_report(catalog, firewall, answers, status):
     assert report["summary"]["by_status"] == {status: 1}
 
 
+def test_report_keeps_what_the_rules_close_not_which_firewall(catalog):
+    """ollama_info's firewall.detect is for the firewall role's plan, not for findings.json."""
+    fw = dict(closures(), detect={"tools": {"nft": "/usr/sbin/nft"}, "units": {}, "ufw": {}, "firewalld_zone": None})
+    report = build_report(records_from_results({"h": _facts(catalog, fw)}), {}, catalog, "2026-11-29T00:00:00Z")
+    assert report["hosts"]["h"]["firewall"] == closures()
+
+
 def test_apply_mitigations_leaves_other_hosts_alone(catalog):
     facts = {"supported": True, "services": [], "processes": [], "containers": []}
     assert apply_mitigations([], facts, [], catalog) == "not_installed"

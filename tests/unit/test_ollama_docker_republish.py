@@ -10,6 +10,7 @@ from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_doc
     container_options, env_dict, ollama_container_port, publish_spec, published_ports, republish_plan)
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_firewall import (
     as_bool, drop_republished, plan)
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_docker import recreate_config
 from filter_plugins import ollama_firewall as firewall_filters
 
 IMAGE_ID = "sha256:" + "a" * 64
@@ -248,17 +249,37 @@ def load_filters():
     return firewall_filters.FilterModule().filters()
 
 
-def test_republish_filter_takes_the_roles_uri_results():
+def read_of(*pairs):
+    """ollama_info's result with docker_inspect: (container facts, inspect or None, image id)."""
+    return {"containers": [dict(ctr, config=recreate_config(inspect) if inspect else None, image_id=image)
+                           for ctr, inspect, image in pairs]}
+
+
+def test_republish_filter_plans_from_ollama_infos_read():
     filters = load_filters()
-    inspects = {"results": [{"item": FACTS_CONTAINER, "status": 200, "json": INSPECT},
-                            {"item": dict(FACTS_CONTAINER, id="gone"), "status": 404, "json": {"message": "x"}}]}
-    images = {"results": [{"item": "ollama/ollama:0.5.7", "status": 200, "json": {"Id": "sha256:" + "c" * 64}}]}
     gone = dict(FACTS_CONTAINER, id="gone", name="gone")
-    entries = filters["ollama_firewall_republish"]([FACTS_CONTAINER, gone], inspects, images)
-    assert [e["action"] for e in entries] == ["republish", "refuse"]
-    assert entries[0]["options"]["image"] == IMAGE_ID  # the tag moved: the running image is kept
-    assert filters["ollama_firewall_republish"]([FACTS_CONTAINER], {"3f4e1c2a9b8d": INSPECT})[0]["action"] == \
-        "republish"
-    dropped = filters["ollama_firewall_drop_republished"](plan({"containers": [FACTS_CONTAINER]}, STATE),
-                                                          {"containers": [FACTS_CONTAINER]}, ["ollama"])
-    assert dropped["docker"] == []
+    facts = {"containers": [FACTS_CONTAINER, gone]}
+    read = read_of((FACTS_CONTAINER, INSPECT, "sha256:" + "c" * 64), (gone, None, None))
+    planned = filters["ollama_firewall_republish"](plan(facts, STATE), facts, read)
+    assert [e["name"] for e in planned["republish"]] == ["ollama"]
+    assert [e["name"] for e in planned["republish_refused"]] == ["gone"]
+    assert planned["republish"][0]["options"]["image"] == IMAGE_ID  # the tag moved: the running image is kept
+    # The image name still points to the running image: the name is kept.
+    same = filters["ollama_firewall_republish"](plan(facts, STATE), facts, read_of((FACTS_CONTAINER, INSPECT, IMAGE_ID)))
+    assert same["republish"][0]["options"]["image"] == "ollama/ollama:0.5.7"
+    # The republished container leaves DOCKER-USER; the one refused stays there.
+    assert [d["container"] for d in planned["docker"]] == ["gone"] * len(planned["docker"])
+
+
+def test_recreate_config_keeps_what_the_planner_reads():
+    """ollama_info returns recreate_config(inspect), not the whole inspect: the
+    planner must plan the same from it."""
+    full = copy.deepcopy(INSPECT)
+    full["State"] = {"Status": "running", "Pid": 4242}
+    full["NetworkSettings"]["Ports"] = {"11434/tcp": [{"HostIp": "0.0.0.0", "HostPort": "11434"}]}
+    kept = recreate_config(full)
+    assert "State" not in kept and "Ports" not in kept["NetworkSettings"]
+    assert container_options(kept) == container_options(full)
+    images = {"ollama/ollama:0.5.7": IMAGE_ID}
+    assert republish_plan([FACTS_CONTAINER], {"3f4e1c2a9b8d": kept}, images) == \
+        republish_plan([FACTS_CONTAINER], {"3f4e1c2a9b8d": full}, images)

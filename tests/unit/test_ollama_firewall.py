@@ -6,6 +6,8 @@ import pytest
 
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils import ollama_firewall as fw
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import parse_ollama_host
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_netfilter import (
+    detection, parse_ufw, unit_states)
 from library import ollama_info
 
 ALL_TOOLS = {"nft": "/usr/sbin/nft", "iptables": "/usr/sbin/iptables", "ip6tables": "/usr/sbin/ip6tables",
@@ -330,44 +332,80 @@ def test_ufw_allows_port(rules, port, allowed):
     assert fw.ufw_allows_port(rules, port) is allowed
 
 
-# -- detection ------------------------------------------------------------------------
-# ufw's part of the detection output on a host where ufw is active (default deny, SSH allowed).
-UFW_ACTIVE = """Status: active
-Logging: on (low)
-Default: deny (incoming), allow (outgoing), disabled (routed)
-New profiles: skip
-
-To                         Action      From
---                         ------      ----
-22/tcp                     ALLOW IN    Anywhere
-DEFAULT_INPUT_POLICY="DROP"
-Added user rules (see 'ufw status' for running firewall):
-ufw allow 22/tcp
-"""
+# -- what the tasks read from the plan ------------------------------------------------
+def test_plan_detected_by_ollama_info_picks_the_backend():
+    """ollama_info's firewall.detect (module_utils/ollama_netfilter.py) is the plan's input."""
+    detect = detection({"nft": "/usr/sbin/nft", "ufw": "/usr/sbin/ufw"},
+                       unit_states("Id=ufw.service\nLoadState=loaded\nActiveState=active\nUnitFileState=enabled\n"),
+                       parse_ufw("Status: active\nDefault: deny (incoming), allow (outgoing)\n"
+                                 "22/tcp                     ALLOW IN    Anywhere\n"))
+    assert fw.choose_backend("auto", detect) == ("ufw", None)
+    p = fw.plan(facts(listeners=[listener(11434)]), detect)
+    assert p["backend"] == "ufw" and p["tools"]["ufw"] == "/usr/sbin/ufw" and p["tools"]["iptables"] == ""
 
 
-def test_parse_detection(detection_output):
-    st = fw.parse_detection(detection_output(tools={"ufw": "/usr/sbin/ufw"},
-                                             units={"ufw.service": ("loaded", "active", "enabled"),
-                                                    "docker.service": ("not-found", "inactive", "")},
-                                             ufw=UFW_ACTIVE))
-    assert st["tools"]["nft"] == "/usr/sbin/nft" and st["tools"]["firewall-cmd"] == ""
-    assert st["units"]["ufw.service"] == {"loaded": True, "active": True, "enabled": True}
-    assert st["units"]["nftables.service"]["active"] is False
-    assert st["units"]["docker.service"]["loaded"] is False
-    assert st["ufw"]["active"] is True and st["ufw"]["default_incoming"] == "deny"
-    assert "22/tcp                     ALLOW IN    Anywhere" in st["ufw"]["rules"]
-    assert fw.ufw_allows_port(st["ufw"]["rules"], 22)
-    assert st["firewalld_zone"] is None
-    assert fw.choose_backend("auto", st) == ("ufw", None)
+def test_plan_carries_every_backends_rules():
+    p = fw.plan(facts(listeners=[listener(11434)], containers=PUBLISHED), NFT_ONLY, ports=[11500])
+    assert p["nftables"] == fw.nftables_ruleset(p)
+    assert p["iptables"] == {"ipv4": fw.iptables_rules(p, "ipv4"), "ipv6": fw.iptables_rules(p, "ipv6")}
+    assert p["docker_user_rules"] == {"ipv4": fw.docker_user_rules(p, "ipv4"), "ipv6": fw.docker_user_rules(p, "ipv6")}
+    assert p["ufw_rules"] == fw.ufw_rules(p) and p["rich_rules"] == fw.firewalld_rich_rules(p)
+    assert p["iptables_chain"] is True and p["persist"] is True and p["act"] is True
 
 
-def test_parse_detection_inactive_ufw_reads_its_files():
-    st = fw.parse_detection("tool ufw /usr/sbin/ufw\n@@ufw\nStatus: inactive\nDEFAULT_INPUT_POLICY=\"ACCEPT\"\n"
-                            "ufw allow in 2222/tcp\n@@firewalld-zone\npublic\n")
-    assert st["ufw"] == {"active": False, "default_incoming": "allow", "rules": ["2222/tcp ALLOW IN Anywhere"]}
-    assert st["firewalld_zone"] == "public"
-    assert fw.parse_detection("")["tools"]["nft"] == ""
+def test_plan_act_when_something_to_close_or_an_earlier_run_to_undo():
+    assert fw.plan(facts(), NFT_ONLY)["act"] is False
+    assert fw.plan(facts(), NFT_ONLY, before={"backend": "nftables", "ports": [11434]})["act"] is True
+    assert fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY)["act"] is True
+    # Front open to anywhere and nothing to close: no chain.
+    assert fw.plan(facts(), NFT_ONLY)["iptables_chain"] is False
+    assert fw.plan(facts(), NFT_ONLY, front_sources=["10.0.0.0/8"])["iptables_chain"] is True
+
+
+def test_plan_lists_the_earlier_runs_rules_no_longer_planned():
+    before = {"ufw_rules": [{"rule": "deny", "port": "11434", "from_ip": "any"},
+                            {"rule": "deny", "port": "11500", "from_ip": "any"}],
+              "firewalld_rules": ['rule port port="11434" protocol="tcp" drop', 'rule port port="11500" protocol="tcp" drop']}
+    p = fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY, before=before)
+    assert p["before"] == before
+    assert p["ufw_stale"] == [{"rule": "deny", "port": "11500", "from_ip": "any"}]
+    assert p["rich_stale"] == ['rule port port="11500" protocol="tcp" drop']
+    assert fw.plan(facts(), NFT_ONLY)["ufw_stale"] == [] and fw.plan(facts(), NFT_ONLY)["before"] == {}
+
+
+def test_plan_persists_nftables_iptables_and_docker_user_rules_only():
+    ufw = state(ufw_active=True)
+    assert fw.plan(facts(listeners=[listener(11434)]), ufw)["persist"] is False
+    assert fw.plan(facts(listeners=[listener(11434)], containers=PUBLISHED), ufw)["persist"] is True
+    assert fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY, backend="iptables")["persist"] is True
+
+
+def test_plan_firewalld_zone():
+    fwd = state(tools={"firewall-cmd": "/usr/bin/firewall-cmd"}, units=units(firewalld="active"))
+    fwd["firewalld_zone"] = "internal"
+    assert fw.plan(facts(), fwd)["firewalld_zone"] == "internal"
+    assert fw.plan(facts(), fwd, firewalld_zone="dmz")["firewalld_zone"] == "dmz"
+    assert fw.plan(facts(), dict(fwd, firewalld_zone=None))["firewalld_zone"] == "public"
+    assert fw.plan(facts(), NFT_ONLY, firewalld_zone="dmz")["firewalld_zone"] == ""
+
+
+def test_plan_python_systemd_and_the_docker_record():
+    p = fw.plan(dict(facts(), python="/opt/py/bin/python3", systemd=False), NFT_ONLY,
+                state_file="/srv/toolkit/firewall.json")
+    assert p["python"] == "/opt/py/bin/python3" and p["systemd"] is False
+    assert p["docker_state_file"] == "/srv/toolkit/docker-republish.json"
+    q = fw.plan(facts(), NFT_ONLY)
+    assert q["python"] == "/usr/bin/python3" and q["systemd"] is True
+    assert q["docker_state_file"] == "/var/lib/ollama-exposure-toolkit/docker-republish.json"
+    assert q["republish"] == [] and q["republish_refused"] == []
+
+
+def test_dropping_a_republished_container_renders_the_rules_again():
+    p = fw.plan(facts(containers=PUBLISHED, others=PROXY), NFT_ONLY)
+    assert p["docker_user_rules"]["ipv4"] and "11434" in p["nftables"]
+    dropped = fw.drop_republished(p, facts(containers=PUBLISHED), ["ollama"])
+    assert dropped["docker_user_rules"] == {"ipv4": [], "ipv6": []} and "11434" not in dropped["nftables"]
+    assert dropped["act"] is False
 
 
 # -- rendering --------------------------------------------------------------------------

@@ -4,7 +4,8 @@ only where the rule takes effect (plugins/module_utils/ollama_netfilter.py)."""
 import json
 
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_netfilter import (
-    nft_drops, parse_iptables_save, parse_nft_json, read_closures)
+    TOOLS, UNITS, detection, first_line, nft_drops, parse_iptables_save, parse_nft_json, parse_ufw, read_closures,
+    read_detection, unit_states)
 
 
 def _nft(*items):
@@ -151,3 +152,115 @@ def test_no_tools_no_commands():
         raise AssertionError("nothing to run")
     assert read_closures(run, {"nft": None, "iptables-save": None, "ip6tables-save": None})["input"] == {
         "ipv4": {}, "ipv6": {}}
+
+
+# -- which firewall (ollama_info's firewall.detect) -------------------------------------------
+SHOW = """Id=nftables.service
+LoadState=loaded
+ActiveState=inactive
+UnitFileState=disabled
+
+Id=ufw.service
+LoadState=loaded
+ActiveState=active
+UnitFileState=enabled
+
+Id=docker.service
+LoadState=not-found
+ActiveState=inactive
+UnitFileState=
+"""
+UFW_STATUS = """Status: active
+Logging: on (low)
+Default: deny (incoming), allow (outgoing), disabled (routed)
+New profiles: skip
+
+To                         Action      From
+--                         ------      ----
+22/tcp                     ALLOW IN    Anywhere
+"""
+UFW_DEFAULTS = """# /etc/default/ufw
+IPV6=yes
+DEFAULT_INPUT_POLICY="DROP"
+DEFAULT_OUTPUT_POLICY="ACCEPT"
+"""
+UFW_ADDED = """Added user rules (see 'ufw status' for running firewall):
+ufw allow 22/tcp
+"""
+
+
+def test_unit_states():
+    units = unit_states(SHOW)
+    assert units["ufw.service"] == {"loaded": True, "active": True, "enabled": True}
+    assert units["nftables.service"] == {"loaded": True, "active": False, "enabled": False}
+    assert units["docker.service"]["loaded"] is False
+    assert unit_states("") == {}
+
+
+def test_parse_ufw_active():
+    ufw = parse_ufw(UFW_STATUS, UFW_DEFAULTS, UFW_ADDED)
+    assert ufw["active"] is True and ufw["default_incoming"] == "deny"
+    assert ufw["rules"] == ["22/tcp                     ALLOW IN    Anywhere", "22/tcp ALLOW IN Anywhere"]
+
+
+def test_parse_ufw_inactive_reads_its_files():
+    ufw = parse_ufw("Status: inactive\n", 'IPV6=yes\nDEFAULT_INPUT_POLICY="ACCEPT"\n', "ufw allow in 2222/tcp\n")
+    assert ufw == {"active": False, "default_incoming": "allow", "rules": ["2222/tcp ALLOW IN Anywhere"]}
+    assert parse_ufw() == {"active": False, "default_incoming": None, "rules": []}
+
+
+def test_first_line_and_the_shape():
+    assert first_line("\n public \n") == "public" and first_line("") is None
+    shape = detection()
+    assert sorted(shape["tools"]) == sorted(TOOLS) and set(shape["tools"].values()) == {""}
+    assert shape["units"] == {} and shape["ufw"]["active"] is False and shape["firewalld_zone"] is None
+
+
+def fake_host(tools, outputs, files=None):
+    """run/which/read_file of a host with ``tools`` ({name: path}), ``outputs``
+    ({argv tuple: (rc, out, err)})."""
+    calls = []
+
+    def run(argv):
+        calls.append(tuple(argv))
+        return outputs.get(tuple(argv), (1, "", "unknown command"))
+
+    return calls, run, tools.get, (files or {}).get
+
+
+def test_read_detection_on_a_ufw_host():
+    tools = {"ufw": "/usr/sbin/ufw", "iptables": "/usr/sbin/iptables", "systemctl": "/usr/bin/systemctl"}
+    show = ("/usr/bin/systemctl", "show", "--no-pager", "-p", "Id,LoadState,ActiveState,UnitFileState", "--") + UNITS
+    calls, run, which, read_file = fake_host(tools, {
+        show: (0, SHOW, ""),
+        ("/usr/sbin/ufw", "status", "verbose"): (0, UFW_STATUS, ""),
+        ("/usr/sbin/ufw", "show", "added"): (0, UFW_ADDED, ""),
+    }, {"/etc/default/ufw": UFW_DEFAULTS})
+    found = read_detection(run, which, read_file, systemd=True)
+    assert calls == [show, ("/usr/sbin/ufw", "status", "verbose"), ("/usr/sbin/ufw", "show", "added")]
+    assert found["tools"] == {"nft": "", "iptables": "/usr/sbin/iptables", "ip6tables": "", "ufw": "/usr/sbin/ufw",
+                              "firewall-cmd": ""}
+    assert found["units"]["ufw.service"]["active"] is True
+    assert found["ufw"] == parse_ufw(UFW_STATUS, UFW_DEFAULTS, UFW_ADDED)
+    assert found["firewalld_zone"] is None
+
+
+def test_read_detection_firewalld_and_no_systemd():
+    tools = {"firewall-cmd": "/usr/bin/firewall-cmd", "nft": "/usr/sbin/nft", "systemctl": "/usr/bin/systemctl"}
+    calls, run, which, read_file = fake_host(tools, {
+        ("/usr/bin/firewall-cmd", "--state"): (0, "running\n", ""),
+        ("/usr/bin/firewall-cmd", "--get-default-zone"): (0, "public\n", ""),
+    })
+    found = read_detection(run, which, read_file, systemd=False)
+    assert ("/usr/bin/systemctl",) not in [c[:1] for c in calls]  # no systemd: no systemctl show
+    assert found["units"] == {} and found["firewalld_zone"] == "public" and found["ufw"]["active"] is False
+    # firewalld not running: no zone.
+    _calls, run, which, read_file = fake_host(tools, {("/usr/bin/firewall-cmd", "--state"): (252, "not running", "")})
+    assert read_detection(run, which, read_file, systemd=False)["firewalld_zone"] is None
+
+
+def test_read_detection_without_any_tool_runs_nothing():
+    def run(argv):
+        raise AssertionError("nothing to run: %s" % argv)
+    found = read_detection(run, lambda name: None, lambda path: None, systemd=True)
+    assert found == detection()

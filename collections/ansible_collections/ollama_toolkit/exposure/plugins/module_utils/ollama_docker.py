@@ -16,6 +16,11 @@ __metaclass__ = type
 import json
 import socket
 
+try:
+    from urllib.parse import quote
+except ImportError:  # Python 2
+    from urllib import quote  # type: ignore
+
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_http import parse_response
 
 OLLAMA_PORT = 11434
@@ -57,13 +62,30 @@ def containers_from_api(items):
     return found
 
 
-def read_containers(path, timeout):
-    """Ask the engine at unix socket ``path``. Returns (containers, problem)."""
+def recreate_config(inspect):
+    """What the republish planner (plugin_utils/ollama_docker_republish.py)
+    reads of ``GET /containers/{id}/json``: the configuration that recreates
+    the container - Id, Name, Image, Config, HostConfig, Mounts and, of each
+    network, its aliases and fixed addresses - without its run-time state.
+    ``Config.Env`` holds the container's whole environment."""
+    inspect = inspect if isinstance(inspect, dict) else {}
+    networks = ((inspect.get("NetworkSettings") or {}).get("Networks") or {})
+    kept = {}
+    for name, net in (networks.items() if isinstance(networks, dict) else []):
+        net = net if isinstance(net, dict) else {}
+        kept[name] = {"Aliases": net.get("Aliases"), "IPAMConfig": net.get("IPAMConfig")}
+    return {"Id": inspect.get("Id"), "Name": inspect.get("Name"), "Image": inspect.get("Image"),
+            "Config": inspect.get("Config") or {}, "HostConfig": inspect.get("HostConfig") or {},
+            "Mounts": inspect.get("Mounts") or [], "NetworkSettings": {"Networks": kept}}
+
+
+def docker_get(path, url, timeout):
+    """``GET url`` from the engine at unix socket ``path``: (status, body, problem)."""
     try:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(timeout)
         sock.connect(path)
-        sock.sendall(b"GET /containers/json HTTP/1.0\r\nHost: docker\r\n\r\n")
+        sock.sendall(("GET %s HTTP/1.0\r\nHost: docker\r\n\r\n" % url).encode("utf-8"))
         chunks = []
         while True:
             data = sock.recv(65536)
@@ -72,11 +94,54 @@ def read_containers(path, timeout):
             chunks.append(data)
         sock.close()
     except (socket.error, OSError) as exc:
-        return [], "cannot read the Docker API at %s: %s" % (path, exc)
+        return None, None, "cannot read the Docker API at %s: %s" % (path, exc)
     status, _headers, body = parse_response(b"".join(chunks))
+    return status, body, None
+
+
+def read_containers(path, timeout):
+    """Ask the engine at unix socket ``path``. Returns (containers, problem)."""
+    status, body, problem = docker_get(path, "/containers/json", timeout)
+    if problem:
+        return [], problem
     if status != 200:
         return [], "the Docker API at %s answered %s" % (path, status)
     try:
         return containers_from_api(json.loads(body)), None
     except ValueError as exc:
         return [], "the Docker API at %s sent bad JSON: %s" % (path, exc)
+
+
+def read_recreate_configs(path, timeout, containers):
+    """Add to each container (as containers_from_api returns them) ``config``
+    (recreate_config of ``GET /containers/{id}/json``, None when the engine
+    does not describe it) and ``image_id`` (the image its image name points
+    to now, ``GET /images/{name}/json``; None when the name points to none).
+    Returns the problems met."""
+    problems, images = [], {}
+    for ctr in containers:
+        ctr["config"], ctr["image_id"] = None, None
+        status, body, problem = docker_get(path, "/containers/%s/json" % quote(ctr["id"], safe=""), timeout)
+        if problem or status != 200:
+            problems.append(problem or "the Docker API did not describe container %s (%s)" % (ctr["name"], status))
+            continue
+        try:
+            ctr["config"] = recreate_config(json.loads(body))
+        except ValueError as exc:
+            problems.append("the Docker API sent bad JSON for container %s: %s" % (ctr["name"], exc))
+            continue
+        name = (ctr["config"]["Config"] or {}).get("Image")
+        if not isinstance(name, str) or not name:
+            continue
+        if name not in images:
+            status, body, problem = docker_get(path, "/images/%s/json" % quote(name, safe="/:@"), timeout)
+            images[name] = None
+            if problem:
+                problems.append(problem)
+            elif status == 200:
+                try:
+                    images[name] = json.loads(body).get("Id")
+                except (ValueError, AttributeError):
+                    pass
+        ctr["image_id"] = images[name]
+    return problems

@@ -26,6 +26,12 @@ where they take effect:
 A rule for another port, in another chain, restricted to some sources, or
 gone after a flush closes nothing. The result says which rule closes what:
 ``{"input": {"ipv4": {"11434": "..."}, "ipv6": {...}}, "forward": {...}}``.
+
+Which firewall the host has (``read_detection``, for the ollama_firewall
+role's plan): the tools installed, the state of the firewall services, ufw's
+status, default incoming policy and rules, firewalld's default zone. Pure
+parsers (``unit_states``, ``parse_ufw``, ``first_line``) and a reader that
+runs the commands through the same ``run`` callable.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -35,10 +41,17 @@ __metaclass__ = type
 import json
 import shlex
 
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_systemd import parse_systemctl_show
+
 TABLE = "ollama_exposure_toolkit"
 CHAIN = "OLLAMA-TOOLKIT"
 COMMENT = "ollama-exposure-toolkit"
 FAMILIES = ("ipv4", "ipv6")
+# What the detection reads: the firewall tools, and the services that decide
+# which firewall is in charge (docker.service: whether DOCKER-USER exists).
+TOOLS = ("nft", "iptables", "ip6tables", "ufw", "firewall-cmd")
+UNITS = ("nftables.service", "ufw.service", "firewalld.service", "netfilter-persistent.service", "docker.service")
+UFW_DEFAULTS = "/etc/default/ufw"
 # Matches that narrow a rule without restricting who it drops.
 _NEUTRAL_KEYS = ("l4proto", "nfproto", "protocol")
 
@@ -218,3 +231,102 @@ def read_closures(run, tools):
             result["input"][family].setdefault(port, text)
         result["forward"][family].update(closed_fwd)
     return result
+
+
+# -- which firewall ---------------------------------------------------------------------
+def unit_states(text):
+    """{unit: {loaded, active, enabled}} from ``systemctl show -p
+    Id,LoadState,ActiveState,UnitFileState`` output."""
+    units = {}
+    for block in parse_systemctl_show(text):
+        if block.get("Id"):
+            units[block["Id"]] = {
+                "loaded": block.get("LoadState") == "loaded",
+                "active": block.get("ActiveState") in ("active", "activating", "reloading"),
+                "enabled": block.get("UnitFileState") in ("enabled", "enabled-runtime", "static", "alias"),
+            }
+    return units
+
+
+def parse_ufw(status="", defaults="", added=""):
+    """ufw's state: {active, default_incoming, rules}.
+
+    ``status``: ``ufw status verbose``; ``defaults``: /etc/default/ufw (its
+    DEFAULT_INPUT_POLICY, used when the status does not say, as for an
+    inactive ufw); ``added``: ``ufw show added`` (the rules of an inactive
+    ufw, as commands). ``rules`` are rule lines as ``ufw status`` prints them.
+    """
+    state = {"active": False, "default_incoming": None, "rules": []}
+    policies = [line.strip() for line in (defaults or "").splitlines()
+                if line.strip().startswith("DEFAULT_INPUT_POLICY=")]
+    lines = (status or "").splitlines() + policies + (added or "").splitlines()
+    for raw in lines:
+        line = raw.rstrip()
+        low = line.strip().lower()
+        if low.startswith("status:"):
+            state["active"] = low.split(":", 1)[1].strip() == "active"
+        elif low.startswith("default:"):
+            for part in low.split(":", 1)[1].split(","):
+                words = part.split()
+                if len(words) >= 2 and words[1] == "(incoming)":
+                    state["default_incoming"] = words[0]
+        elif low.startswith("default_input_policy="):
+            policy = low.split("=", 1)[1].strip("\"' ")
+            if state["default_incoming"] is None:
+                state["default_incoming"] = {"drop": "deny", "accept": "allow"}.get(policy, policy)
+        elif low.startswith("ufw "):
+            words = line.split()[1:]
+            if words and words[0] in ("allow", "limit") and words[1:2] == ["in"]:
+                words = words[:1] + words[2:]
+            if len(words) == 2 and words[0] in ("allow", "limit"):
+                state["rules"].append("%s %s IN Anywhere" % (words[1], words[0].upper()))
+        elif line.strip() and not low.startswith(("to ", "--", "logging:", "new profiles:", "added user rules",
+                                                  "(none)")):
+            state["rules"].append(line.strip())
+    return state
+
+
+def first_line(text):
+    """The first non-empty line, stripped, or None."""
+    for line in (text or "").splitlines():
+        if line.strip():
+            return line.strip()
+    return None
+
+
+def detection(tools=None, units=None, ufw=None, firewalld_zone=None):
+    """The detection's shape: tools ({name: path or ""}, every one of TOOLS),
+    units, ufw, firewalld_zone."""
+    found = dict((name, (tools or {}).get(name) or "") for name in TOOLS)
+    return {"tools": found, "units": dict(units or {}),
+            "ufw": ufw or {"active": False, "default_incoming": None, "rules": []},
+            "firewalld_zone": firewalld_zone}
+
+
+def read_detection(run, which, read_file, systemd=True):
+    """Which firewall the host has, read-only.
+
+    ``run(argv) -> (rc, out, err)`` (LC_ALL=C), ``which(name) -> path or
+    None``, ``read_file(path) -> text or None``; ``systemd``: whether systemd
+    runs (no ``systemctl show`` otherwise). A missing tool or a failing
+    command leaves its part empty.
+    """
+    tools = dict((name, which(name) or "") for name in TOOLS)
+    units = {}
+    systemctl = which("systemctl") if systemd else None
+    if systemctl:
+        _rc, out, _err = run([systemctl, "show", "--no-pager", "-p", "Id,LoadState,ActiveState,UnitFileState",
+                              "--"] + list(UNITS))
+        units = unit_states(out)
+    ufw = None
+    if tools["ufw"]:
+        _rc, status, _err = run([tools["ufw"], "status", "verbose"])
+        _rc, added, _err = run([tools["ufw"], "show", "added"])
+        ufw = parse_ufw(status, read_file(UFW_DEFAULTS) or "", added)
+    zone = None
+    if tools["firewall-cmd"]:
+        rc, _out, _err = run([tools["firewall-cmd"], "--state"])
+        if rc == 0:
+            _rc, out, _err = run([tools["firewall-cmd"], "--get-default-zone"])
+            zone = first_line(out)
+    return detection(tools, units, ufw, zone)

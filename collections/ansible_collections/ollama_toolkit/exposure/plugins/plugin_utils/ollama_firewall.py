@@ -7,9 +7,12 @@ tests/unit/test_ollama_firewall.py; the role calls them through the
 ``ollama_firewall_plan`` filter.
 
 Inputs are the audit's facts (``ollama_audit_facts`` of library/ollama_info.py),
-the output of the role's read-only detection step (``parse_detection``) and
-the role's variables. Every problem with the variables is reported at once,
-naming the variable, before anything changes on the host.
+which firewall the host has (ollama_info's ``firewall.detect``), what an
+earlier run recorded and the role's variables. Every problem with the
+variables is reported at once, naming the variable, before anything changes
+on the host. The plan carries every decision the role's tasks take: the
+rules of each backend, whether there is anything to do (``act``), the
+containers to republish (``with_republish``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,6 +20,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
+import posixpath
+
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils import ollama_docker_republish as docker
 
 BACKENDS = ("nftables", "iptables", "ufw", "firewalld")
 TABLE = "ollama_exposure_toolkit"
@@ -24,8 +30,9 @@ CHAIN = "OLLAMA-TOOLKIT"
 COMMENT = "ollama-exposure-toolkit"
 ANYWHERE = {"ipv4": "0.0.0.0/0", "ipv6": "::/0"}
 LOOPBACK = {"ipv4": "127.0.0.0/8", "ipv6": "::1/128"}
-UNITS = ("nftables.service", "ufw.service", "firewalld.service", "netfilter-persistent.service", "docker.service")
-TOOLS = ("nft", "iptables", "ip6tables", "ufw", "firewall-cmd")
+FAMILIES = ("ipv4", "ipv6")
+DOCKER_STATE = "docker-republish.json"
+DEFAULT_PYTHON = "/usr/bin/python3"
 # What ollama_firewall_install installs on a host with no firewall tool:
 # nftables, Debian's default (and what RHEL's firewalld runs on).
 INSTALL_PACKAGES = ("nftables",)
@@ -70,75 +77,9 @@ def as_bool(value):
 
 
 # -- detection ------------------------------------------------------------------
-def parse_detection(text):
-    """Parse the role's detection script output (see tasks/detect.yml).
-
-    Sections: ``tool NAME PATH`` lines, then ``systemctl show`` blocks after
-    ``@@systemctl``, then ``ufw status verbose`` after ``@@ufw`` and the first
-    line of ``firewall-cmd --get-default-zone`` after ``@@firewalld-zone``.
-    """
-    state = {"tools": {}, "units": {}, "ufw": {"active": False, "default_incoming": None, "rules": []},
-             "firewalld_zone": None}
-    section, block = None, {}
-
-    def flush_block():
-        if block.get("Id"):
-            state["units"][block["Id"]] = {
-                "loaded": block.get("LoadState") == "loaded",
-                "active": block.get("ActiveState") in ("active", "activating", "reloading"),
-                "enabled": block.get("UnitFileState") in ("enabled", "enabled-runtime", "static", "alias"),
-            }
-
-    for raw in _text(text).splitlines():
-        line = raw.rstrip()
-        if line.startswith("@@"):
-            flush_block()
-            block = {}
-            section = line[2:].strip()
-            continue
-        if section is None:
-            parts = line.split(None, 2)
-            if len(parts) >= 2 and parts[0] == "tool":
-                state["tools"][parts[1]] = parts[2] if len(parts) == 3 else ""
-        elif section == "systemctl":
-            if not line.strip():
-                flush_block()
-                block = {}
-                continue
-            key, sep, value = line.partition("=")
-            if sep:
-                block[key] = value
-        elif section == "ufw":
-            low = line.strip().lower()
-            if low.startswith("status:"):
-                state["ufw"]["active"] = low.split(":", 1)[1].strip() == "active"
-            elif low.startswith("default:"):
-                for part in low.split(":", 1)[1].split(","):
-                    words = part.split()
-                    if len(words) >= 2 and words[1] == "(incoming)":
-                        state["ufw"]["default_incoming"] = words[0]
-            elif low.startswith("default_input_policy="):
-                policy = low.split("=", 1)[1].strip("\"' ")
-                if state["ufw"]["default_incoming"] is None:
-                    state["ufw"]["default_incoming"] = {"drop": "deny", "accept": "allow"}.get(policy, policy)
-            elif low.startswith("ufw "):
-                # `ufw show added`: rules of an inactive ufw, as commands.
-                words = line.split()[1:]
-                if words and words[0] in ("allow", "limit") and words[1:2] == ["in"]:
-                    words = words[:1] + words[2:]
-                if len(words) == 2 and words[0] in ("allow", "limit"):
-                    state["ufw"]["rules"].append("%s %s IN Anywhere" % (words[1], words[0].upper()))
-            elif line.strip() and not low.startswith(("to ", "--", "logging:", "new profiles:", "added user rules",
-                                                      "(none)")):
-                state["ufw"]["rules"].append(line.strip())
-        elif section == "firewalld-zone" and line.strip() and state["firewalld_zone"] is None:
-            state["firewalld_zone"] = line.strip()
-    flush_block()
-    for tool in TOOLS:
-        state["tools"].setdefault(tool, "")
-    return state
-
-
+# Which firewall the host has is read on the host by ollama_info
+# (``firewall.detect``, plugins/module_utils/ollama_netfilter.py:
+# read_detection); the plan reads that structure.
 def ufw_allows_port(rules, port):
     """Whether ``ufw status verbose`` rule lines allow TCP ``port`` in from anywhere."""
     for rule in rules:
@@ -307,7 +248,8 @@ def choose_backend(requested, state, ufw_enable=False, install=False):
 
 def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_port=11443, front_sources=None,
          ssh_port=22, docker_user=True, ufw_enable=False, ssh_allow=False, docker_republish=False,
-         install=False):
+         install=False, before=None, state_file="/var/lib/ollama-exposure-toolkit/firewall.json",
+         firewalld_zone=""):
     """The host's firewall plan, or ValueError naming every bad variable.
 
     Keys: backend, install (packages the role installs first, with
@@ -317,7 +259,14 @@ def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_por
     conflicts ({port: addresses}: left open and reported), docker (published
     ports for DOCKER-USER), front ({enabled, port, sources by family,
     anywhere by family}), ssh_port, ufw (enable, ssh_allow), docker_user,
-    docker_republish (bool).
+    docker_republish (bool), before (what an earlier run recorded: ``before``,
+    the role's state file), python (the host's interpreter, from the facts),
+    docker_state_file (the republished containers' record, next to
+    ``state_file``), tools (the firewall tools found), systemd (whether
+    systemd runs: a unit reapplies the rules), firewalld_zone (the zone of
+    the rich rules: ``firewalld_zone``, else firewalld's default zone, else
+    public; empty for another backend), and what ``finish`` adds: the rules of each backend and
+    ``act``.
 
     A Docker-published Ollama port (off loopback) is closed twice: in
     DOCKER-USER (IPv4 and, with Docker's ip6tables NAT, IPv6 traffic that
@@ -399,7 +348,7 @@ def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_por
                 ufw["ssh_allow"] = True
     closed = sorted(p for p in found if p not in clash)
     anywhere = dict((f, ANYWHERE[f] in nets[f]) for f in nets)
-    return {
+    return finish({
         "backend": chosen,
         "install": install_needed(backend, state) if install_flag else [],
         "ports": closed,
@@ -412,7 +361,16 @@ def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_por
         "ufw": ufw,
         "docker_user": bool(docker_user),
         "docker_republish": republish,
-    }
+        "before": dict(before) if isinstance(before, dict) else {},
+        "python": _text(facts.get("python")) or DEFAULT_PYTHON,
+        "systemd": facts.get("systemd") is not False,
+        "tools": dict((k, _text(v)) for k, v in (state.get("tools") or {}).items()),
+        "firewalld_zone": (_text(firewalld_zone) or _text(state.get("firewalld_zone")) or "public")
+        if chosen == "firewalld" else "",
+        "docker_state_file": docker_state_file(state_file),
+        "republish": [],
+        "republish_refused": [],
+    })
 
 
 def drop_republished(p, facts, names):
@@ -434,6 +392,63 @@ def drop_republished(p, facts, names):
             reasons[port] = why
     new["reasons"] = reasons
     new["ports"] = [port for port in p.get("ports") or [] if str(port) in reasons]
+    return finish(new) if "front" in new else new
+
+
+def docker_state_file(state_file):
+    """The republished containers' record, next to the role's state file."""
+    return posixpath.join(posixpath.dirname(_text(state_file)) or "/", DOCKER_STATE)
+
+
+def finish(p):
+    """The plan with what the tasks apply, rendered from it: ``nftables``
+    (the table's file), ``iptables_chain`` (whether the OLLAMA-TOOLKIT chain
+    is wanted) and ``iptables`` (its rules by family), ``docker_user_rules``
+    (by family), ``ufw_rules`` and ``rich_rules`` (and ``ufw_stale``,
+    ``rich_stale``: those of the earlier run no longer planned), ``act``
+    (something to close, or rules of an earlier run to keep in step), ``persist`` (a unit reapplies
+    the rules: nftables, iptables or DOCKER-USER rules)."""
+    p = dict(p)
+    before = p.get("before") or {}
+    p["nftables"] = nftables_ruleset(p)
+    p["iptables_chain"] = bool(p["ports"]) or not all(p["front"]["anywhere"].values())
+    p["iptables"] = dict((family, iptables_rules(p, family)) for family in FAMILIES)
+    p["docker_user_rules"] = dict((family, docker_user_rules(p, family)) for family in FAMILIES)
+    p["ufw_rules"] = ufw_rules(p)
+    p["rich_rules"] = firewalld_rich_rules(p)
+    p["ufw_stale"] = [r for r in before.get("ufw_rules") or [] if r not in p["ufw_rules"]]
+    p["rich_stale"] = [r for r in before.get("firewalld_rules") or [] if r not in p["rich_rules"]]
+    p["act"] = bool(p["ports"] or p["docker"] or before)
+    # A unit reapplies the nftables table, the iptables chain and DOCKER-USER rules.
+    p["persist"] = p["backend"] in ("nftables", "iptables") or bool(p["docker"])
+    return p
+
+
+def with_republish(p, facts, read):
+    """The plan with the republishing of Docker-published Ollama containers
+    on 127.0.0.1 (the ``ollama_firewall_docker_republish`` opt-in).
+
+    ``facts``: the facts the plan was made from (their ``containers``);
+    ``read``: ollama_info's result with ``docker_inspect`` (each container's
+    ``config`` and ``image_id``). Adds ``republish`` (the containers to
+    recreate, with their docker_container options) and ``republish_refused``
+    (left as they are, with the reason); the recreated containers' ports
+    leave DOCKER-USER and INPUT (the next run would no longer see them
+    published, and would remove the rules again).
+    """
+    inspects, images = {}, {}
+    for ctr in ((read or {}).get("containers") or []) if isinstance(read, dict) else []:
+        if not isinstance(ctr, dict) or not isinstance(ctr.get("config"), dict):
+            continue
+        inspects[ctr.get("id")] = ctr["config"]
+        name = (ctr["config"].get("Config") or {}).get("Image")
+        if isinstance(name, str) and name:
+            images[name] = ctr.get("image_id")
+    entries = docker.republish_plan((facts or {}).get("containers") or [], inspects, images)
+    chosen = [e for e in entries if e["action"] == "republish"]
+    new = drop_republished(p, facts, [e["name"] for e in chosen])
+    new["republish"] = chosen
+    new["republish_refused"] = [e for e in entries if e["action"] == "refuse"]
     return new
 
 

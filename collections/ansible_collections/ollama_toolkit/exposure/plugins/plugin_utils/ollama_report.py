@@ -161,7 +161,10 @@ def build_report(records, probe_hosts, catalog, generated_at):
             host_findings.sort(key=lambda f: (-severity_rank(f["severity"]), f["id"], f["subject"]))
             status = apply_mitigations(host_findings, facts, probe.get("results", []), catalog)
             entry["status"] = status
-            entry["firewall"] = facts.get("firewall")
+            # What the toolkit's rules close (not which firewall the host has:
+            # ollama_info's firewall.detect is for the firewall role's plan).
+            entry["firewall"] = dict((k, v) for k, v in facts["firewall"].items() if k != "detect") \
+                if isinstance(facts.get("firewall"), dict) else facts.get("firewall")
             for finding in host_findings:
                 findings.append(dict(finding, host=name, host_status=status, status=STATUS_NEW,
                                      first_seen=generated_at, last_seen=generated_at))
