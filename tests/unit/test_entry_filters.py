@@ -241,10 +241,10 @@ def test_audit_inputs_through_ansibles_hostvars(tmp_path):
     inventory = InventoryManager(loader=loader, sources=[str(inventory_file)])
     variables = VariableManager(loader=loader, inventory=inventory)
     variables.set_host_facts("a", {"ollama_audit_facts": FACTS})
-    variables.set_host_variable("b", "__ollama_audit_error", "unreachable")
+    variables.set_host_variable("b", "ollama_audit_probe_addresses", ["10.0.0.2"])
     hostvars = HostVars(inventory=inventory, variable_manager=variables, loader=loader)
     inputs = ollama_audit.FilterModule().filters()["ollama_audit_inputs"]
     assert inputs(hostvars, ["a", "b"], {}, "results") == {"a": FACTS, "b": {}}
-    assert inputs(hostvars, ["a", "b"], {"a": "skipped"}, "errors") == {"b": "unreachable"}
+    assert inputs(hostvars, ["a", "b"], {"a": "skipped"}, "addresses") == {"b": ["10.0.0.2"]}
     with pytest.raises(AnsibleFilterError, match="unknown part"):
         inputs(hostvars, ["a"], {}, "facts")
