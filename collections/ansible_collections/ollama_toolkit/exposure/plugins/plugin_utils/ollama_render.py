@@ -23,7 +23,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import csv
+import fcntl
 import io
 import json
 import os
@@ -34,7 +36,7 @@ from xml.etree import ElementTree
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import (
     SEVERITIES, STATUS_ERROR, STATUS_NOT_AUDITED, STATUS_UNREACHABLE, STATUS_UNSUPPORTED)
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import (
-    OPEN_STATUSES, STATUS_FIXED, comparable)
+    OPEN_STATUSES, STATUS_FIXED, apply_history, comparable)
 
 CSV_COLUMNS = ("host", "host_status", "status", "id", "severity", "title", "subject", "evidence", "location",
                "remediation", "references", "fingerprint", "first_seen", "last_seen", "exception_owner",
@@ -374,29 +376,85 @@ def render_controls_markdown(catalog):
 
 # -- files ---------------------------------------------------------------------
 
+LOCK_NAME = ".lock"
+
+
 def _write_atomic(path, content):
+    """Write a whole file or nothing: a unique temporary file in the same
+    directory, flushed to disk, then renamed over ``path`` (a reader, or a
+    second writer, sees the old file or the new one, never a part)."""
     handle, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
     try:
         with os.fdopen(handle, "w") as out:
             out.write(content)
+            out.flush()
+            os.fsync(out.fileno())
         os.chmod(tmp, 0o640)
-        os.rename(tmp, path)
+        os.replace(tmp, path)
     except Exception:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
 
 
-def read_report(path):
-    """A findings.json written earlier (or a directory holding one); None when absent or unreadable."""
-    if path and os.path.isdir(path):
+@contextlib.contextmanager
+def report_lock(dest):
+    """Hold ``dest``'s lock (``dest/.lock``, flock): one run at a time reads
+    the previous report and writes the new one there."""
+    if not os.path.isdir(dest):
+        os.makedirs(dest, 0o750, exist_ok=True)
+    with open(os.path.join(dest, LOCK_NAME), "a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def load_report(path):
+    """(report, problem): a findings.json written earlier (or a directory
+    holding one), or None and why it could not be read."""
+    if not path or not os.path.exists(path):
+        return None, "%s does not exist" % path
+    if os.path.isdir(path):
         path = os.path.join(path, "findings.json")
     try:
         with open(path) as handle:
             data = json.load(handle)
-    except (IOError, OSError, ValueError, TypeError):
-        return None
-    return data if isinstance(data, dict) else None
+    except (IOError, OSError) as exc:
+        return None, "cannot read %s: %s" % (path, exc.strerror or exc)
+    except (ValueError, TypeError) as exc:
+        return None, "%s is not JSON: %s" % (path, exc)
+    if not isinstance(data, dict) or not isinstance(data.get("hosts"), dict):
+        return None, "%s is not a report (no hosts)" % path
+    return data, None
+
+
+def read_report(path):
+    """A findings.json written earlier (or a directory holding one); None when absent or unreadable."""
+    return load_report(path)[0]
+
+
+def read_slices(directories):
+    """(directory, report, problem) of each slice's report directory, for merge_slices."""
+    return [(directory,) + load_report(directory) for directory in directories]
+
+
+def publish_report(dest, report, catalog, exceptions=None, baseline=None, write=True):
+    """Give ``report`` its life cycle and write every document into ``dest``.
+
+    New, still open, fixed: against ``baseline`` (the audit before
+    hardening) when given, else the previous report in dest, read and
+    replaced under dest's lock so that two runs writing into the same
+    directory (two merges of a sliced run) follow each other. Returns
+    (differs, paths); nothing is written when ``write`` is false.
+    """
+    if not write:
+        apply_history(report, baseline, exceptions)
+        return False, []
+    with report_lock(dest):
+        apply_history(report, baseline if baseline is not None else read_report(dest), exceptions)
+        return write_report(dest, report, catalog, baseline)
 
 
 def write_report(dest, report, catalog=None, baseline=None):
