@@ -3,10 +3,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Assemble the fleet report, follow each finding across runs, write the files.
 
-Pure functions (host records and probe results in, a report out;
-``apply_history`` compares with the previous report and applies the
-exceptions), plus ``write_report``, which writes every document of
-``ollama_render`` atomically into the report directory.
+Pure functions: host records and probe results in, a report out
+(``build_report``), or the reports of the slices of a sliced run in, one
+fleet report out (``merge_slices``); ``apply_history`` compares with the
+previous report and applies the exceptions. ``ollama_render.publish_report``
+writes every document.
 
 A finding's ``status`` is its life cycle: ``new`` (first seen this run),
 ``open`` (seen before, still there), ``fixed`` (seen last run on a host
