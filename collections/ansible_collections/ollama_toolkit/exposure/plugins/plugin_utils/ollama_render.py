@@ -477,16 +477,18 @@ def render_controls_markdown(catalog):
 LOCK_NAME = ".lock"
 
 
-def _write_atomic(path, content):
+def _write_atomic(path, content, sync=False):
     """Write a whole file or nothing: a unique temporary file in the same
-    directory, flushed to disk, then renamed over ``path`` (a reader, or a
-    second writer, sees the old file or the new one, never a part)."""
+    directory, renamed over ``path`` (a reader, or a second writer, sees the
+    old file or the new one, never a part). ``sync``: flushed to disk first
+    (findings.json, which the next run reads, survives a crash whole)."""
     handle, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
     try:
         with os.fdopen(handle, "w") as out:
             out.write(content)
-            out.flush()
-            os.fsync(out.fileno())
+            if sync:
+                out.flush()
+                os.fsync(out.fileno())
         os.chmod(tmp, 0o640)
         os.replace(tmp, path)
     except Exception:
@@ -579,7 +581,7 @@ def write_report(dest, report, catalog=None, baseline=None):
     paths = []
     for name, content in documents:
         path = os.path.join(dest, name)
-        _write_atomic(path, content)
+        _write_atomic(path, content, sync=name == "findings.json")
         paths.append(path)
     for name in os.listdir(tickets_dir):
         if name.endswith(".md") and name not in wanted:
