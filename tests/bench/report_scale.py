@@ -26,7 +26,14 @@ import time
 import yaml
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "collections"))  # a standalone script: the collection as pytest.ini puts it
+
+# The toolkit's collection (ollama_toolkit.exposure) is found as the playbooks
+# find it: through the collections_path of the project's ansible.cfg.
+os.environ.setdefault("ANSIBLE_CONFIG", os.path.join(ROOT, "ansible.cfg"))
+
+from ansible.plugins.loader import init_plugin_loader  # noqa: E402
+
+init_plugin_loader()
 
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import (  # noqa: E402
     evaluate_host, host_status)
