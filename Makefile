@@ -10,7 +10,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 RELEASES ?= bullseye bookworm trixie
 INVENTORY := inventories/lab/hosts.yml
 
-.PHONY: help venv host images front-image lab lab-destroy demo audit lint docs unit molecule test bench bench-front clean
+.PHONY: help venv host images front-image lab lab-destroy demo audit lint docs unit molecule test bench bench-front bench-report bench-scale clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -79,6 +79,11 @@ bench-front: venv front-image ## Front vs direct throughput and latency for /api
 	$(BIN)/molecule converge -s front
 	status=0; $(BIN)/python tests/bench/front_bench.py || status=$$?; \
 	  $(BIN)/molecule destroy -s front; exit $$status
+
+bench-report: venv ## The report for 10,000 simulated hosts: build, life cycle, every file (time, peak memory, sizes; fails over 30 s or 1 GiB)
+	$(BIN)/python tests/bench/report_scale.py
+
+bench-scale: bench-report ## Fleet scale benchmarks; for now only bench-report (no lab needed)
 
 clean: lab-destroy
 	rm -rf reports .venv

@@ -12,20 +12,25 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_probe import (
     build_targets, run_probes, summarize, validate_targets)
-from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_render import read_report, write_report
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_render import (
+    publish_report, read_report, read_slices)
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import (
-    apply_history, build_report, open_at_or_above, records_from_results, validate_exceptions)
+    build_report, merge_slices, open_at_or_above, records_from_results, validate_exceptions, validate_merge_from)
 
 SEVERITY_CHOICES = ["never", "info", "low", "medium", "high", "critical"]
 
 ARGUMENT_SPEC = dict(
     dest=dict(type="path", required=True),
     write=dict(type="bool", default=True),
-    results=dict(type="dict", required=True),
+    results=dict(type="dict"),
+    merge_from=dict(type="raw"),
+    merge_allow_missing=dict(type="bool", default=False),
     skipped=dict(type="dict", default={}),
     probe=dict(type="dict", default={}),
     probe_local=dict(type="bool", default=False),
@@ -47,36 +52,25 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
-        _validation, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        _validation, params = self.validate_argument_spec(
+            argument_spec=ARGUMENT_SPEC, mutually_exclusive=[("results", "merge_from")],
+            required_one_of=[("results", "merge_from")])
         bad_ports = [p for p in params["probe_ports"] if not 0 < p < 65536]
         if bad_ports:
             raise AnsibleActionFail("probe_ports: %s out of range 1-65535" % bad_ports)
 
-        problems = validate_exceptions(params["exceptions"], params["catalog"])
-        if problems:
-            raise AnsibleActionFail("; ".join(problems))
-        records = records_from_results(params["results"], params["skipped"])
-        probe = params["probe"]
-        if params["probe_local"]:
-            targets = build_targets(params["results"], params["probe_ports"], params["probe_addresses"])
-            problems = validate_targets(targets)
-            if problems:
-                raise AnsibleActionFail("; ".join(problems))
-            probe = summarize(targets, run_probes(targets, params["probe_timeout"], 32),
-                              params["catalog"], "controller")
-        report = build_report(records, probe, params["catalog"], params["generated_at"])
+        if params["merge_from"] is not None:
+            report, exceptions = self._merge(params)
+        else:
+            report, exceptions = self._audit(params)
         # New, still open, fixed: against the baseline (the audit before
         # hardening) when there is one, else the previous run in dest.
         baseline = read_report(params["baseline"]) if params["baseline"] else None
-        previous = baseline if baseline is not None else (read_report(params["dest"]) if params["write"] else None)
-        apply_history(report, previous, params["exceptions"])
-
-        differs, files = False, []
-        if params["write"]:
-            try:
-                differs, files = write_report(params["dest"], report, params["catalog"], baseline)
-            except (IOError, OSError) as exc:
-                raise AnsibleActionFail("cannot write the report into dest=%s: %s" % (params["dest"], exc))
+        try:
+            differs, files = publish_report(params["dest"], report, params["catalog"], exceptions, baseline,
+                                            params["write"])
+        except (IOError, OSError) as exc:
+            raise AnsibleActionFail("cannot write the report into dest=%s: %s" % (params["dest"], exc))
 
         failing = open_at_or_above(report, params["fail_on"]) if params["fail_on"] != "never" else []
         # The report is the output of a read-only audit, not a change to a
@@ -93,9 +87,49 @@ class ActionModule(ActionBase):
                                             and not f.get("carried") and f["status"] != "fixed"]})
                        for name, entry in report["hosts"].items()),
         )
+        if params["merge_from"] is not None:
+            result.update(merged_from=report["merged_from"], missing_slices=report["missing_slices"])
         if failing:
             result["failed"] = True
             result["msg"] = "%d open finding(s) at or above severity %s (fail_on): %s" % (
                 len(failing), params["fail_on"],
                 ", ".join(sorted(set("%s on %s" % (f["id"], f["host"]) for f in failing))))
         return result
+
+    def _audit(self, params):
+        """This run's report from the hosts' ollama_info results and the probe; the exceptions."""
+        problems = validate_exceptions(params["exceptions"], params["catalog"])
+        if problems:
+            raise AnsibleActionFail("; ".join(problems))
+        records = records_from_results(params["results"], params["skipped"])
+        probe = params["probe"]
+        if params["probe_local"]:
+            targets = build_targets(params["results"], params["probe_ports"], params["probe_addresses"])
+            problems = validate_targets(targets)
+            if problems:
+                raise AnsibleActionFail("; ".join(problems))
+            probe = summarize(targets, run_probes(targets, params["probe_timeout"], 32),
+                              params["catalog"], "controller")
+        return build_report(records, probe, params["catalog"], params["generated_at"]), params["exceptions"]
+
+    def _merge(self, params):
+        """One fleet report from the slices' report directories (merge_from); the exceptions they applied."""
+        problems = validate_merge_from(params["merge_from"])
+        if problems:
+            raise AnsibleActionFail("; ".join(problems))
+        try:
+            slices = read_slices([os.path.expanduser(d) for d in params["merge_from"]])
+            report, exceptions = merge_slices(slices, params["generated_at"])
+        except ValueError as exc:
+            raise AnsibleActionFail(str(exc))
+        if not report["merged_from"]:
+            raise AnsibleActionFail("no slice of merge_from has a readable findings.json: %s" % "; ".join(
+                "%s (%s)" % (m["dir"], m["reason"]) for m in report["missing_slices"]))
+        if report["missing_slices"] and not params["merge_allow_missing"]:
+            raise AnsibleActionFail(
+                "%d slice(s) of merge_from have no readable findings.json, nothing written (the fleet report "
+                "would be partial; merge_allow_missing=true writes it, listing them): %s" % (
+                    len(report["missing_slices"]), "; ".join(
+                        "%s (%s)" % (m["dir"], m["reason"]) for m in report["missing_slices"])),
+                result={"missing_slices": report["missing_slices"]})
+        return report, exceptions

@@ -26,7 +26,8 @@ description:
     gets a C(status) (C(new), C(open), C(fixed), C(excepted),
     C(expired-exception)) and keeps its C(first_seen); I(exceptions) mark
     accepted risks until their expiry date.
-  - Files are replaced atomically. The report is the output of a read-only
+  - Files are replaced atomically, and one run at a time reads the previous
+    report in I(dest) and writes the new one (a lock file, C(dest/.lock)). The report is the output of a read-only
     audit, not a change to a managed host, so the task never reports
     C(changed); C(differs) says whether the audit's content differs from the
     report already in I(dest) (the timestamp alone does not count).
@@ -45,8 +46,30 @@ options:
     description:
       - The registered C(ollama_info) result of each audited host, by
         inventory name (unreachable and failed results included).
+      - Required unless I(merge_from) is given (the two exclude each other).
     type: dict
-    required: true
+  merge_from:
+    description:
+      - Merge the reports of a sliced run instead of auditing - the report
+        directories of the slices (AWX job slicing, or one C(--limit) per
+        controller), each holding a C(findings.json).
+      - The merged report follows the life cycle against the previous report in
+        I(dest) as an audit does, with the exceptions the slices applied. A host
+        in two slices fails the task, naming the host and both directories.
+        Nothing is written when the task fails.
+      - Must be a non-empty list of distinct directory paths.
+    type: raw
+  merge_allow_missing:
+    description:
+      - With I(merge_from), write the report even when slices have no readable
+        C(findings.json). They are listed in C(missing_slices) (returned, in
+        C(findings.json), C(report.md) and C(report.html)). The hosts of the
+        previous report in I(dest) that are in no slice are C(not_audited) and
+        their findings carried.
+      - When false, such a merge fails before writing anything, naming each
+        missing slice and why, and I(dest) keeps its previous report.
+    type: bool
+    default: false
   probe:
     description:
       - The C(hosts) return value of C(ollama_probe), when the probe ran
@@ -151,6 +174,18 @@ files:
   returned: always
   type: list
   elements: str
+merged_from:
+  description: With I(merge_from), each merged slice - its directory, time and number of hosts.
+  returned: when merge_from is given
+  type: list
+  elements: dict
+  sample: [{dir: reports/slices/41-1, generated_at: "2026-11-25T18:00:00Z", hosts: 2500}]
+missing_slices:
+  description: With I(merge_from), the slices without a readable C(findings.json) and why.
+  returned: when merge_from is given
+  type: list
+  elements: dict
+  sample: [{dir: reports/slices/41-3, reason: reports/slices/41-3 does not exist}]
 failing:
   description: Open findings of this run at or above I(fail_on) (excepted ones left out).
   returned: always

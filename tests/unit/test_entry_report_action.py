@@ -84,7 +84,7 @@ def test_run_writes_every_report_file_and_returns_the_summary(tmp_path, fleet, c
     assert result["changed"] is False and not result.get("failed")
     assert result["differs"] is True  # nothing in dest before
     tickets = sorted(os.listdir(dest / "tickets"))
-    assert sorted(p for p in os.listdir(dest) if os.path.isfile(dest / p)) == REPORT_FILES
+    assert sorted(p for p in os.listdir(dest) if os.path.isfile(dest / p)) == [".lock"] + REPORT_FILES
     assert sorted(result["files"]) == sorted([str(dest / name) for name in REPORT_FILES] +
                                              [str(dest / "tickets" / name) for name in tickets])
     assert dict((h, e["status"]) for h, e in result["hosts"].items()) == {

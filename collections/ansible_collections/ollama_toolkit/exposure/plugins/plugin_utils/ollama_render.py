@@ -13,8 +13,10 @@ In the report directory:
   ones are removed, so the folder is the set of open tickets);
 - ``junit.xml``: one test case per host and control, for CI dashboards;
 - ``report.html``: a static page (no script, no network) with the fleet
-  counts, severities, a table per host and, given a baseline report, the
-  status of each host before and after.
+  counts, severities and open findings by control first, then, given a
+  baseline report, the status of each host before and after, then every host
+  grouped by status (the worst first, secure last) with its findings
+  collapsed, and each control's remediation once.
 
 ``render_controls_markdown`` makes docs/controls.md from the catalog.
 """
@@ -23,7 +25,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import csv
+import fcntl
 import io
 import json
 import os
@@ -32,15 +36,18 @@ from html import escape
 from xml.etree import ElementTree
 
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import (
-    SEVERITIES, STATUS_ERROR, STATUS_NOT_AUDITED, STATUS_UNREACHABLE, STATUS_UNSUPPORTED)
+    SEVERITIES, STATUS_ERROR, STATUS_NOT_AUDITED, STATUS_UNREACHABLE, STATUS_UNSUPPORTED, severity_rank)
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import (
-    OPEN_STATUSES, STATUS_FIXED, comparable)
+    OPEN_STATUSES, STATUS_FIXED, apply_history, comparable)
 
 CSV_COLUMNS = ("host", "host_status", "status", "id", "severity", "title", "subject", "evidence", "location",
                "remediation", "references", "fingerprint", "first_seen", "last_seen", "exception_owner",
                "exception_expires", "exception_reason", "mitigated_by")
 HOST_STATUS_ORDER = ("exposed", "at_risk", "mitigated", "secure", "not_installed", "unreachable", "unsupported",
                      "error", "not_audited")
+# The hosts table of report.html: what needs someone first, secure last.
+HTML_GROUP_ORDER = ("exposed", "at_risk", "error", "unreachable", "unsupported", "mitigated", "not_audited",
+                    "not_installed", "secure")
 
 
 def location_text(location):
@@ -106,6 +113,13 @@ def render_markdown(report):
             ", ".join("%d %s" % (summary["by_severity"][s], s) for s in reversed(SEVERITIES)
                       if summary["by_severity"].get(s))),
     ]
+    if report.get("merged_from"):
+        lines += ["", "Merged from %d slice(s): %s." % (len(report["merged_from"]), ", ".join(
+            "%s (%s hosts)" % (m.get("dir"), m.get("hosts")) for m in report["merged_from"]))]
+    if report.get("missing_slices"):
+        lines += ["", "**Partial fleet report**: %d slice(s) missing, their hosts are not audited here: %s." % (
+            len(report["missing_slices"]), "; ".join(
+                "%s (%s)" % (m.get("dir"), m.get("reason")) for m in report["missing_slices"]))]
     if lifecycle:
         lines += ["", "Since the last run: %s." % ", ".join("%d %s" % (n, s) for s, n in lifecycle.items() if n)]
     lines += ["", "## Hosts", "", "| host | status | listening | note |", "|---|---|---|---|"]
@@ -185,7 +199,10 @@ def render_junit(report, catalog):
     controls = (catalog or {}).get("controls") or {}
     suites = ElementTree.Element("testsuites", name="ollama-exposure")
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    current = [f for f in report["findings"] if not f.get("carried") and f.get("status") != STATUS_FIXED]
+    current = {}
+    for finding in report["findings"]:
+        if not finding.get("carried") and finding.get("status") != STATUS_FIXED:
+            current.setdefault((finding["host"], finding["id"]), []).append(finding)
     for name, entry in sorted(report["hosts"].items()):
         suite = ElementTree.SubElement(suites, "testsuite", name=name)
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
@@ -193,7 +210,7 @@ def render_junit(report, catalog):
             case = ElementTree.SubElement(suite, "testcase", classname="ollama-exposure.%s" % name,
                                           name="%s %s" % (cid, controls[cid].get("title", "")))
             counts["tests"] += 1
-            mine = [f for f in current if f["host"] == name and f["id"] == cid]
+            mine = current.get((name, cid), [])
             if entry["status"] == STATUS_NOT_AUDITED:
                 ElementTree.SubElement(case, "skipped", message="not audited: %s" % (entry.get("reason") or ""))
                 counts["skipped"] += 1
@@ -241,6 +258,8 @@ th{background:#f4f6f8}code{font-size:.85rem}
 .h-mitigated{color:#8a6d00;font-weight:700}
 .h-unreachable,.h-unsupported,.h-error{color:#6b4fa0}.h-not_audited{color:#5f6368}
 .badge{border-radius:4px;padding:0 .35rem;font-size:.8rem;white-space:nowrap}
+tr.group th{background:#e9edf1;font-size:.95rem}details summary{cursor:pointer}details ul{margin:.3rem 0;padding-left:1rem}
+.warn{border:2px solid #b3261e;border-radius:6px;padding:.5rem .8rem;color:#b3261e}
 """
 
 
@@ -253,24 +272,40 @@ def _host_status(status):
                                                                escape(str(status)))
 
 
-def render_html(report, baseline=None):
-    """A static HTML page; ``baseline``: an earlier report (before hardening) to compare hosts with."""
-    summary = report["summary"]
-    lifecycle = summary.get("by_lifecycle") or {}
+def _by_host(findings):
+    found = {}
+    for finding in findings:
+        found.setdefault(finding["host"], []).append(finding)
+    return found
+
+
+def _html_head(report):
     out = ['<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            '<title>Ollama exposure report</title><style>%s</style></head><body>' % _CSS,
            '<h1>Ollama exposure report</h1>',
-           '<p class="meta">Generated %s &middot; control catalog of %s%s</p>' % (
+           '<p class="meta">Generated %s &middot; control catalog of %s%s%s</p>' % (
                escape(str(report.get("generated_at"))), escape(str(report.get("catalog_updated"))),
                " &middot; compared with the run of %s" % escape(report["compared_to"])
-               if report.get("compared_to") else "")]
+               if report.get("compared_to") else "",
+               " &middot; merged from %d slice(s)" % len(report["merged_from"]) if report.get("merged_from") else "")]
+    if report.get("missing_slices"):
+        out.append('<p class="warn" id="missing-slices"><strong>Partial fleet report</strong>: %d slice(s) '
+                   'missing, their hosts are not audited here: %s</p>' % (
+                       len(report["missing_slices"]), escape("; ".join(
+                           "%s (%s)" % (m.get("dir"), m.get("reason")) for m in report["missing_slices"]))))
+    return out
+
+
+def _html_summary(report):
+    """The fleet, severity and life-cycle cards."""
+    summary = report["summary"]
     cards = [("hosts", summary["hosts"], "hosts")]
     for status in HOST_STATUS_ORDER + tuple(sorted(set(summary["by_status"]) - set(HOST_STATUS_ORDER))):
         if summary["by_status"].get(status):
             cards.append(("status-%s" % status, summary["by_status"][status], status))
     cards.append(("open", summary.get("open", len(open_findings(report))), "open findings"))
-    out.append('<h2>Fleet</h2><div class="cards" id="fleet">')
+    out = ['<h2>Fleet</h2><div class="cards" id="fleet">']
     for key, number, label in cards:
         out.append('<div class="card" data-count="%s"><div class="n">%d</div><div class="l">%s</div></div>' % (
             escape(key), number, escape(label)))
@@ -279,49 +314,114 @@ def render_html(report, baseline=None):
         out.append('<div class="card" data-severity="%s"><div class="n">%d</div><div class="l">%s</div></div>' % (
             escape(severity), summary["by_severity"].get(severity, 0), _badge(severity)))
     out.append('</div>')
-    if lifecycle:
+    if summary.get("by_lifecycle"):
         out.append('<h2>Since the last run</h2><div class="cards" id="lifecycle">')
-        for status, number in lifecycle.items():
+        for status, number in summary["by_lifecycle"].items():
             out.append('<div class="card" data-lifecycle="%s"><div class="n">%d</div><div class="l">%s</div></div>'
                        % (escape(status), number, escape(status)))
         out.append('</div>')
+    return out
+
+
+def _html_controls(report):
+    """Open findings by control: how many, on how many hosts."""
+    controls = {}
+    for finding in open_findings(report):
+        entry = controls.setdefault(finding["id"], {"finding": finding, "open": 0, "hosts": set()})
+        entry["open"] += 1
+        entry["hosts"].add(finding["host"])
+    if not controls:
+        return []
+    out = ['<h2>Open findings by control</h2><table id="controls"><thead><tr><th>severity</th><th>control</th>'
+           '<th>open</th><th>hosts</th></tr></thead><tbody>']
+    for cid, entry in sorted(controls.items(), key=lambda i: (-severity_rank(i[1]["finding"]["severity"]), i[0])):
+        out.append('<tr data-control="%s"><td>%s</td><td><a href="#fix-%s">%s</a> %s</td><td>%d</td><td>%d</td></tr>'
+                   % (escape(cid), _badge(entry["finding"]["severity"]), escape(cid), escape(cid),
+                      escape(entry["finding"]["title"]), entry["open"], len(entry["hosts"])))
+    out.append('</tbody></table>')
+    return out
+
+
+def _html_findings(findings):
+    """A host's findings, collapsed: the open ones' IDs in the summary line."""
+    if not findings:
+        return "-"
+    still = sorted(set(f["id"] for f in findings if f.get("status") in OPEN_STATUSES))
+    items = []
+    for finding in findings:
+        items.append('<li data-fingerprint="%s" data-status="%s">%s <a href="#fix-%s">%s</a> <em>%s</em>, '
+                     'first seen %s: %s</li>' % (
+                         escape(finding["fingerprint"]), escape(finding.get("status", "")),
+                         _badge(finding["severity"]), escape(finding["id"]), escape(finding["id"]),
+                         escape(_finding_status(finding)), escape(finding.get("first_seen", "")),
+                         escape(finding["evidence"] + ((" (mitigated: %s)" % finding["mitigated_by"])
+                                                       if finding.get("mitigated_by") else ""))))
+    label = "%d open: %s" % (len([f for f in findings if f.get("status") in OPEN_STATUSES]), ", ".join(still)) \
+        if still else "%d closed" % len(findings)
+    return '<details><summary>%s</summary><ul>%s</ul></details>' % (escape(label), "".join(items))
+
+
+def _html_hosts(report):
+    """Every host in one table, grouped by status (the worst first, secure last)."""
+    findings = _by_host(report["findings"])
+    groups = {}
+    for name, entry in report["hosts"].items():
+        groups.setdefault(entry["status"], []).append(name)
+    order = [s for s in HTML_GROUP_ORDER if s in groups] + sorted(set(groups) - set(HTML_GROUP_ORDER))
+    out = ['<h2>Hosts</h2><p class="groups">%s</p>' % " &middot; ".join(
+        '<a href="#group-%s">%s (%d)</a>' % (escape(str(s)), escape(str(s)), len(groups[s])) for s in order),
+        '<table id="hosts"><thead><tr><th>host</th><th>status</th><th>listening</th>'
+        '<th>findings</th><th>note</th></tr></thead>']
+    for status in order:
+        out.append('<tbody id="group-%s"><tr class="group"><th colspan="5">%s: %d host(s)</th></tr>' % (
+            escape(str(status)), escape(str(status)), len(groups[status])))
+        for name in sorted(groups[status]):
+            entry = report["hosts"][name]
+            out.append('<tr data-host="%s"><td>%s</td><td>%s</td><td><code>%s</code></td><td>%s</td><td>%s</td></tr>'
+                       % (escape(name), escape(name), _host_status(entry["status"]),
+                          escape(_listening(entry) or "-"), _html_findings(findings.get(name, [])),
+                          escape(entry.get("reason") or "")))
+        out.append('</tbody>')
+    out.append('</table>')
+    return out
+
+
+def _html_remediation(report):
+    seen = {}
+    for finding in open_findings(report):
+        seen.setdefault(finding["id"], finding)
+    if not seen:
+        return []
+    out = ['<h2>Remediation</h2><dl id="remediation">']
+    for cid, finding in sorted(seen.items()):
+        out.append('<dt id="fix-%s">%s %s %s</dt><dd>%s</dd>' % (
+            escape(cid), _badge(finding["severity"]), escape(cid), escape(finding["title"]),
+            escape(finding["remediation"])))
+    out.append('</dl>')
+    return out
+
+
+def render_html(report, baseline=None):
+    """A static HTML page, usable for thousands of hosts: the summary first,
+    then the hosts grouped by status (the worst first) with their findings
+    collapsed, then each control's remediation once. No script.
+    ``baseline``: an earlier report (before hardening) to compare hosts with."""
+    out = _html_head(report) + _html_summary(report) + _html_controls(report)
     if baseline:
         out.append('<h2>Before and after</h2><table id="before-after"><thead><tr><th>host</th><th>before</th>'
                    '<th>after</th><th>findings before</th><th>findings after</th></tr></thead><tbody>')
-        names = sorted(set(report["hosts"]) | set(baseline.get("hosts") or {}))
-        for name in names:
+        before_open = _by_host(f for f in baseline.get("findings") or []
+                               if isinstance(f, dict) and f.get("status", "new") in OPEN_STATUSES)
+        after_open = _by_host(open_findings(report))
+        for name in sorted(set(report["hosts"]) | set(baseline.get("hosts") or {})):
             before = (baseline.get("hosts") or {}).get(name) or {}
             after = report["hosts"].get(name) or {}
-            count_before = len([f for f in baseline.get("findings") or [] if f.get("host") == name
-                                and f.get("status", "new") in OPEN_STATUSES])
-            count_after = len([f for f in open_findings(report) if f["host"] == name])
             out.append('<tr data-host="%s"><td>%s</td><td>%s</td><td>%s</td><td>%d</td><td>%d</td></tr>' % (
                 escape(name), escape(name), _host_status(before.get("status", "-")),
-                _host_status(after.get("status", "-")), count_before, count_after))
+                _host_status(after.get("status", "-")), len(before_open.get(name, [])),
+                len(after_open.get(name, []))))
         out.append('</tbody></table>')
-    out.append('<h2>Hosts</h2><table id="hosts"><thead><tr><th>host</th><th>status</th><th>listening</th>'
-               '<th>open findings</th><th>note</th></tr></thead><tbody>')
-    for name, entry in sorted(report["hosts"].items()):
-        ids = sorted(set(f["id"] for f in open_findings(report) if f["host"] == name))
-        out.append('<tr data-host="%s"><td>%s</td><td>%s</td><td><code>%s</code></td><td>%s</td><td>%s</td></tr>'
-                   % (escape(name), escape(name), _host_status(entry["status"]), escape(_listening(entry) or "-"),
-                      escape(", ".join(ids) or "-"), escape(entry.get("reason") or "")))
-    out.append('</tbody></table><h2>Findings</h2>')
-    if not report["findings"]:
-        out.append('<p>None.</p>')
-    else:
-        out.append('<table id="findings"><thead><tr><th>severity</th><th>control</th><th>host</th><th>status</th>'
-                   '<th>first seen</th><th>evidence</th><th>remediation</th></tr></thead><tbody>')
-        for finding in report["findings"]:
-            out.append('<tr data-fingerprint="%s" data-status="%s"><td>%s</td><td>%s<br>%s</td><td>%s</td>'
-                       '<td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>' % (
-                           escape(finding["fingerprint"]), escape(finding.get("status", "")),
-                           _badge(finding["severity"]), escape(finding["id"]), escape(finding["title"]),
-                           escape(finding["host"]), escape(_finding_status(finding)),
-                           escape(finding.get("first_seen", "")), escape(finding["evidence"] + (
-                               (" (mitigated: %s)" % finding["mitigated_by"]) if finding.get("mitigated_by") else "")),
-                           escape(finding["remediation"])))
-        out.append('</tbody></table>')
+    out += _html_hosts(report) + _html_remediation(report)
     out.append('</body></html>')
     return "\n".join(out) + "\n"
 
@@ -374,29 +474,87 @@ def render_controls_markdown(catalog):
 
 # -- files ---------------------------------------------------------------------
 
-def _write_atomic(path, content):
+LOCK_NAME = ".lock"
+
+
+def _write_atomic(path, content, sync=False):
+    """Write a whole file or nothing: a unique temporary file in the same
+    directory, renamed over ``path`` (a reader, or a second writer, sees the
+    old file or the new one, never a part). ``sync``: flushed to disk first
+    (findings.json, which the next run reads, survives a crash whole)."""
     handle, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
     try:
         with os.fdopen(handle, "w") as out:
             out.write(content)
+            if sync:
+                out.flush()
+                os.fsync(out.fileno())
         os.chmod(tmp, 0o640)
-        os.rename(tmp, path)
+        os.replace(tmp, path)
     except Exception:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
 
 
-def read_report(path):
-    """A findings.json written earlier (or a directory holding one); None when absent or unreadable."""
-    if path and os.path.isdir(path):
+@contextlib.contextmanager
+def report_lock(dest):
+    """Hold ``dest``'s lock (``dest/.lock``, flock): one run at a time reads
+    the previous report and writes the new one there."""
+    if not os.path.isdir(dest):
+        os.makedirs(dest, 0o750, exist_ok=True)
+    with open(os.path.join(dest, LOCK_NAME), "a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def load_report(path):
+    """(report, problem): a findings.json written earlier (or a directory
+    holding one), or None and why it could not be read."""
+    if not path or not os.path.exists(path):
+        return None, "%s does not exist" % path
+    if os.path.isdir(path):
         path = os.path.join(path, "findings.json")
     try:
         with open(path) as handle:
             data = json.load(handle)
-    except (IOError, OSError, ValueError, TypeError):
-        return None
-    return data if isinstance(data, dict) else None
+    except (IOError, OSError) as exc:
+        return None, "cannot read %s: %s" % (path, exc.strerror or exc)
+    except (ValueError, TypeError) as exc:
+        return None, "%s is not JSON: %s" % (path, exc)
+    if not isinstance(data, dict) or not isinstance(data.get("hosts"), dict):
+        return None, "%s is not a report (no hosts)" % path
+    return data, None
+
+
+def read_report(path):
+    """A findings.json written earlier (or a directory holding one); None when absent or unreadable."""
+    return load_report(path)[0]
+
+
+def read_slices(directories):
+    """(directory, report, problem) of each slice's report directory, for merge_slices."""
+    return [(directory,) + load_report(directory) for directory in directories]
+
+
+def publish_report(dest, report, catalog, exceptions=None, baseline=None, write=True):
+    """Give ``report`` its life cycle and write every document into ``dest``.
+
+    New, still open, fixed: against ``baseline`` (the audit before
+    hardening) when given, else the previous report in dest, read and
+    replaced under dest's lock so that two runs writing into the same
+    directory (two merges of a sliced run) follow each other. Returns
+    (differs, paths); nothing is written when ``write`` is false.
+    """
+    if not write:
+        apply_history(report, baseline, exceptions)
+        return False, []
+    with report_lock(dest):
+        apply_history(report, baseline if baseline is not None else read_report(dest), exceptions)
+        return write_report(dest, report, catalog, baseline)
 
 
 def write_report(dest, report, catalog=None, baseline=None):
@@ -423,7 +581,7 @@ def write_report(dest, report, catalog=None, baseline=None):
     paths = []
     for name, content in documents:
         path = os.path.join(dest, name)
-        _write_atomic(path, content)
+        _write_atomic(path, content, sync=name == "findings.json")
         paths.append(path)
     for name in os.listdir(tickets_dir):
         if name.endswith(".md") and name not in wanted:

@@ -3,10 +3,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Assemble the fleet report, follow each finding across runs, write the files.
 
-Pure functions (host records and probe results in, a report out;
-``apply_history`` compares with the previous report and applies the
-exceptions), plus ``write_report``, which writes every document of
-``ollama_render`` atomically into the report directory.
+Pure functions: host records and probe results in, a report out
+(``build_report``), or the reports of the slices of a sliced run in, one
+fleet report out (``merge_slices``); ``apply_history`` compares with the
+previous report and applies the exceptions. ``ollama_render.publish_report``
+writes every document.
 
 A finding's ``status`` is its life cycle: ``new`` (first seen this run),
 ``open`` (seen before, still there), ``fixed`` (seen last run on a host
@@ -169,19 +170,23 @@ def build_report(records, probe_hosts, catalog, generated_at):
                 findings.append(dict(finding, host=name, host_status=status, status=STATUS_NEW,
                                      first_seen=generated_at, last_seen=generated_at))
         hosts[name] = entry
+    return {
+        "generated_at": generated_at,
+        "catalog_updated": catalog.get("updated"),
+        "summary": summarize_report(hosts, findings),
+        "hosts": hosts,
+        "findings": findings,
+    }
+
+
+def summarize_report(hosts, findings):
+    """Host counts by status, finding counts by severity."""
     by_status, by_severity = {}, dict((s, 0) for s in SEVERITIES)
     for entry in hosts.values():
         by_status[entry["status"]] = by_status.get(entry["status"], 0) + 1
     for finding in findings:
         by_severity[finding["severity"]] = by_severity.get(finding["severity"], 0) + 1
-    return {
-        "generated_at": generated_at,
-        "catalog_updated": catalog.get("updated"),
-        "summary": {"hosts": len(hosts), "by_status": by_status, "by_severity": by_severity,
-                    "findings": len(findings)},
-        "hosts": hosts,
-        "findings": findings,
-    }
+    return {"hosts": len(hosts), "by_status": by_status, "by_severity": by_severity, "findings": len(findings)}
 
 
 def _service_summary(svc):
@@ -195,7 +200,7 @@ def _service_summary(svc):
 def comparable(report):
     """The report without what changes on every run (for change detection)."""
     data = dict(report)
-    for key in ("generated_at", "compared_to"):
+    for key in ("generated_at", "compared_to", "merged_from"):
         data.pop(key, None)
     data["findings"] = [dict((k, v) for k, v in f.items() if k not in ("first_seen", "last_seen", "status", "fixed_at"))
                         for f in report.get("findings", [])]
@@ -276,6 +281,8 @@ def apply_history(report, previous=None, exceptions=None):
     """
     now = report["generated_at"]
     today = _date((now or "")[:10]) or datetime.date.today()
+    if report.get("missing_slices"):
+        _keep_unmerged_hosts(report, previous)
     earlier = {}
     for finding in (previous or {}).get("findings", []) or []:
         if isinstance(finding, dict) and finding.get("fingerprint") and finding.get("status") != STATUS_FIXED:
@@ -312,6 +319,90 @@ def apply_history(report, previous=None, exceptions=None):
     report["summary"]["by_lifecycle"] = counts
     report["summary"]["open"] = sum(counts[s] for s in OPEN_STATUSES)
     return report
+
+
+# -- sliced runs ---------------------------------------------------------------
+
+# What a finding carries of its life cycle in a slice's report: the merged
+# run gives it again (apply_history against the previous merged report).
+_LIFECYCLE_KEYS = ("status", "first_seen", "last_seen", "exception", "carried", "fixed_at")
+
+
+def validate_merge_from(merge_from, variable="merge_from"):
+    """Problems with the list of slice report directories, naming the variable."""
+    if not isinstance(merge_from, (list, tuple)):
+        return ["%s must be a list of report directories (one per slice), got %s %r"
+                % (variable, type(merge_from).__name__, merge_from)]
+    if not merge_from:
+        return ["%s is empty: give the report directory of every slice" % variable]
+    problems = []
+    for index, item in enumerate(merge_from, 1):
+        if not isinstance(item, str) or not item.strip():
+            problems.append("%s, entry %d must be a directory path (a non-empty string), got %r"
+                            % (variable, index, item))
+    twice = sorted(set(d for d in merge_from if isinstance(d, str) and merge_from.count(d) > 1))
+    if twice:
+        problems.append("%s lists %s more than once" % (variable, ", ".join(twice)))
+    return problems
+
+
+def merge_slices(slices, generated_at):
+    """One fleet report from the reports of the slices of a sliced run.
+
+    ``slices``: a list of (directory, report, problem), in merge_from's
+    order; a slice whose report could not be read has report None and the
+    reason in problem. Returns (report, exceptions): the report as
+    ``build_report`` makes it (every finding ``new``, this run's times) with
+    ``merged_from`` (directory, time, hosts of each slice) and
+    ``missing_slices`` (directory, reason), and the exceptions the slices
+    applied, by host, for ``apply_history``. A host in two slices raises
+    ValueError naming the host and both directories.
+    """
+    hosts, findings, exceptions, owner = {}, [], {}, {}
+    merged, missing, overlaps, catalogs = [], [], [], []
+    for directory, report, problem in slices:
+        if report is None:
+            missing.append({"dir": directory, "reason": problem or "no readable findings.json"})
+            continue
+        names = sorted(report.get("hosts") or {})
+        merged.append({"dir": directory, "generated_at": report.get("generated_at"), "hosts": len(names)})
+        catalogs.append(report.get("catalog_updated") or "")
+        for name in names:
+            if name in owner:
+                overlaps.append("host %s is in slice %s and in slice %s" % (name, owner[name], directory))
+                continue
+            owner[name] = directory
+            hosts[name] = report["hosts"][name]
+        for finding in report.get("findings") or []:
+            if finding.get("status") == STATUS_FIXED or finding.get("carried") or owner.get(finding["host"]) != directory:
+                continue  # the slice's own history: the merged run has its own
+            if finding.get("exception"):
+                exceptions.setdefault(finding["host"], []).append(dict(
+                    finding["exception"], id=finding["id"], host=finding["host"], subject=finding.get("subject")))
+            fresh = dict((k, v) for k, v in finding.items() if k not in _LIFECYCLE_KEYS)
+            findings.append(dict(fresh, status=STATUS_NEW, first_seen=generated_at, last_seen=generated_at))
+    if overlaps:
+        raise ValueError("a host may be in one slice only (check the slices' --limit): %s" % "; ".join(overlaps))
+    findings.sort(key=lambda f: (f["host"], -severity_rank(f["severity"]), f["id"], f.get("subject", "")))
+    return {
+        "generated_at": generated_at,
+        "catalog_updated": max(catalogs) if catalogs else None,
+        "summary": summarize_report(hosts, findings),
+        "hosts": hosts,
+        "findings": findings,
+        "merged_from": merged,
+        "missing_slices": missing,
+    }, exceptions
+
+
+def _keep_unmerged_hosts(report, previous):
+    """A merge with missing slices: the hosts of the previous report in no
+    slice are listed as not audited (their findings are then carried)."""
+    why = "in no slice of this merge (missing: %s)" % ", ".join(m["dir"] for m in report["missing_slices"])
+    for name, entry in sorted(((previous or {}).get("hosts") or {}).items()):
+        if name not in report["hosts"] and isinstance(entry, dict):
+            report["hosts"][name] = dict(entry, status=STATUS_NOT_AUDITED, reason=why)
+    report["summary"].update(summarize_report(report["hosts"], report["findings"]))
 
 
 def open_at_or_above(report, threshold):
