@@ -60,6 +60,10 @@ def test_entries_split_users_admins_and_keys():
     ([{"name": "a", "api_key": "short"}], "api_key must be"),
     ([{"name": "a", "api_key": KEY}, {"name": "b", "api_key": KEY}], "already used"),
     (["not a mapping"], "not a mapping"),
+    # Python's `$` matches before a final newline: such a name or key would
+    # render, pass `nginx -t` and never match a request.
+    ([{"name": "alice\n", "api_key": KEY}], "name must match"),
+    ([{"name": "a", "api_key": KEY + "\n"}], "api_key must be"),
 ])
 def test_bad_entries_are_refused_without_quoting_secrets(creds, message):
     with pytest.raises(ValueError) as err:

@@ -454,3 +454,10 @@ def test_template_instance(tmp_path):
 ])
 def test_unit_template(name, expected):
     assert unit_template(name) == expected
+
+
+def test_a_quoted_newline_never_makes_a_key():
+    """Found by the property test: `A'\\n='` splits into the word `A\\n=`,
+    which is not KEY=VALUE (systemd ignores it)."""
+    pairs, problems = parse_environment_assignment("A'\n='")
+    assert pairs == [] and problems

@@ -39,7 +39,7 @@ _PORT_RE = re.compile(r"^[+-]?[0-9]+\Z")
 _GO_SPACE = u"\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006" \
     u"\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 # An OLLAMA_ORIGINS entry whose host part is only "*" admits any web page.
-_ORIGIN_ANY_RE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://)?\*(?::[0-9*]*)?/?$")
+_ORIGIN_ANY_RE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://)?\*(?::[0-9*]*)?/?\Z")
 _INT32_MAX = 2 ** 31 - 1
 
 

@@ -17,7 +17,7 @@ import re
 import sys
 
 TCP_LISTEN = "0A"
-_HEX_RE = re.compile(r"^[0-9A-Fa-f]+$")
+_HEX_RE = re.compile(r"^[0-9A-Fa-f]+\Z")
 
 
 def _hex_to_ip(hexaddr, byteorder):

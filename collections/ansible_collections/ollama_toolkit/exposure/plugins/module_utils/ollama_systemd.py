@@ -36,7 +36,7 @@ UNIT_DIRS = (
     "/lib/systemd/system",
 )
 
-_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 _ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t",
             "v": "\v", "\\": "\\", "\"": "\"", "'": "'", "s": " "}
 

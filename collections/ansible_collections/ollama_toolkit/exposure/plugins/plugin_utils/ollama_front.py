@@ -32,13 +32,13 @@ except ImportError:  # Python 2
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import DEFAULT_PORT
 
 ROLES = ("user", "admin")
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}\Z")
 # Bearer keys go into an nginx map as a regex: keep them to the URL-safe
 # base64 alphabet (what `openssl rand -base64url`, secrets.token_urlsafe and
 # OpenAI-style "sk-..." keys use), long enough to resist guessing.
-KEY_RE = re.compile(r"^[A-Za-z0-9_-]{24,256}$")
+KEY_RE = re.compile(r"^[A-Za-z0-9_-]{24,256}\Z")
 _ALPHABET = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-_SALT_RE = re.compile(r"^[./0-9A-Za-z]{1,16}$")
+_SALT_RE = re.compile(r"^[./0-9A-Za-z]{1,16}\Z")
 # The byte order of the final base-64 encoding of SHA-512-crypt.
 _ORDER = [(0, 21, 42), (22, 43, 1), (44, 2, 23), (3, 24, 45), (25, 46, 4), (47, 5, 26), (6, 27, 48),
           (28, 49, 7), (50, 8, 29), (9, 30, 51), (31, 52, 10), (53, 11, 32), (12, 33, 54), (34, 55, 13),
