@@ -10,7 +10,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 RELEASES ?= bullseye bookworm trixie
 INVENTORY := inventories/lab/hosts.yml
 
-.PHONY: help venv host images front-image lab lab-destroy demo audit lint docs unit molecule test bench bench-front bench-report bench-scale clean
+.PHONY: help venv host images front-image lab lab-destroy demo audit lint docs unit molecule molecule-lab molecule-walls test bench bench-front bench-report bench-scale clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -63,11 +63,17 @@ docs: venv ## Render docs/controls.md from the control catalog, roles/*/README.m
 unit: venv ## Unit and property tests of the parsers and modules
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
 
-molecule: venv images front-image ## Molecule: audit on a lab mixing Debian 11, 12, 13; harden + rollback, the whole lab with every wall on, firewall and front on Debian 12
+molecule: venv images front-image ## Molecule: both chains below at once (their containers and networks are apart: olab-*, ofw-*/ofr-*); each one's output when it ends
+	tests/lab/images/build-fw.sh
+	$(MAKE) --no-print-directory -j2 --output-sync=target molecule-lab molecule-walls
+
+molecule-lab: venv ## audit on a lab mixing Debian 11, 12, 13; harden + rollback; the whole lab with every wall on (Debian 12)
 	OLLAMA_LAB_RELEASE=mixed $(BIN)/molecule test -s audit
 	OLLAMA_LAB_RELEASE=bookworm $(BIN)/molecule test -s harden
 	$(BIN)/molecule test -s fleet
-	tests/lab/images/build-fw.sh && $(BIN)/molecule test -s firewall
+
+molecule-walls: venv ## the firewall (every backend) and the front (nginx, TLS, credentials) on Debian 12
+	$(BIN)/molecule test -s firewall
 	$(BIN)/molecule test -s front
 
 test: lint unit molecule ## Everything CI runs
