@@ -6,6 +6,7 @@ the life cycle across merged runs, and writers racing for one directory."""
 import json
 import multiprocessing
 import os
+import re
 import subprocess
 import sys
 
@@ -203,3 +204,28 @@ def test_the_playbook_merges_the_slices(tmp_path, slices):
     bad = playbook("-e", "merge_from=%s" % ",".join(slices), "-e", "report_dir=%s" % (tmp_path / "bad"))
     assert bad.returncode != 0 and "merge_from must be a non-empty list" in bad.stdout
     assert not (tmp_path / "bad").exists()
+
+
+def test_the_playbook_is_idempotent_and_safe_in_check_mode(tmp_path, slices):
+    """A second merge of the same slices changes nothing (recap changed=0, the
+    report does not move); --check changes nothing either."""
+    binary = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    dest = str(tmp_path / "fleet")
+
+    def playbook(*extra):
+        return subprocess.run([binary, "playbooks/report.yml", "-e", json.dumps({"merge_from": slices}),
+                               "-e", "report_dir=%s" % dest] + list(extra), cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=300)
+
+    first = playbook()
+    assert first.returncode == 0, first.stdout
+    before = read_report(dest)
+    for extra in ([], ["--check"]):
+        again = playbook(*extra)
+        assert again.returncode == 0, again.stdout
+        assert re.search(r"localhost\s+: ok=\d+\s+changed=0\s", again.stdout), again.stdout[-1500:]
+        after = read_report(dest)
+        assert sorted(after["hosts"]) == sorted(before["hosts"])
+        assert {f["fingerprint"]: f["first_seen"] for f in after["findings"]} == \
+            {f["fingerprint"]: f["first_seen"] for f in before["findings"]}
