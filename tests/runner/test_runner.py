@@ -22,13 +22,12 @@ import shutil
 import subprocess
 import sys
 
+import ansible_runner
 import pytest
 import requests
 import urllib3
 
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_front import credential_entries
-
-ansible_runner = pytest.importorskip("ansible_runner")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROJECT = os.path.dirname(os.path.dirname(HERE))
