@@ -1,6 +1,6 @@
 # Ollama exposure toolkit. Two commands do everything on a fresh Debian box:
 #   make demo   - build the lab, audit -> harden -> audit it, print the before/after summary
-#   make test   - lint, unit tests, every Molecule scenario
+#   make test   - lint, unit tests, every Molecule scenario, the ansible-runner test
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -9,8 +9,9 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 RELEASES ?= bullseye bookworm trixie
 INVENTORY := inventories/lab/hosts.yml
+RUNNER_TEST := $(BIN)/python -m pytest -q -p no:cacheprovider tests/runner
 
-.PHONY: help venv host images front-image lab lab-destroy demo audit lint docs unit molecule molecule-lab molecule-walls test bench bench-front bench-report bench-scale clean
+.PHONY: help venv host images front-image lab lab-destroy demo audit lint docs unit runner molecule molecule-lab molecule-walls test bench bench-front bench-report bench-scale clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -63,7 +64,10 @@ docs: venv ## Render docs/controls.md from the control catalog, roles/*/README.m
 unit: venv ## Unit and property tests of the parsers and modules
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
 
-molecule: venv images front-image ## Molecule: both chains below at once (their containers and networks are apart: olab-*, ofw-*/ofr-*); each one's output when it ends
+runner: venv front-image ## The audit and harden jobs through ansible-runner (AWX's engine) on a 2-host lab of its own (orun-*): rc, reports under the artifacts, no secret in the job events
+	$(RUNNER_TEST)
+
+molecule: venv images front-image ## Molecule: both chains below at once (their containers and networks are apart: olab-*, ofw-*/ofr-*/orun-*); each one's output when it ends
 	tests/lab/images/build-fw.sh
 	$(MAKE) --no-print-directory -j2 --output-sync=target molecule-lab molecule-walls
 
@@ -72,9 +76,10 @@ molecule-lab: venv ## audit on a lab mixing Debian 11, 12, 13; harden + rollback
 	OLLAMA_LAB_RELEASE=bookworm $(BIN)/molecule test -s harden
 	$(BIN)/molecule test -s fleet
 
-molecule-walls: venv ## the firewall (every backend) and the front (nginx, TLS, credentials) on Debian 12
+molecule-walls: venv ## the firewall (every backend) and the front (nginx, TLS, credentials) on Debian 12; then `make runner`'s test (the shorter chain)
 	$(BIN)/molecule test -s firewall
 	$(BIN)/molecule test -s front
+	$(RUNNER_TEST)
 
 test: lint unit molecule ## Everything CI runs
 
