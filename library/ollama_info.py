@@ -198,8 +198,6 @@ firewall:
       by family, port (a string) and the rule that closes it. A rule for another port, in a
       chain traffic never reaches, or flushed, is not listed. The report combines this with
       the outside probe to tell a mitigated host from an exposed one.
-  returned: always
-  type: dict
     - C(detect) says which firewall the host has, for the ollama_firewall role's plan -
       C(tools) (nft, iptables, ip6tables, ufw, firewall-cmd - each its path, or empty when missing),
       C(units) (nftables, ufw, firewalld, netfilter-persistent and docker services - loaded, active,
