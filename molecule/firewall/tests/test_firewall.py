@@ -200,7 +200,7 @@ def test_the_role_reports_where_the_limit_applies():
     said = {}
     for play in json.loads(run.stdout)["plays"]:
         for task in play["tasks"]:
-            if task["task"]["name"].startswith("OLLAMA-FW-003 | AUDIT | Report the per-source connection limit"):
+            if "OLLAMA-FW-003 | AUDIT | Report the per-source connection limit" in task["task"]["name"]:
                 said.update((name, res.get("msg", "")) for name, res in task["hosts"].items())
     assert said["fw-nftables"].startswith("front port 11443 connection limit APPLIED: nftables: at most 8 "), said
     assert said["fw-iptables"].startswith("front port 11443 connection limit APPLIED: iptables: at most 8 "), said
@@ -321,7 +321,7 @@ def firewall_play(limit, *extra, json_output=False):
            "-e", "ollama_audit_probe=false"] + list(extra)
     if json_output:
         return subprocess.run(cmd, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              timeout=300, env=dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json"))
+                              timeout=300, env=dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"))
     return subprocess.run(cmd, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
 
 
