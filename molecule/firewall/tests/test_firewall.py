@@ -103,9 +103,9 @@ def test_front_port_is_open_from_outside(host, lab):
 
 # -- the per-source connection limit on the front's port ---------------------------
 # Run in a container: opens N connections to ADDRESS:PORT one after the other
-# (each with a bounded timeout), holds them, prints one JSON line (each
-# attempt: open, reset or the error; the HTTP status line read through the
-# first open one), then closes them all when a line comes on stdin.
+# (each with a bounded timeout), holds them, prints a JSON line (each
+# attempt: open, reset or the error), and when a line comes on stdin prints
+# the HTTP status line read through the first open one and closes them all.
 HOLD = r"""
 import json, socket, sys
 address, port, count = sys.argv[1].strip("[]"), int(sys.argv[2]), int(sys.argv[3])
@@ -123,14 +123,14 @@ for _ in range(count):
     except OSError as exc:
         seen.append("error: %s" % exc)
         sock.close()
+print(json.dumps(seen), flush=True)
+sys.stdin.readline()
 status = ""
 if held:
     held[0].sendall(b"GET / HTTP/1.0\r\n\r\n")
     status = held[0].recv(64).split(b"\r\n")[0].decode()
-    held[0].close()
-print(json.dumps({"seen": seen, "status": status}), flush=True)
-sys.stdin.readline()
-for sock in held[1:]:
+print(json.dumps(status), flush=True)
+for sock in held:
     sock.close()
 """
 LIMIT = 8  # ollama_firewall_front_conn_limit in the scenario's inventory
@@ -147,16 +147,22 @@ class Held:
                                       str(count)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         assert line, "the probe in %s printed nothing" % name
-        self.result = json.loads(line)
+        self.seen = json.loads(line)
+        self.status = None
 
     def close(self):
-        self.proc.communicate("close\n", timeout=30)
+        """Closes the connections; the HTTP status line read through the first open one."""
+        if self.status is None:
+            out = self.proc.communicate("close\n", timeout=30)[0].strip()
+            self.status = json.loads(out) if out else ""
+        return self.status
 
 
 def held(name, address, port, count):
+    """Each attempt's outcome; the connections are closed again."""
     probe = Held(name, address, port, count)
     probe.close()
-    return probe.result
+    return probe.seen
 
 
 def test_front_conn_limit_resets_connections_over_it_per_source(host, lab):
@@ -167,18 +173,19 @@ def test_front_conn_limit_resets_connections_over_it_per_source(host, lab):
         address = addresses(lab)[family]
         probe = Held("ofw-scanner", address, port, LIMIT + 4)
         try:
-            # Exactly LIMIT accepted (by the front's stand-in: it answers), the rest reset.
-            assert probe.result["seen"] == ["open"] * LIMIT + ["reset"] * 4, (family, probe.result)
-            assert probe.result["status"].startswith("HTTP/1.0 200"), (family, probe.result)
+            # Exactly LIMIT accepted, the rest reset.
+            assert probe.seen == ["open"] * LIMIT + ["reset"] * 4, (family, probe.seen)
             # Another source while the scanner holds its connections: over IPv4 it
             # has its own count (not a global limit); over IPv6 it is in the
             # scanner's /64, which the limit counts as one source.
-            assert held(PEER, address, port, 1)["seen"] == peer_gets, family
+            assert held(PEER, address, port, 1) == peer_gets, family
         finally:
-            probe.close()
+            status = probe.close()
+        # The accepted ones reached the front's stand-in: it answers through them.
+        assert status.startswith("HTTP/1.0 200"), (family, status)
         # Closed connections no longer count: the scanner connects again.
         for _ in range(10):
-            again = held("ofw-scanner", address, port, 1)["seen"]
+            again = held("ofw-scanner", address, port, 1)
             if again == ["open"]:
                 break
             time.sleep(0.5)
@@ -190,8 +197,8 @@ def test_front_conn_limit_is_not_faked_where_the_backend_cannot(host, lab):
     connection count) every connection is accepted, and the role said so."""
     if lab["fw_backend"] not in ("ufw", "firewalld") or lab.get("fw_ssh"):
         pytest.skip("the backends without a per-source connection limit")
-    result = held("ofw-scanner", addresses(lab)["ipv4"], lab["fw_front_port"], LIMIT + 4)
-    assert result["seen"] == ["open"] * (LIMIT + 4), result
+    seen = held("ofw-scanner", addresses(lab)["ipv4"], lab["fw_front_port"], LIMIT + 4)
+    assert seen == ["open"] * (LIMIT + 4), seen
 
 
 def test_the_role_reports_where_the_limit_applies():
