@@ -6,7 +6,7 @@ every decision the role's tasks take from it.
 
     {{ ollama_audit_facts | ollama_firewall_plan(detect, backend='auto', ..., before={}, state_file=...) }}
         -> backend, install, ports, docker, act, nftables, iptables_chain, iptables[family],
-           docker_user_rules[family], ufw_rules, ufw_stale, rich_rules, rich_stale, python,
+           docker_user_rules[family], ufw_rules, ufw_stale, rich_rules, rich_stale, front_conn_limit, python,
            docker_state_file, republish, republish_refused, ...
     {{ plan | ollama_firewall_republish(facts, read) }}   (read: ollama_info with docker_inspect)
         -> the plan with republish / republish_refused, without the DOCKER-USER rules of those
@@ -30,13 +30,16 @@ from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils import oll
 def ollama_firewall_plan(facts, state, backend="auto", ports=None, front_enabled=True, front_port=11443,
                          front_sources=None, ssh_port=22, docker_user=True,
                          ufw_enable=False, ssh_allow=False, docker_republish=False, install=False,
-                         before=None, state_file="/var/lib/ollama-exposure-toolkit/firewall.json", firewalld_zone=""):
+                         before=None, state_file="/var/lib/ollama-exposure-toolkit/firewall.json", firewalld_zone="",
+                         front_conn_limit=64, front_conn_limit_ipv6_prefix=64):
     try:
         return fw.plan(facts, state, backend=backend, ports=ports if ports is not None else [],
                        front_enabled=front_enabled, front_port=front_port, front_sources=front_sources,
                        ssh_port=ssh_port, docker_user=docker_user,
                        ufw_enable=ufw_enable, ssh_allow=ssh_allow, docker_republish=docker_republish,
-                       install=install, before=before, state_file=state_file, firewalld_zone=firewalld_zone)
+                       install=install, before=before, state_file=state_file, firewalld_zone=firewalld_zone,
+                       front_conn_limit=front_conn_limit,
+                       front_conn_limit_ipv6_prefix=front_conn_limit_ipv6_prefix)
     except ValueError as exc:
         raise AnsibleFilterError(str(exc))
 

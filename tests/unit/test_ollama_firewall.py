@@ -176,6 +176,16 @@ def test_republished_container_loses_its_input_rule_unless_the_port_is_ollamas_o
     ({"front_sources": "0.0.0.0/0"}, "ollama_firewall_front_sources"),
     ({"ssh_port": "ssh"}, "ollama_firewall_ssh_port"),
     ({"backend": "pf"}, "ollama_firewall_backend"),
+    ({"front_conn_limit": -1}, "ollama_firewall_front_conn_limit"),
+    ({"front_conn_limit": "-1"}, "ollama_firewall_front_conn_limit"),
+    ({"front_conn_limit": "many"}, "ollama_firewall_front_conn_limit"),
+    ({"front_conn_limit": 1.5}, "ollama_firewall_front_conn_limit"),
+    ({"front_conn_limit": True}, "ollama_firewall_front_conn_limit"),
+    ({"front_conn_limit": None}, "ollama_firewall_front_conn_limit"),
+    ({"front_conn_limit": [8]}, "ollama_firewall_front_conn_limit"),
+    ({"front_conn_limit_ipv6_prefix": 0}, "ollama_firewall_front_conn_limit_ipv6_prefix"),
+    ({"front_conn_limit_ipv6_prefix": 129}, "ollama_firewall_front_conn_limit_ipv6_prefix"),
+    ({"front_conn_limit_ipv6_prefix": "/64"}, "ollama_firewall_front_conn_limit_ipv6_prefix"),
 ])
 def test_bad_input_names_the_variable(kwargs, name):
     with pytest.raises(ValueError) as err:
@@ -435,7 +445,9 @@ def test_nftables_ruleset_without_front():
 
 
 def test_iptables_rules_in_order_and_as_iptables_prints_them():
-    p = fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY, front_sources=["10.0.0.0/8", "::/0"])
+    # Without the front's connection limit (0): the rules as they were before it.
+    p = fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY, front_sources=["10.0.0.0/8", "::/0"],
+                front_conn_limit=0)
     v4 = [r["line"] for r in fw.iptables_rules(p, "ipv4")]
     assert v4 == ["-A OLLAMA-TOOLKIT -i lo -j RETURN",
                   "-A OLLAMA-TOOLKIT -s 10.0.0.0/8 -p tcp -m tcp --dport 11443 -j ACCEPT",
@@ -483,6 +495,163 @@ def test_firewalld_rich_rules():
         'rule priority="-2" family="ipv4" source address="10.0.0.0/8" port port="11443" protocol="tcp" accept',
         'rule priority="-1" port port="11443" protocol="tcp" drop',
         'rule port port="11434" protocol="tcp" drop']
+
+
+# -- the front's per-source connection limit ------------------------------------------------
+LIMIT_V4 = ("-p tcp -m tcp --dport 11443 -m conntrack --ctstate NEW -m connlimit --connlimit-above %d "
+            "--connlimit-mask 32 --connlimit-saddr -j REJECT --reject-with tcp-reset")
+
+
+def without_conn_limit(text):
+    """An nftables table without the limit's sets and rules."""
+    out, in_set = [], False
+    for line in text.split("\n"):
+        if line.startswith("\tset front_conn_"):
+            in_set = True
+        elif in_set:
+            in_set = line != "\t}"
+        elif "ct count over" not in line:
+            out.append(line)
+    return "\n".join(out)
+
+
+def test_conn_limit_default_is_on_and_reported_applied():
+    p = fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY)
+    assert p["front_conn_limit"]["limit"] == 64 and p["front_conn_limit"]["ipv6_prefix"] == 64
+    assert p["front_conn_limit"]["applied"] is True
+    assert "64 concurrent connections" in p["front_conn_limit"]["why"] and "/64" in p["front_conn_limit"]["why"]
+
+
+def test_conn_limit_digits_as_extra_vars_give():
+    p = fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY, front_conn_limit="8",
+                front_conn_limit_ipv6_prefix="56")
+    assert p["front_conn_limit"]["limit"] == 8 and p["front_conn_limit"]["ipv6_prefix"] == 56
+
+
+def test_conn_limit_every_bad_variable_at_once():
+    with pytest.raises(ValueError) as err:
+        fw.plan(facts(), state(), front_conn_limit=-3, front_conn_limit_ipv6_prefix=200, ports=[0])
+    for name in ("ollama_firewall_front_conn_limit must", "ollama_firewall_front_conn_limit_ipv6_prefix must",
+                 "ollama_firewall_ports"):
+        assert name in str(err.value)
+
+
+def test_conn_limit_nftables_front_anywhere():
+    p = fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY, front_conn_limit=8)
+    text = p["nftables"]
+    v4 = "tcp dport 11443 ct state new add @front_conn_ipv4 { ip saddr ct count over 8 } reject with tcp reset"
+    v6 = ("tcp dport 11443 ct state new add @front_conn_ipv6 "
+          "{ ip6 saddr and ffff:ffff:ffff:ffff:: ct count over 8 } reject with tcp reset")
+    assert "\t\t" + v4 + "\n" in text and "\t\t" + v6 + "\n" in text
+    for family in ("ipv4", "ipv6"):
+        assert ("\tset front_conn_%s {\n\t\ttype %s_addr\n\t\tsize 65535\n\t\tflags dynamic\n\t}\n"
+                % (family, family)) in text
+    # Loopback first, the limit before the accept, the Ollama port still dropped.
+    assert text.index('iif "lo" accept') < text.index(v4) < text.index(v6) < text.index("tcp dport 11443 accept")
+    assert "tcp dport { 11434 } drop" in text
+    # The sets are in the toolkit's table (the rollback deletes the table).
+    assert text.index("table inet ollama_exposure_toolkit {") < text.index("set front_conn_ipv4")
+
+
+def test_conn_limit_nftables_ipv6_prefix():
+    text = fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY, front_conn_limit_ipv6_prefix=56)["nftables"]
+    assert "{ ip6 saddr and ffff:ffff:ffff:ff00:: ct count over 64 }" in text
+    text = fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY, front_conn_limit_ipv6_prefix=128)["nftables"]
+    assert "{ ip6 saddr ct count over 64 }" in text
+    text = fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY, front_conn_limit_ipv6_prefix=60)["nftables"]
+    assert "{ ip6 saddr and ffff:ffff:ffff:fff0:: ct count over 64 }" in text
+
+
+def test_conn_limit_nftables_front_restricted():
+    p = fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY, front_sources=["10.0.0.0/8"], front_conn_limit=8)
+    text = p["nftables"]
+    limit = ("tcp dport 11443 ip saddr { 10.0.0.0/8 } ct state new add @front_conn_ipv4 "
+             "{ ip saddr ct count over 8 } reject with tcp reset")
+    assert limit in text
+    assert text.index(limit) < text.index("tcp dport 11443 ip saddr { 10.0.0.0/8 } accept")
+    # No IPv6 source is allowed: no IPv6 set or limit (the drop takes it).
+    assert "front_conn_ipv6" not in text and "tcp dport 11443 drop" in text
+
+
+def test_conn_limit_off_or_no_front_renders_the_rules_as_before():
+    base = facts(listeners=[listener(11434)])
+    off = fw.plan(base, NFT_ONLY, front_conn_limit=0)
+    assert "ct count" not in off["nftables"] and "set front_conn" not in off["nftables"]
+    assert "connlimit" not in str(off["iptables"])
+    assert off["front_conn_limit"]["applied"] is False and "off" in off["front_conn_limit"]["why"]
+    assert "ollama_firewall_front_conn_limit is 0" in off["front_conn_limit"]["why"]
+    # The limit adds its sets and rules, and changes nothing else in the table.
+    on = fw.plan(base, NFT_ONLY, front_conn_limit=8)
+    assert without_conn_limit(on["nftables"]) == off["nftables"]
+    assert [r for r in on["iptables"]["ipv4"] if not r["command"]] == off["iptables"]["ipv4"]
+    nofront = fw.plan(base, NFT_ONLY, front_enabled=False, front_conn_limit=8)
+    assert "11443" not in nofront["nftables"] and "connlimit" not in str(nofront["iptables"])
+    assert nofront["front_conn_limit"]["applied"] is False
+    assert "ollama_firewall_front_enabled" in nofront["front_conn_limit"]["why"]
+
+
+def test_conn_limit_iptables_before_each_accept():
+    p = fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY, backend="iptables",
+                front_sources=["10.0.0.0/8", "::/0"], front_conn_limit=8, front_conn_limit_ipv6_prefix=48)
+    v4 = [r["line"] for r in p["iptables"]["ipv4"]]
+    assert v4 == ["-A OLLAMA-TOOLKIT -i lo -j RETURN",
+                  "-A OLLAMA-TOOLKIT -s 10.0.0.0/8 " + LIMIT_V4 % 8,
+                  "-A OLLAMA-TOOLKIT -s 10.0.0.0/8 -p tcp -m tcp --dport 11443 -j ACCEPT",
+                  "-A OLLAMA-TOOLKIT -p tcp -m tcp --dport 11443 -j DROP",
+                  "-A OLLAMA-TOOLKIT -p tcp -m tcp --dport 11434 -j DROP"]
+    v6 = [r["line"] for r in p["iptables"]["ipv6"]]
+    assert v6 == ["-A OLLAMA-TOOLKIT -i lo -j RETURN",
+                  "-A OLLAMA-TOOLKIT " + (LIMIT_V4 % 8).replace("--connlimit-mask 32", "--connlimit-mask 48"),
+                  "-A OLLAMA-TOOLKIT -p tcp -m tcp --dport 11443 -j ACCEPT",
+                  "-A OLLAMA-TOOLKIT -p tcp -m tcp --dport 11434 -j DROP"]
+    # The module cannot express connlimit: the tasks insert it with the command, its args as -S prints it.
+    assert [r["command"] for r in p["iptables"]["ipv4"]] == [False, True, False, False, False]
+    limit = p["iptables"]["ipv4"][1]
+    assert limit["line"] == "-A OLLAMA-TOOLKIT " + limit["args"] and limit["jump"] == "REJECT"
+    assert p["front_conn_limit"]["applied"] is True and p["front_conn_limit"]["why"].startswith("iptables:")
+    # A chain whose live rules lack the limit (an earlier version's) is stale: flushed and rebuilt.
+    old = fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY, backend="iptables", front_conn_limit=0)
+    live = ["-N OLLAMA-TOOLKIT"] + [r["line"] for r in old["iptables"]["ipv4"]]
+    new = fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY, backend="iptables", front_conn_limit=8)
+    assert fw.stale_chain(live, new["iptables"]["ipv4"])
+    assert not fw.stale_chain(["-N OLLAMA-TOOLKIT"] + [r["line"] for r in new["iptables"]["ipv4"]],
+                              new["iptables"]["ipv4"])
+    # ...and so is one with another limit.
+    other = fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY, backend="iptables", front_conn_limit=9)
+    assert fw.stale_chain(["-N OLLAMA-TOOLKIT"] + [r["line"] for r in new["iptables"]["ipv4"]],
+                          other["iptables"]["ipv4"])
+
+
+def test_conn_limit_iptables_chain_is_wanted_for_the_limit_alone():
+    before = {"backend": "iptables", "ports": [11434]}
+    # Front open to anywhere, nothing to close, an earlier run to keep in step: the limit needs the chain.
+    p = fw.plan(facts(), NFT_ONLY, backend="iptables", before=before)
+    assert p["act"] is True and p["iptables_chain"] is True
+    assert [r["line"] for r in p["iptables"]["ipv4"]][1:] == [
+        "-A OLLAMA-TOOLKIT " + LIMIT_V4 % 64, "-A OLLAMA-TOOLKIT -p tcp -m tcp --dport 11443 -j ACCEPT"]
+    assert fw.plan(facts(), NFT_ONLY, backend="iptables", before=before, front_conn_limit=0)["iptables_chain"] is False
+    # Nothing to do on the host: nothing applied, said so.
+    idle = fw.plan(facts(), NFT_ONLY, backend="iptables")
+    assert idle["act"] is False and idle["front_conn_limit"]["applied"] is False
+    assert "no rule is added" in idle["front_conn_limit"]["why"]
+
+
+def test_conn_limit_ufw_and_firewalld_cannot_and_say_so():
+    ufw = fw.plan(facts(listeners=[listener(11434)]), state(ufw_active=True), front_conn_limit=8)
+    assert ufw["backend"] == "ufw"
+    assert ufw["front_conn_limit"] == {"limit": 8, "ipv6_prefix": 64, "applied": False, "why": fw.UFW_NO_CONN_LIMIT}
+    assert "ufw" in fw.UFW_NO_CONN_LIMIT and "rate" in fw.UFW_NO_CONN_LIMIT and "not applied" in fw.UFW_NO_CONN_LIMIT
+    # Nothing faked: no ufw `limit` rule, the rules are those without the limit.
+    assert ufw["ufw_rules"] == fw.plan(facts(listeners=[listener(11434)]), state(ufw_active=True),
+                                       front_conn_limit=0)["ufw_rules"]
+    assert all(r["rule"] != "limit" for r in ufw["ufw_rules"])
+    fwd_state = state(tools={"firewall-cmd": "/usr/bin/firewall-cmd"}, units=units(firewalld="active"))
+    fwd = fw.plan(facts(listeners=[listener(11434)]), fwd_state, front_conn_limit=8)
+    assert fwd["backend"] == "firewalld" and fwd["front_conn_limit"]["applied"] is False
+    assert fwd["front_conn_limit"]["why"] == fw.FIREWALLD_NO_CONN_LIMIT and "rich rules" in fw.FIREWALLD_NO_CONN_LIMIT
+    assert not any("limit" in r for r in fwd["rich_rules"])
+    assert fwd["rich_rules"] == fw.plan(facts(listeners=[listener(11434)]), fwd_state,
+                                        front_conn_limit=0)["rich_rules"]
 
 
 # -- ollama_info: other_listeners ---------------------------------------------------------

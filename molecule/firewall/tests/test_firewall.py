@@ -1,7 +1,10 @@
 """Verify the ollama_firewall role on one host per backend (and a
 Docker-published Ollama, and a host whose nftables the role installed):
 from the scanner container the Ollama port is closed over IPv4 and IPv6 (it
-answered over both before the role) and the front's port is open, loopback
+answered over both before the role) and the front's port is open (with at
+most ollama_firewall_front_conn_limit connections per source where the
+backend can limit them: nftables, iptables; said not applied on ufw and
+firewalld), loopback
 still reaches Ollama, the rules survive a restart of the firewall service
 (and a reboot), other rules are untouched, and bad input is rejected before
 any change, naming the variable. Last, the opt-in that recreates the
@@ -96,6 +99,121 @@ def test_ollama_port_was_open_and_is_closed_from_outside(host, lab):
 
 def test_front_port_is_open_from_outside(host, lab):
     assert answers(host, lab, lab["fw_front_port"]) == {"ipv4": "200", "ipv6": "200"}
+
+
+# -- the per-source connection limit on the front's port ---------------------------
+# Run in a container: opens N connections to ADDRESS:PORT one after the other
+# (each with a bounded timeout), holds them, prints a JSON line (each
+# attempt: open, reset or the error), and when a line comes on stdin prints
+# the HTTP status line read through the first open one and closes them all.
+HOLD = r"""
+import json, socket, sys
+address, port, count = sys.argv[1].strip("[]"), int(sys.argv[2]), int(sys.argv[3])
+held, seen = [], []
+for _ in range(count):
+    sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET)
+    sock.settimeout(3)
+    try:
+        sock.connect((address, port))
+        held.append(sock)
+        seen.append("open")
+    except ConnectionRefusedError:
+        seen.append("reset")
+        sock.close()
+    except OSError as exc:
+        seen.append("error: %s" % exc)
+        sock.close()
+print(json.dumps(seen), flush=True)
+sys.stdin.readline()
+status = ""
+if held:
+    held[0].sendall(b"GET / HTTP/1.0\r\n\r\n")
+    status = held[0].recv(64).split(b"\r\n")[0].decode()
+print(json.dumps(status), flush=True)
+for sock in held:
+    sock.close()
+"""
+LIMIT = 8  # ollama_firewall_front_conn_limit in the scenario's inventory
+# A second source: another lab container (its own IPv4 address; the same
+# IPv6 /64 as the scanner, the lab network being one /64).
+PEER = "ofw-ufw"
+
+
+class Held:
+    """``HOLD`` running in container ``name`` against ``address``:``port``."""
+
+    def __init__(self, name, address, port, count):
+        self.proc = subprocess.Popen(["docker", "exec", "-i", name, "python3", "-c", HOLD, address, str(port),
+                                      str(count)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        assert line, "the probe in %s printed nothing" % name
+        self.seen = json.loads(line)
+        self.status = None
+
+    def close(self):
+        """Closes the connections; the HTTP status line read through the first open one."""
+        if self.status is None:
+            out = self.proc.communicate("close\n", timeout=30)[0].strip()
+            self.status = json.loads(out) if out else ""
+        return self.status
+
+
+def held(name, address, port, count):
+    """Each attempt's outcome; the connections are closed again."""
+    probe = Held(name, address, port, count)
+    probe.close()
+    return probe.seen
+
+
+def test_front_conn_limit_resets_connections_over_it_per_source(host, lab):
+    if lab["fw_backend"] not in ("nftables", "iptables") or lab.get("fw_install") or lab["fw_service"] == "docker.service":
+        pytest.skip("the limit is tested on the nftables and the iptables hosts")
+    port = lab["fw_front_port"]
+    for family, peer_gets in (("ipv4", ["open"]), ("ipv6", ["reset"])):
+        address = addresses(lab)[family]
+        probe = Held("ofw-scanner", address, port, LIMIT + 4)
+        try:
+            # Exactly LIMIT accepted, the rest reset.
+            assert probe.seen == ["open"] * LIMIT + ["reset"] * 4, (family, probe.seen)
+            # Another source while the scanner holds its connections: over IPv4 it
+            # has its own count (not a global limit); over IPv6 it is in the
+            # scanner's /64, which the limit counts as one source.
+            assert held(PEER, address, port, 1) == peer_gets, family
+        finally:
+            status = probe.close()
+        # The accepted ones reached the front's stand-in: it answers through them.
+        assert status.startswith("HTTP/1.0 200"), (family, status)
+        # Closed connections no longer count: the scanner connects again.
+        for _ in range(10):
+            again = held("ofw-scanner", address, port, 1)
+            if again == ["open"]:
+                break
+            time.sleep(0.5)
+        assert again == ["open"], family
+
+
+def test_front_conn_limit_is_not_faked_where_the_backend_cannot(host, lab):
+    """Positive control of the probe: on ufw and firewalld (no per-source
+    connection count) every connection is accepted, and the role said so."""
+    if lab["fw_backend"] not in ("ufw", "firewalld") or lab.get("fw_ssh"):
+        pytest.skip("the backends without a per-source connection limit")
+    seen = held("ofw-scanner", addresses(lab)["ipv4"], lab["fw_front_port"], LIMIT + 4)
+    assert seen == ["open"] * (LIMIT + 4), seen
+
+
+def test_the_role_reports_where_the_limit_applies():
+    run = firewall_play("fw-nftables,fw-iptables,fw-ufw,fw-firewalld", "--check", json_output=True)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    said = {}
+    for play in json.loads(run.stdout)["plays"]:
+        for task in play["tasks"]:
+            if "OLLAMA-FW-003 | AUDIT | Report the per-source connection limit" in task["task"]["name"]:
+                said.update((name, res.get("msg", "")) for name, res in task["hosts"].items())
+    assert said["fw-nftables"].startswith("front port 11443 connection limit APPLIED: nftables: at most 8 "), said
+    assert said["fw-iptables"].startswith("front port 11443 connection limit APPLIED: iptables: at most 8 "), said
+    assert said["fw-ufw"].startswith("front port 11443 connection limit NOT APPLIED: ufw has no per-source"), said
+    assert said["fw-firewalld"].startswith(
+        "front port 11443 connection limit NOT APPLIED: firewalld rich rules have no per-source"), said
 
 
 def test_loopback_still_reaches_ollama(host, lab):
@@ -202,10 +320,15 @@ def firewall_state(name):
     return state.stdout
 
 
-def firewall_play(limit, *extra):
+def firewall_play(limit, *extra, json_output=False):
+    """playbooks/firewall.yml on ``limit``; with ``json_output`` its stdout is
+    the json callback's (stderr apart)."""
     cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(PROJECT, "playbooks", "firewall.yml"),
            "--limit", limit, "-e", "report_dir=%s" % tempfile.mkdtemp(prefix="firewall-"),
            "-e", "ollama_audit_probe=false"] + list(extra)
+    if json_output:
+        return subprocess.run(cmd, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              timeout=300, env=dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"))
     return subprocess.run(cmd, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
 
 
@@ -223,6 +346,10 @@ BAD_INPUT = [
     # no ollama_firewall_install.
     ("fw-scanner", ["ollama_firewall_install=false"], ["no firewall found", "ollama_firewall_install"]),
     ("fw-nofw", ["ollama_firewall_install=maybe"], ["ollama_firewall_install"]),
+    ("fw-nftables", ["ollama_firewall_front_conn_limit=-1"], ["ollama_firewall_front_conn_limit must be an integer"]),
+    ("fw-iptables", ["ollama_firewall_front_conn_limit=many"], ["ollama_firewall_front_conn_limit"]),
+    ("fw-iptables", ["ollama_firewall_front_conn_limit_ipv6_prefix=0"],
+     ["ollama_firewall_front_conn_limit_ipv6_prefix must be"]),
 ]
 
 

@@ -166,6 +166,19 @@ def conflicts(ports, facts, ignore=()):
 
 
 # -- validation ---------------------------------------------------------------------
+def _count(value, name, low, high):
+    """``value`` as an int in [low, high] (an int or its digits: -e gives
+    strings), else (None, the error naming ``name``)."""
+    if not isinstance(value, bool):
+        try:
+            number = value if isinstance(value, int) else int(_text(value).strip())
+        except ValueError:
+            number = None
+        if number is not None and low <= number <= high:
+            return number, None
+    return None, "%s must be an integer %d-%d, got %r" % (name, low, high, value)
+
+
 def normalize_sources(sources):
     """(networks by family, errors). Networks keep their written form normalized."""
     nets = {"ipv4": [], "ipv6": []}
@@ -249,7 +262,7 @@ def choose_backend(requested, state, ufw_enable=False, install=False):
 def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_port=11443, front_sources=None,
          ssh_port=22, docker_user=True, ufw_enable=False, ssh_allow=False, docker_republish=False,
          install=False, before=None, state_file="/var/lib/ollama-exposure-toolkit/firewall.json",
-         firewalld_zone=""):
+         firewalld_zone="", front_conn_limit=64, front_conn_limit_ipv6_prefix=64):
     """The host's firewall plan, or ValueError naming every bad variable.
 
     Keys: backend, install (packages the role installs first, with
@@ -265,7 +278,10 @@ def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_por
     ``state_file``), tools (the firewall tools found), systemd (whether
     systemd runs: a unit reapplies the rules), firewalld_zone (the zone of
     the rich rules: ``firewalld_zone``, else firewalld's default zone, else
-    public; empty for another backend), and what ``finish`` adds: the rules of each backend and
+    public; empty for another backend), front_conn_limit (``limit``: at most
+    that many concurrent connections to the front's port per source, 0 off;
+    ``ipv6_prefix``: IPv6 sources grouped by that prefix, IPv4 by /32;
+    ``applied`` and ``why``: see ``conn_limit_status``), and what ``finish`` adds: the rules of each backend and
     ``act``.
 
     A Docker-published Ollama port (off loopback) is closed twice: in
@@ -303,6 +319,12 @@ def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_por
     sport = _port(ssh_port)
     if sport is None:
         errors.append("ollama_firewall_ssh_port must be a TCP port 1-65535, got %r" % (ssh_port,))
+    climit, problem = _count(front_conn_limit, "ollama_firewall_front_conn_limit", 0, 1000000)
+    if problem:
+        errors.append(problem)
+    cprefix, problem = _count(front_conn_limit_ipv6_prefix, "ollama_firewall_front_conn_limit_ipv6_prefix", 1, 128)
+    if problem:
+        errors.append(problem)
     nets, source_errors = normalize_sources(front_sources if front_sources is not None else
                                             [ANYWHERE["ipv4"], ANYWHERE["ipv6"]])
     errors.extend(source_errors)
@@ -357,6 +379,7 @@ def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_por
         "docker": published,
         "front": {"enabled": bool(front_enabled), "port": fport,
                   "sources": nets, "anywhere": anywhere},
+        "front_conn_limit": {"limit": climit, "ipv6_prefix": cprefix},
         "ssh_port": sport,
         "ufw": ufw,
         "docker_user": bool(docker_user),
@@ -407,11 +430,13 @@ def finish(p):
     (by family), ``ufw_rules`` and ``rich_rules`` (and ``ufw_stale``,
     ``rich_stale``: those of the earlier run no longer planned), ``act``
     (something to close, or rules of an earlier run to keep in step), ``persist`` (a unit reapplies
-    the rules: nftables, iptables or DOCKER-USER rules)."""
+    the rules: nftables, iptables or DOCKER-USER rules), ``front_conn_limit``
+    with ``applied`` and ``why``."""
     p = dict(p)
     before = p.get("before") or {}
     p["nftables"] = nftables_ruleset(p)
-    p["iptables_chain"] = bool(p["ports"]) or not all(p["front"]["anywhere"].values())
+    p["iptables_chain"] = (bool(p["ports"]) or not all(p["front"]["anywhere"].values())
+                           or bool(_conn_limit(p) and p["backend"] == "iptables"))
     p["iptables"] = dict((family, iptables_rules(p, family)) for family in FAMILIES)
     p["docker_user_rules"] = dict((family, docker_user_rules(p, family)) for family in FAMILIES)
     p["ufw_rules"] = ufw_rules(p)
@@ -419,9 +444,56 @@ def finish(p):
     p["ufw_stale"] = [r for r in before.get("ufw_rules") or [] if r not in p["ufw_rules"]]
     p["rich_stale"] = [r for r in before.get("firewalld_rules") or [] if r not in p["rich_rules"]]
     p["act"] = bool(p["ports"] or p["docker"] or before)
+    p["front_conn_limit"] = conn_limit_status(p)
     # A unit reapplies the nftables table, the iptables chain and DOCKER-USER rules.
     p["persist"] = p["backend"] in ("nftables", "iptables") or bool(p["docker"])
     return p
+
+
+UFW_NO_CONN_LIMIT = (
+    "ufw has no per-source limit of concurrent connections: its `limit` rule caps the rate of new "
+    "connections (6 in 30 s per address), not how many stay open; not applied (nothing is faked: "
+    "raw iptables rules in /etc/ufw/before.rules could do it, the toolkit does not write them)")
+FIREWALLD_NO_CONN_LIMIT = (
+    "firewalld rich rules have no per-source limit of concurrent connections: their `limit value` caps a "
+    "rate (of accepted new connections or of log messages), not how many stay open; not applied "
+    "(nothing is faked)")
+
+
+def _conn_limit(p):
+    """The per-source connection limit the rules of the front's port carry
+    (nftables and iptables), 0 when none: off, or no front."""
+    settings = p.get("front_conn_limit") or {}
+    if not p["front"]["enabled"] or not settings.get("limit"):
+        return 0
+    return settings["limit"]
+
+
+def conn_limit_status(p):
+    """``front_conn_limit`` of the plan: the settings (``limit``,
+    ``ipv6_prefix``) with ``applied`` (the host's rules limit the
+    concurrent connections each source opens to the front's port) and
+    ``why`` (said either way, the role prints it)."""
+    settings = dict(p.get("front_conn_limit") or {})
+    limit = settings.setdefault("limit", 0)
+    prefix = settings.setdefault("ipv6_prefix", 64)
+    applied = False
+    if not p["front"]["enabled"]:
+        why = "the front's port is not opened (ollama_firewall_front_enabled is false): no limit"
+    elif not limit:
+        why = "off (ollama_firewall_front_conn_limit is 0)"
+    elif p["backend"] == "ufw":
+        why = UFW_NO_CONN_LIMIT
+    elif p["backend"] == "firewalld":
+        why = FIREWALLD_NO_CONN_LIMIT
+    elif not p["act"]:
+        why = "no rule is added on this host (no Ollama port to close, no rule of an earlier run)"
+    else:
+        applied = True
+        why = ("%s: at most %d concurrent connections to port %d per IPv4 address (/32) and per IPv6 /%d; "
+               "a new one over that is reset" % (p["backend"], limit, p["front"]["port"], prefix))
+    settings.update(applied=applied, why=why)
+    return settings
 
 
 def with_republish(p, facts, read):
@@ -453,6 +525,28 @@ def with_republish(p, facts, read):
 
 
 # -- rendering --------------------------------------------------------------------
+NFT_ADDR = {"ipv4": "ipv4", "ipv6": "ipv6"}
+NFT_KEYWORD = {"ipv4": "ip", "ipv6": "ip6"}
+NFT_CONN_SET = {"ipv4": "front_conn_ipv4", "ipv6": "front_conn_ipv6"}
+# Sources tracked at once per family: when the set is full a new source is
+# not counted (its connections pass the limit rule to the accept).
+NFT_CONN_SET_SIZE = 65535
+
+
+def _conn_mask(family, p):
+    """The prefix length sources are grouped by: /32 for IPv4, the plan's for IPv6."""
+    return 32 if family == "ipv4" else (p.get("front_conn_limit") or {}).get("ipv6_prefix", 64)
+
+
+def _nft_source_key(family, p):
+    if family == "ipv4":
+        return "ip saddr"
+    mask = _conn_mask(family, p)
+    if mask == 128:
+        return "ip6 saddr"
+    return "ip6 saddr and %s" % ipaddress.IPv6Network("::/%d" % mask).netmask
+
+
 def nftables_ruleset(p):
     """The toolkit's own table (``inet ollama_exposure_toolkit``), loadable with
     ``nft -f``: it replaces only this table, atomically."""
@@ -463,11 +557,29 @@ def nftables_ruleset(p):
         "table inet %s" % TABLE,
         "delete table inet %s" % TABLE,
         "table inet %s {" % TABLE,
+    ]
+    front = p["front"]
+    limit = _conn_limit(p)
+    limited = [f for f in FAMILIES if limit and front["sources"][f]]
+    for family in limited:
+        # One element per source (IPv6: per prefix), each counting its
+        # connections in conntrack; an element goes when its count is 0.
+        lines += ["\tset %s {" % NFT_CONN_SET[family],
+                  "\t\ttype %s_addr" % NFT_ADDR[family],
+                  "\t\tsize %d" % NFT_CONN_SET_SIZE,
+                  "\t\tflags dynamic",
+                  "\t}"]
+    lines += [
         "\tchain input {",
         "\t\ttype filter hook input priority -10; policy accept;",
         "\t\tiif \"lo\" accept",
     ]
-    front = p["front"]
+    for family in limited:
+        # Before the accept: a new connection over the limit of its source is reset.
+        match = "" if front["anywhere"][family] else " %s saddr { %s }" % (
+            NFT_KEYWORD[family], ", ".join(front["sources"][family]))
+        lines.append("\t\ttcp dport %d%s ct state new add @%s { %s ct count over %d } reject with tcp reset"
+                     % (front["port"], match, NFT_CONN_SET[family], _nft_source_key(family, p), limit))
     if front["enabled"] and all(front["anywhere"].values()):
         lines.append("\t\ttcp dport %d accept" % front["port"])
     elif front["enabled"]:
@@ -488,8 +600,10 @@ def iptables_rules(p, family):
     """Rules of the OLLAMA-TOOLKIT chain for ``family`` (ipv4/ipv6), in order.
 
     Each is a dict of ansible.builtin.iptables options plus ``line``: the rule
-    as ``iptables -S`` prints it (to find stale rules) and ``args`` (for the
-    persistence script).
+    as ``iptables -S`` prints it (to find stale rules), ``args`` (for the
+    persistence script) and ``command``: true for a rule the module cannot
+    express (the front's connlimit), which the tasks insert with the
+    command at its place in this list.
     """
     rules = [{"in_interface": "lo", "jump": "RETURN", "line": "-A %s -i lo -j RETURN" % CHAIN,
               "args": "-i lo -j RETURN"}]
@@ -498,8 +612,20 @@ def iptables_rules(p, family):
         sources = front["sources"][family]
         if front["anywhere"][family]:
             sources = [ANYWHERE[family]]
+        limit = _conn_limit(p)
         for source in sources:
             src = "" if source == ANYWHERE[family] else "-s %s " % source
+            if limit:
+                # Before the accept: a new connection over the limit of its
+                # source (IPv6: its prefix) is reset. ansible.builtin.iptables
+                # has no connlimit option: the tasks insert it with the
+                # command (``command``), where the plan puts it.
+                args = ("%s-p tcp -m tcp --dport %d -m conntrack --ctstate NEW -m connlimit --connlimit-above %d "
+                        "--connlimit-mask %d --connlimit-saddr -j REJECT --reject-with tcp-reset"
+                        % (src, front["port"], limit, _conn_mask(family, p)))
+                rules.append({"source": None if not src else source, "protocol": "tcp",
+                              "destination_port": str(front["port"]), "jump": "REJECT", "command": True,
+                              "line": "-A %s %s" % (CHAIN, args), "args": args})
             rules.append({"source": None if not src else source, "protocol": "tcp", "destination_port": str(front["port"]),
                           "jump": "ACCEPT",
                           "line": "-A %s %s-p tcp -m tcp --dport %d -j ACCEPT" % (CHAIN, src, front["port"]),
@@ -513,6 +639,7 @@ def iptables_rules(p, family):
                       "line": "-A %s -p tcp -m tcp --dport %d -j DROP" % (CHAIN, port),
                       "args": "-p tcp -m tcp --dport %d -j DROP" % port})
     for rule in rules:
+        rule.setdefault("command", False)
         rule.setdefault("source", None)
         rule.setdefault("in_interface", None)
         rule.setdefault("protocol", None)
