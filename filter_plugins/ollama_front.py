@@ -6,8 +6,9 @@ with SHA-512-crypt hashes made on the controller, and the role's decisions.
 
     {{ ollama_front_credentials | ollama_front_credentials(inventory_hostname) }}
     {{ ollama_audit_facts | ollama_front_plan(upstream_host=..., upstream_port=0,
-                                              remove_default_site='auto') }}
-                                    -> upstream_port, host_header, remove_default
+                                              remove_default_site='auto', max_conns=0) }}
+                                    -> upstream_port, host_header, remove_default,
+                                       upstream_max_conns
     {{ ollama_front_listen | ollama_front_check_address }}
 
 The logic lives in plugin_utils/ollama_front.py of the collection
@@ -30,8 +31,8 @@ def ollama_front_credentials(credentials, host):
         raise AnsibleFilterError("ollama_front_credentials: %s" % exc)
 
 
-def ollama_front_plan(facts, upstream_host="127.0.0.1", upstream_port=0, remove_default_site="auto"):
-    return front_plan(facts, upstream_host, upstream_port, remove_default_site)
+def ollama_front_plan(facts, upstream_host="127.0.0.1", upstream_port=0, remove_default_site="auto", max_conns=0):
+    return front_plan(facts, upstream_host, upstream_port, remove_default_site, max_conns)
 
 
 def ollama_front_check_address(listen):

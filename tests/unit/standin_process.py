@@ -41,12 +41,13 @@ def _env(**overrides):
 
 
 class Standin(object):
-    """A running stand-in: its process, stderr lines, address and port."""
+    """A running stand-in: its process, its output lines (stderr's log and
+    stdout's [GIN] request lines, in one stream), address and port."""
 
     def __init__(self, **env):
         self.proc = subprocess.Popen([PYTHON, SCRIPT, "serve"], env=_env(**env),
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
         self.lines = []
         self.ready = threading.Event()
         self.address = self.version = None
@@ -54,7 +55,7 @@ class Standin(object):
         self.reader.start()
 
     def _drain(self):
-        for raw in iter(self.proc.stderr.readline, b""):
+        for raw in iter(self.proc.stdout.readline, b""):
             line = raw.decode("utf-8", "replace").rstrip("\n")
             self.lines.append(line)
             match = LISTEN_RE.search(line)
@@ -87,4 +88,4 @@ class Standin(object):
             return self.proc.wait(timeout=START_TIMEOUT)
         finally:
             self.reader.join(START_TIMEOUT)
-            self.proc.stderr.close()
+            self.proc.stdout.close()

@@ -222,7 +222,8 @@ def test_front_credentials_hash_on_the_controller():
 def test_front_plan_and_check_address_from_the_exposed_host():
     filters = ollama_front.FilterModule().filters()
     plan = filters["ollama_front_plan"](FACTS, upstream_host="127.0.0.1", upstream_port=0, remove_default_site="auto")
-    assert plan == {"upstream_port": 11434, "host_header": "127.0.0.1:11434", "remove_default": False}
+    assert plan == {"upstream_port": 11434, "host_header": "127.0.0.1:11434", "remove_default": False,
+                    "upstream_max_conns": 515}
     assert filters["ollama_front_check_address"](["0.0.0.0", "[::]"]) == "127.0.0.1"
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_front import (
     audited_port, check_address, front_plan, remove_default, upstream_port,
-    credential_entries, derived_salt, sha512_crypt)
+    credential_entries, derived_salt, sha512_crypt, audited_env, ollama_capacity)
 
 KEY = "k" * 32
 
@@ -122,7 +122,29 @@ def test_check_address(listen, address):
 def test_front_plan():
     facts = {"services": [{"running_bind": bind(80)}]}
     assert front_plan(facts, "127.0.0.1") == {"upstream_port": 80, "host_header": "127.0.0.1:80",
-                                              "remove_default": True}
+                                              "remove_default": True, "upstream_max_conns": 515}
     assert front_plan(facts, "[::1]", 11434, "auto") == {"upstream_port": 11434, "host_header": "[::1]:11434",
-                                                         "remove_default": False}
+                                                         "remove_default": False, "upstream_max_conns": 515}
+    assert front_plan(facts, max_conns=40)["upstream_max_conns"] == 40
     assert front_plan({}, "localhost", 0, "true")["remove_default"] is True
+
+
+@pytest.mark.parametrize("env, capacity", [
+    ({}, 1 * 3 + 512),
+    ({"OLLAMA_NUM_PARALLEL": "4", "OLLAMA_MAX_LOADED_MODELS": "2", "OLLAMA_MAX_QUEUE": "64"}, 4 * 2 + 64),
+    ({"OLLAMA_NUM_PARALLEL": "0", "OLLAMA_MAX_LOADED_MODELS": "", "OLLAMA_MAX_QUEUE": "junk"}, 1 * 3 + 512),
+    ({"OLLAMA_MAX_QUEUE": "10"}, 3 + 10),
+])
+def test_ollama_capacity_uses_upstream_defaults_where_unset(env, capacity):
+    assert ollama_capacity(env) == capacity
+
+
+def test_max_conns_follow_the_service_on_the_upstream_port():
+    facts = {"services": [
+        {"running_bind": bind(11434), "running_env": {"OLLAMA_MAX_QUEUE": "20"}, "env": {"OLLAMA_MAX_QUEUE": "99"}},
+        {"running_bind": None, "bind": bind(11500), "running_env": None, "env": {"OLLAMA_NUM_PARALLEL": "2"}},
+    ]}
+    assert audited_env(facts, 11434) == {"OLLAMA_MAX_QUEUE": "20"}  # what it runs with wins
+    assert front_plan(facts)["upstream_max_conns"] == 3 + 20
+    assert front_plan(facts, requested_port=11500)["upstream_max_conns"] == 2 * 3 + 512
+    assert front_plan(facts, requested_port=11600)["upstream_max_conns"] == 515  # no service there: defaults

@@ -455,3 +455,51 @@ def test_first_byte_delay(standin):
     body = {"model": "llama3.2:1b", "prompt": "hi", "stream": False}
     assert request(server.port, "POST", "/api/generate", body)[0] == 200
     assert time.time() - started >= 0.5
+
+
+# ---------------------------------------------------------------- client address (gin's ClientIP)
+def _gin_and_forwarding_lines(server, path, timeout=5.0):
+    """The [GIN] line of the last request to `path` and the stand-in's
+    test-only forwarding line just after it, or "" when the next line is
+    another request's (bounded wait for the output; each test request is
+    followed by a /api/tags that closes the record)."""
+    assert request(server.port, "GET", "/api/tags")[0] == 200
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = list(server.lines)
+        gins = [i for i, line in enumerate(lines) if line.startswith("[GIN]") and line.endswith('"%s"' % path)]
+        closed = gins and any(line.endswith('"/api/tags"') for line in lines[gins[-1] + 1:])
+        if closed:
+            after = lines[gins[-1] + 1]
+            return lines[gins[-1]], after if after.startswith("[standin]") else ""
+        time.sleep(0.05)
+    raise AssertionError("no [GIN] line for %s: %s" % (path, server.lines[-5:]))
+
+
+@pytest.mark.parametrize("headers, client", [
+    ({}, "127.0.0.1"),
+    ({"X-Forwarded-For": "203.0.113.7"}, "203.0.113.7"),  # gin trusts every peer upstream
+    ({"X-Forwarded-For": "203.0.113.7, 198.51.100.2"}, "203.0.113.7"),
+    ({"X-Forwarded-For": "203.0.113.7, junk", "X-Real-IP": "198.51.100.9"}, "198.51.100.9"),
+    ({"X-Real-IP": "2001:db8::5"}, "2001:db8::5"),
+])
+def test_gin_logs_the_client_address_gin_believes(loopback, headers, client):
+    path = "/api/version?case=%d" % len(loopback.lines)
+    assert request(loopback.port, "GET", path, headers=headers)[0] == 200
+    gin, forwarding = _gin_and_forwarding_lines(loopback, path)
+    assert "| %15s |" % client in gin, gin
+    if headers:
+        assert forwarding.startswith("[standin] forwarding headers: %s;" % ",".join(
+            name for name in ("X-Forwarded-For", "X-Real-IP") if name in headers)), forwarding
+    else:
+        assert forwarding == "", forwarding
+
+
+def test_forwarding_record_names_proxy_headers_without_their_values(loopback):
+    path = "/api/version?case=proxy"
+    headers = {"Forwarded": "for=203.0.113.7", "Proxy-Authorization": "Basic c2VjcmV0LXZhbHVl"}
+    assert request(loopback.port, "GET", path, headers=headers)[0] == 200
+    gin, forwarding = _gin_and_forwarding_lines(loopback, path)
+    assert "| %15s |" % "127.0.0.1" in gin and forwarding == (
+        "[standin] forwarding headers: Forwarded,Proxy-Authorization; X-Forwarded-For=-"), forwarding
+    assert "c2VjcmV0LXZhbHVl" not in "\n".join(loopback.lines)

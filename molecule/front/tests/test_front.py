@@ -291,7 +291,9 @@ def test_cors_answered_by_the_front_and_origin_not_forwarded():
 
 
 def test_long_requests_and_keepalive_to_ollama_are_configured():
-    conf = FRONT.check_output("nginx -T 2>/dev/null")
+    # The front's own file only: `nginx -T` would also print keys.map, and
+    # a failing assertion would put every key in the test's output.
+    conf = FRONT.check_output("cat /etc/nginx/conf.d/ollama-front.conf")
     assert "proxy_read_timeout 900s;" in conf and "proxy_buffering off;" in conf
     assert "keepalive 32;" in conf and 'proxy_set_header Connection "";' in conf
 
@@ -305,6 +307,318 @@ def test_rate_limit_answers_429():
     assert len(codes) == 80 and "200" in codes and "429" in codes, codes
     time.sleep(3)  # refill before the next tests
     assert status(*bearer("alice")) == 200  # another credential is not affected
+
+
+# ---------------------------------------------------------------- hostile traffic
+# The front's one door stays up and fair: a slowloris from one address, one
+# user's streams, spellings of one credential, floods of refusals. Every
+# loop here is bounded in count and time.
+
+SLOWLORIS = r'''
+import json, socket, ssl, subprocess, sys, time
+CA, COUNT, PROBES = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+ctx = ssl.create_default_context(cafile=CA)
+v4 = socket.getaddrinfo("ofr-front", 11443, socket.AF_INET, socket.SOCK_STREAM)[0][4]
+v6 = socket.getaddrinfo("ofr-front", 11443, socket.AF_INET6, socket.SOCK_STREAM)[0][4][0]
+def probe():  # a legitimate client from the other address (IPv6)
+    out = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-m", "10", "--cacert", CA, "-H", sys.argv[4],
+                          "-w", "%{http_code} %{time_total}", "--resolve", "ofr-front:11443:[%s]" % v6,
+                          "https://ofr-front:11443/api/tags"], stdout=subprocess.PIPE, text=True)
+    code, seconds = (out.stdout.split() + ["0", "99"])[:2]
+    return [int(code), float(seconds)]
+held, opened_at, failed, probes = [], [], 0, []
+for index in range(COUNT):  # TLS done, request head never finished, over IPv4
+    try:
+        raw = socket.create_connection(v4, timeout=5)
+        conn = ctx.wrap_socket(raw, server_hostname="ofr-front")
+        conn.sendall(b"GET /api/tags HTTP/1.1\r\nHost: ofr-front\r\nX-Pad: ")
+        held.append(conn)
+        opened_at.append(time.monotonic())
+    except OSError:
+        failed += 1
+    if (index + 1) % (COUNT // PROBES) == 0:
+        probes.append(probe())
+def alive(conn):
+    conn.setblocking(False)
+    try:
+        return conn.recv(1) != b""
+    except ssl.SSLWantReadError:
+        return True
+    except (OSError, ssl.SSLError):
+        return False
+now = time.monotonic()
+recent = [c for c, t in zip(held, opened_at) if now - t < 8]  # well inside the 10 s header timeout
+still = sum(alive(c) for c in recent)
+time.sleep(14)  # past client_header_timeout (10 s) from the last one opened
+closed = sum(not alive(c) for c in held)
+print(json.dumps({"held": len(held), "failed": failed, "opened_s": opened_at[-1] - opened_at[0] if held else 0,
+                  "probes": probes, "recent": len(recent), "recent_alive": still, "closed_after_timeout": closed}))
+'''
+
+
+def test_slowloris_from_one_address_leaves_the_front_to_others():
+    """1,000 TLS connections with an unfinished request head from the client's
+    IPv4 address; meanwhile every request from its IPv6 address gets 200 in
+    under 2 s, and after the header timeout the front has closed them all."""
+    CLIENT.run("cat > /tmp/slowloris.py <<'EOF'\n%sEOF" % SLOWLORIS)
+    out = CLIENT.run("ulimit -n 4096 && timeout 120 python3 /tmp/slowloris.py %s 1000 10 %s" % (
+        CA, shlex.quote("Authorization: Bearer %s" % CREDS["alice"]["api_key"])))
+    assert out.rc == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    # The attack was in force: all 1,000 were accepted, and those opened in
+    # the last 8 s (all of them, unless the machine is slow) were still open.
+    assert result["held"] == 1000 and result["failed"] == 0, result
+    assert result["recent"] >= 500 and result["recent_alive"] == result["recent"], result
+    assert all(code == 200 and seconds < 2.0 for code, seconds in result["probes"]), result["probes"]
+    assert len(result["probes"]) == 10
+    # ... and the front let go of them (client_header_timeout).
+    assert result["closed_after_timeout"] == 1000, result
+
+
+def test_one_user_cannot_hold_more_streams_than_its_cap():
+    """bob opens cap + 2 streams at once (6 s each): cap of them stream, the
+    other two get 429 at once; alice, streaming at the same time, gets hers whole."""
+    cap = _VARS["ollama_front_conn_per_user"]
+    body = json.dumps({"model": "llama3.2:1b", "prompt": "hi", "standin_stream_interval": 1.0})
+
+    def transfer(name):
+        return ["-sS", "--cacert", CA, "-m", "30", "-o", "/dev/null", "-w", "%{http_code} %{size_download}\n",
+                "-H", "Authorization: Bearer %s" % CREDS[name]["api_key"], "-d", body, URL + "/api/generate"]
+    bobs = []
+    for _ in range(cap + 2):
+        bobs += ["--next"] + transfer("bob")
+    script = "curl %s > /tmp/alice-stream & sleep 0.3; curl --parallel --parallel-immediate --parallel-max %d %s; wait" % (
+        " ".join(shlex.quote(a) for a in transfer("alice")), cap + 2, " ".join(shlex.quote(a) for a in bobs[1:]))
+    time.sleep(3)  # refill the buckets used before
+    out = CLIENT.run("bash -c %s" % shlex.quote(script))
+    rows = [line.split() for line in out.stdout.splitlines()]
+    assert sorted(code for code, _size in rows) == ["200"] * cap + ["429"] * 2, (rows, out.stderr)
+    assert all(int(size) > 0 for code, size in rows if code == "200"), rows
+    alice_code, alice_size = CLIENT.check_output("cat /tmp/alice-stream").split()
+    assert alice_code == "200" and int(alice_size) > 0  # another user still streamed, to its end
+
+
+def test_addresses_of_one_ipv6_64_share_their_limits():
+    """The client holds as many streams as one source may (8) from its IPv6
+    address; a second address of the same /64 is then refused with 429,
+    while its IPv4 address (another source) still gets 200."""
+    cap = _VARS["ollama_front_conn_per_address"]
+    mine = CLIENT.check_output("hostname -I").split()
+    primary, v4 = next(a for a in mine if ":" in a), next(a for a in mine if ":" not in a)
+    second = primary.rsplit(":", 1)[0] + ":6464"
+    front_v6 = next(a for a in FRONT.check_output("hostname -I").split() if ":" in a)
+    body = json.dumps({"model": "llama3.2:1b", "prompt": "hi", "standin_stream_interval": 1.0})
+
+    def curl_from(source, name, path, *extra):
+        resolve = "ofr-front:11443:%s" % ("[%s]" % front_v6 if ":" in source else FRONT.check_output(
+            "getent ahostsv4 ofr-front | head -1 | cut -d' ' -f1"))
+        return " ".join(shlex.quote(a) for a in [
+            "curl", "-sS", "--cacert", CA, "-m", "30", "-o", "/dev/null", "-w", "%{http_code}\n", "--interface", source,
+            "--resolve", resolve, "-H", "Authorization: Bearer %s" % CREDS[name]["api_key"]] + list(extra) + [URL + path])
+    streams = [curl_from(primary, name, "/api/generate", "-d", body) for name in ("alice", "bob") for _ in range(cap // 2)]
+    script = ("for s in %s; do bash -c \"$s\" >> /tmp/held-streams & done; sleep 2; %s; %s; wait") % (
+        " ".join(shlex.quote(s) for s in streams), curl_from(second, "root", "/api/version"),
+        curl_from(v4, "root", "/api/version"))
+    assert CLIENT.run("ip -6 addr add %s/64 dev eth0 nodad" % second).rc == 0
+    try:
+        time.sleep(3)
+        CLIENT.run("rm -f /tmp/held-streams")
+        out = CLIENT.run("bash -c %s" % shlex.quote(script))
+        held = CLIENT.check_output("cat /tmp/held-streams").split()
+    finally:
+        CLIENT.run("ip -6 addr del %s/64 dev eth0" % second)
+    assert out.stdout.split() == ["429", "200"], (out.stdout, out.stderr)  # same /64 refused; IPv4 served
+    assert held == ["200"] * cap, held  # the held streams themselves were served
+
+
+# Runs in the client: sends the requests given as JSON on stdin ([[headers,
+# path], ...]) over `parallel` keep-alive TLS connections, each taking the
+# next request in turn; prints the codes in the order sent and the seconds
+# the whole run took.
+BURST = r"""
+import http.client, json, ssl, sys, threading, time
+requests, parallel = json.load(sys.stdin), int(sys.argv[1])
+ctx = ssl.create_default_context(cafile="%s")
+codes, lock, queue = [None] * len(requests), threading.Lock(), list(range(len(requests)))
+def worker():
+    conn = http.client.HTTPSConnection("ofr-front", 11443, context=ctx, timeout=20)
+    while True:
+        with lock:
+            if not queue:
+                return
+            index = queue.pop(0)
+        headers, path = requests[index]
+        try:
+            conn.request("GET", path, headers=headers)
+            resp = conn.getresponse()
+            resp.read()
+            codes[index] = str(resp.status)
+            if resp.getheader("Connection", "").lower() == "close":
+                conn.close()
+        except (OSError, http.client.HTTPException) as exc:
+            codes[index] = type(exc).__name__
+            conn.close()
+start = time.monotonic()
+threads = [threading.Thread(target=worker) for _ in range(parallel)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join(60)
+print(json.dumps({"codes": codes, "took": time.monotonic() - start}))
+""" % CA
+
+
+def _statuses(*requests, parallel=1, timed=False):
+    """Each request ([curl-style -H/-u arguments], path) sent by the client
+    over `parallel` keep-alive connections: their codes in the order sent,
+    and with `timed` also the seconds the run took."""
+    import base64
+    wire = []
+    for args, path in requests:
+        headers, args = {}, list(args)
+        while args:
+            flag, value = args.pop(0), args.pop(0)
+            if flag == "-u":
+                headers["Authorization"] = "Basic " + base64.b64encode(value.encode()).decode()
+            elif flag == "-A":
+                headers["User-Agent"] = value
+            else:
+                name, _sep, text = value.partition(":")
+                headers[name.strip()] = text.strip()
+        wire.append([headers, path])
+    CLIENT.run("cat > /tmp/burst.py <<'EOF'\n%sEOF" % BURST)
+    out = CLIENT.run("timeout 120 python3 /tmp/burst.py %d <<'EOF'\n%s\nEOF" % (parallel, json.dumps(wire)))
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    return (result["codes"], result["took"]) if timed else result["codes"]
+
+
+def rate_per_second(rate):
+    """nginx's "20r/s" or "600r/m" as requests per second."""
+    count, unit = rate.split("r/")
+    return float(count) / (60.0 if unit == "m" else 1.0)
+
+
+def assert_limited(requests, parallel, answer, burst, rate, what, tries=3):
+    """Send `requests`: no more `answer`s than the bucket can give in the
+    time the run took (its burst, one more, and what refills), the rest 429.
+    A run too slow for that bound to be below the number sent could not tell
+    a limit from none: it is tried again (bounded), and fails after `tries`."""
+    runs = []
+    for _attempt in range(tries):
+        time.sleep(burst / rate + 1)  # a full bucket
+        codes, took = _statuses(*requests, parallel=parallel, timed=True)
+        bound = burst + 1 + rate * took + 2
+        runs.append((len(codes), round(took, 2), round(bound)))
+        if bound < len(codes):
+            assert set(codes) == {answer, "429"} and codes.count(answer) <= bound, (what, took, codes)
+            return codes
+    raise AssertionError("%s: every run too slow to tell a limit from none (sent, seconds, bound): %s" % (what, runs))
+
+
+def test_spellings_of_one_basic_credential_share_one_bucket():
+    import base64
+    token = base64.b64encode(("alice:%s" % CREDS["alice"]["password"]).encode()).decode()
+    spellings = ["Basic %s" % token, "bAsIc   %s" % token, "Basic %s=1" % token]
+    burst = _VARS["ollama_front_rate_user_burst"]
+    # Each spelling alone is a valid credential.
+    time.sleep(3)
+    assert _statuses(*[(["-H", "Authorization: " + s], "/api/version") for s in spellings]) == ["200"] * 3
+    # Control: `burst` requests for each of three credentials, four at a time:
+    # no bucket passes its burst, so none is refused.
+    time.sleep(3)
+    others = ["-u", "root:%s" % CREDS["root"]["password"]], bearer("bob"), ["-H", "Authorization: " + spellings[0]]
+    codes = _statuses(*[(others[i % 3], "/api/version") for i in range(3 * burst)], parallel=4)
+    assert codes == ["200"] * (3 * burst), codes
+    # The same with the three spellings of alice's: one bucket, refused past its burst.
+    assert_limited([(["-H", "Authorization: " + spellings[i % 3]], "/api/version") for i in range(4 * burst)], 4, "200",
+                   burst, rate_per_second(_VARS["ollama_front_rate_user"]), "alice's spellings")
+
+
+@pytest.mark.parametrize("case, args, path, code", [
+    ("non-canonical path", [], "/api/%70ull", "400"),
+    ("disallowed Origin", ["-H", "Origin: https://evil.example"], "/api/tags", "403"),
+    ("unknown path", [], "/api/nothing-here", "404"),
+])
+def test_refusals_meet_the_rate_limit_too(case, args, path, code):
+    burst = _VARS["ollama_front_rate_user_burst"]
+    assert_limited([(list(args) + bearer("bob"), path)] * (4 * burst), 4, code, burst,
+                   rate_per_second(_VARS["ollama_front_rate_user"]), case)
+
+
+def test_refusals_without_a_credential_meet_the_address_limit():
+    # 404s: nginx closes the connection after a 400, and a handshake per
+    # request would make the run too slow to tell.
+    burst = _VARS.get("ollama_front_rate_address_burst", 100)
+    assert_limited([([], "/api/nothing-here")] * (4 * burst), _VARS["ollama_front_conn_per_address"], "404", burst,
+                   rate_per_second(_VARS.get("ollama_front_rate_address", "50r/s")), "no credential")
+
+
+def test_a_401_logs_no_user_name_and_a_newline_forges_no_log_line():
+    import base64
+    marker = "hostile-%d" % time.time_ns()
+    forged = "forged-%s" % marker
+    key_as_user = base64.b64encode(("%s:x" % CREDS["bob"]["api_key"]).encode()).decode()
+    newline_user = base64.b64encode(("evil\n2026/11/30 00:00:00 [emerg] 1#1: %s:pw" % forged).encode()).decode()
+    time.sleep(3)
+    codes = _statuses((["-A", marker + "-key", "-H", "Authorization: Basic " + key_as_user], "/api/tags"),
+                      (["-A", marker + "-nl", "-H", "Authorization: Basic " + newline_user], "/api/tags"),
+                      (["-A", marker + "-pw", "-u", "alice:not-the-password-at-all"], "/api/tags"),
+                      (["-A", marker + "-ok", "-u", "alice:%s" % CREDS["alice"]["password"]], "/api/tags"))
+    assert codes == ["401", "401", "401", "200"], codes
+    access = FRONT.check_output("grep -F %s /var/log/nginx/ollama-front.access.log || true" % marker).splitlines()
+    by_agent = {line.rsplit('"', 2)[-2]: line for line in access}
+    assert set(by_agent) == {marker + s for s in ("-key", "-nl", "-pw", "-ok")}, access
+    for suffix in ("-key", "-nl", "-pw"):
+        assert " cred=- " in by_agent[marker + suffix] and '" 401 ' in by_agent[marker + suffix], by_agent
+    assert " cred=basic:alice " in by_agent[marker + "-ok"]  # the positive control: a verified name is logged
+    logs = FRONT.check_output("cat /var/log/nginx/*.log")
+    assert forged not in logs and "evil" not in logs
+    assert CREDS["bob"]["api_key"] not in logs
+
+
+def test_client_forwarding_headers_do_not_reach_ollama():
+    client = set(CLIENT.check_output("hostname -I").split())
+    standin_log()
+    headers = ["-H", "X-Forwarded-For: 203.0.113.7", "-H", "X-Real-IP: 203.0.113.8",
+               "-H", "Forwarded: for=203.0.113.9", "-H", "X-Forwarded-Host: evil.example",
+               "-H", "Proxy-Authorization: Basic c3RvbGVu"]
+    time.sleep(2)
+    assert status(*bearer("alice"), *headers, path="/api/ps") == 200
+    out = FRONT.check_output("journalctl -u ollama.service -o cat --no-pager --cursor-file=%s" % STANDIN_CURSOR)
+    lines = out.splitlines()
+    gin = [i for i, line in enumerate(lines) if line.startswith("[GIN]") and line.endswith('"/api/ps"')]
+    assert gin, lines
+    # Ollama (gin) logs the address the front gave, the client's own, and
+    # saw no other forwarding header.
+    seen_as = lines[gin[-1]].split("|")[3].strip()
+    assert seen_as in client, (lines[gin[-1]], client)
+    assert lines[gin[-1] + 1] == "[standin] forwarding headers: X-Forwarded-For; X-Forwarded-For=%s" % seen_as, lines
+
+
+def test_upstream_connections_are_capped_at_ollamas_capacity():
+    conf = FRONT.check_output("cat /etc/nginx/conf.d/ollama-front.conf")
+    # The stand-in's unit sets no OLLAMA_NUM_PARALLEL, _MAX_LOADED_MODELS or _MAX_QUEUE: 1 x 3 + 512.
+    assert "max_conns=515;" in conf and "zone ollama_front_upstream" in conf
+    assert "client_header_timeout 10s;" in conf
+    nginx_conf = FRONT.check_output("cat /etc/nginx/nginx.conf")
+    assert "worker_connections 4096;" in nginx_conf and "worker_rlimit_nofile 8192;" in nginx_conf
+
+
+@pytest.mark.parametrize("extra, named", [
+    # Two bad values at once: the message names both.
+    ({"ollama_front_allowed_origins": ["https://app.example.test\n"], "ollama_front_listen": ["0.0.0.0\n"]},
+     ["ollama_front_allowed_origins", "ollama_front_listen"]),
+    ({"ollama_front_credentials": [{"name": "eve\n", "api_key": "ak_eve_" + "x" * 30}]},
+     ["ollama_front_credentials: credential #0: name must match"]),
+])
+def test_a_value_ending_in_a_newline_is_refused_by_name_before_any_change(extra, named):
+    conf = "/etc/nginx/conf.d/ollama-front.conf"
+    before = FRONT.file(conf).sha256sum, FRONT.file("/etc/nginx/ollama-front/keys.map").sha256sum
+    out = run_front("-e", json.dumps(extra))
+    assert out.returncode != 0 and all(name in out.stdout for name in named), out.stdout[-3000:]
+    assert (FRONT.file(conf).sha256sum, FRONT.file("/etc/nginx/ollama-front/keys.map").sha256sum) == before
+    for secret in SECRETS:
+        assert secret not in out.stdout
 
 
 def test_logs_name_the_credential_never_the_secret():

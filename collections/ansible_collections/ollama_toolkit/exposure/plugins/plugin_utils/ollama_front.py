@@ -210,10 +210,41 @@ def check_address(listen):
     return listen[0] if listen else ""
 
 
-def front_plan(facts, upstream_host="127.0.0.1", requested_port=0, remove_default_site="auto"):
+# Upstream's defaults (envconfig): requests run at once per loaded model,
+# models loaded at once (0 is 3 per GPU, or 3 on the CPU), requests queued
+# before Ollama answers 503.
+OLLAMA_CAPACITY_DEFAULTS = {"OLLAMA_NUM_PARALLEL": 1, "OLLAMA_MAX_LOADED_MODELS": 3, "OLLAMA_MAX_QUEUE": 512}
+
+
+def audited_env(facts, port):
+    """OLLAMA_* environment of the audited service answering on ``port``
+    (what it runs with, else what systemd will give it), else {}."""
+    for svc in (facts or {}).get("services") or []:
+        running = svc.get("running_bind") if isinstance(svc.get("running_bind"), Mapping) else {}
+        bind = svc.get("bind") if isinstance(svc.get("bind"), Mapping) else {}
+        if port in (running.get("port"), bind.get("port")):
+            return svc.get("running_env") or svc.get("env") or {}
+    return {}
+
+
+def ollama_capacity(env):
+    """Requests Ollama takes before it answers 503: NUM_PARALLEL x
+    MAX_LOADED_MODELS running + MAX_QUEUE queued; unset, empty, zero or
+    unreadable values count as upstream's defaults."""
+    values = {}
+    for name, default in OLLAMA_CAPACITY_DEFAULTS.items():
+        value = _int((env or {}).get(name))
+        values[name] = value if value > 0 else default
+    return values["OLLAMA_NUM_PARALLEL"] * values["OLLAMA_MAX_LOADED_MODELS"] + values["OLLAMA_MAX_QUEUE"]
+
+
+def front_plan(facts, upstream_host="127.0.0.1", requested_port=0, remove_default_site="auto", max_conns=0):
     """The front's decisions from the audit's facts and the role's variables:
     ``upstream_port``, ``host_header`` (what Ollama's loopback Host check
-    accepts) and ``remove_default`` (the default site goes)."""
+    accepts), ``remove_default`` (the default site goes) and
+    ``upstream_max_conns`` (``max_conns`` when set, else what the audited
+    service can run and queue)."""
     port = upstream_port(requested_port, facts)
+    conns = _int(max_conns) if _int(max_conns) > 0 else ollama_capacity(audited_env(facts, port))
     return {"upstream_port": port, "host_header": "%s:%s" % (upstream_host, port),
-            "remove_default": remove_default(remove_default_site, port)}
+            "remove_default": remove_default(remove_default_site, port), "upstream_max_conns": conns}
