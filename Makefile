@@ -11,7 +11,7 @@ RELEASES ?= bullseye bookworm trixie
 INVENTORY := inventories/lab/hosts.yml
 RUNNER_TEST := $(BIN)/python -m pytest -q -p no:cacheprovider tests/runner
 
-.PHONY: help venv host images front-image lab lab-destroy demo audit lint docs unit runner molecule molecule-lab molecule-walls test bench bench-front bench-report bench-scale clean
+.PHONY: help venv host images front-image lab lab-destroy demo audit lint docs unit runner molecule molecule-lab molecule-walls test bench bench-front bench-report bench-scale bench-scale-lab clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -94,7 +94,14 @@ bench-front: venv front-image ## Front vs direct throughput and latency for /api
 bench-report: venv ## The report for 10,000 simulated hosts: build, life cycle, every file (time, peak memory, sizes; fails over 30 s or 1 GiB)
 	$(BIN)/python tests/bench/report_scale.py
 
-bench-scale: bench-report ## Fleet scale benchmarks; for now only bench-report (no lab needed)
+SCALE_SIZES ?= 10 50 100
+bench-scale: bench-report bench-scale-lab ## Fleet scale: bench-report, then the scale lab (SCALE_SIZES="10 50 100"); not part of `make test`
+
+bench-scale-lab: venv ## A lab of max(SCALE_SIZES) hosts: ping, audit, converged harden (every wall on) and the probe at each size; always torn down
+	tests/lab/images/build.sh bookworm
+	tests/lab/images/build-front.sh
+	status=0; SCALE_SIZES="$(SCALE_SIZES)" $(BIN)/python tests/bench/scale.py || status=$$?; \
+	  $(BIN)/python tests/bench/scale.py destroy; exit $$status
 
 clean: lab-destroy
 	rm -rf reports .venv

@@ -1,0 +1,430 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+"""Cost at scale, measured on a lab of real hosts (issue "Fleet scale").
+
+Builds a lab of N systemd containers (osc-001 ... osc-N, N = the largest of
+SCALE_SIZES, default "10 50 100") on a Docker network of its own
+(ollama-scale, 172.30.112.0/22 and fd00:6c61:113::/64), provisions them with
+tests/lab/provision.yml (the stand-in under a real unit, real sockets, real
+processes; three hosts in four exposed), then, one run each, at every size
+(the first n hosts of the lab, with --limit):
+
+  1. `ansible -m ansible.builtin.ping` and playbooks/audit.yml (exposed lab);
+  2. a first playbooks/harden.yml of the hosts not hardened yet, every wall
+     on (front, firewall, adoption of hand-started processes), as
+     molecule/fleet runs it (smallest size first: the small sizes' figures
+     come in before the whole lab is hardened);
+  3. `ansible -m ansible.builtin.ping` and a second harden.yml of the n
+     hosts (converged: it must change nothing);
+  4. the probe (library/ollama_probe.py's run_probes, in this process) over
+     the whole lab as ports and timeout grow, before (ports refused) and
+     after (the firewall drops: every closed port costs the timeout).
+
+Each ansible command is timed (wall), its controller CPU seconds (user +
+system of the command and every process it waited for: forks, docker exec)
+taken from os.wait4, and its peak memory sampled from /proc (the sum of the
+RSS of the command's whole process tree, every 0.2 s). The work inside the
+containers (dockerd, the modules' Python in the hosts) is not controller CPU
+and is not counted.
+
+Results go to tests/bench/scale_results.json (written after every step, so a
+run stopped half-way keeps what it measured) and are printed as a table. The
+lab is always torn down at the end (also on failure or SIGTERM).
+
+    .venv/bin/python tests/bench/scale.py            (make bench-scale-lab)
+    .venv/bin/python tests/bench/scale.py destroy    (tear a left-over lab down)
+    .venv/bin/python tests/bench/scale.py table      (print the recorded results)
+
+Not part of `make test`: at 100 hosts it takes the better part of an hour on
+the 2-core development machine.
+"""
+
+import concurrent.futures
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import yaml
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+os.environ.setdefault("ANSIBLE_CONFIG", os.path.join(ROOT, "ansible.cfg"))
+RESULTS = os.environ.get("SCALE_RESULTS", os.path.join(ROOT, "tests", "bench", "scale_results.json"))
+SIZES = sorted(set(int(s) for s in os.environ.get("SCALE_SIZES", "10 50 100").split()))
+PREFIX = "osc-"
+NETWORK = os.environ.get("SCALE_NETWORK", "ollama-scale")
+SUBNET4 = os.environ.get("SCALE_SUBNET4", "172.30.112.0/22")
+SUBNET6 = os.environ.get("SCALE_SUBNET6", "fd00:6c61:113::/64")
+IMAGE = os.environ.get("SCALE_IMAGE", "ollama-lab:bookworm-front")
+FORKS = os.environ.get("SCALE_FORKS", "25")
+PROBE = os.environ.get("SCALE_PROBE", "1") != "0"
+AUDIT_TARGET = 1.5
+HARDEN_TARGET = 4.0
+# One cycle of 20 hosts, repeated: 16 exposed (a systemd drop-in, the unit,
+# an environment file, an IPv6 or http:// bind, drift, a hand-started process
+# the rebind adopts), 4 not (secure, CORS wildcard, malformed, no Ollama).
+CYCLE = ("faq_dropin", "unit_env", "envfile_port", "secure", "two_dropins", "ipv6_any", "manual_process",
+         "http_scheme", "drift", "origins_any", "faq_dropin", "unit_env", "envfile_port", "not_installed",
+         "two_dropins", "ipv6_any", "manual_process", "drift", "faq_dropin", "malformed")
+EXPECT = {"secure": "secure", "origins_any": "secure", "malformed": "secure", "not_installed": "not_installed"}
+WALLS = ["-e", "harden_front=true", "-e", "harden_firewall=true", "-e", "ollama_bind_adopt=true",
+         "-e", "ollama_firewall_docker_republish=false",
+         "-e", "@" + os.path.join(ROOT, "molecule", "fleet", "vars", "front-credentials.yml")]
+PROBE_PORTS = [11434, 8080, 80, 443] + list(range(11435, 11447))
+
+
+def log(msg):
+    print("[%s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
+
+
+def names(count):
+    return ["%s%03d" % (PREFIX, i) for i in range(1, count + 1)]
+
+
+def case_of(index):
+    return CYCLE[index % len(CYCLE)]
+
+
+# ---------------------------------------------------------------- the lab
+
+def write_inventory(directory, count):
+    hosts = {}
+    for index, name in enumerate(names(count)):
+        case = case_of(index)
+        hosts[name] = {"ansible_host": name, "lab_case": case, "lab_expect_status": EXPECT.get(case, "exposed")}
+    inventory = {"all": {
+        "vars": {"ansible_connection": "community.docker.docker", "ansible_python_interpreter": "/usr/bin/python3",
+                 "ansible_become": False, "lab_network": NETWORK, "lab_image": IMAGE,
+                 "lab_network_ipv4_subnet": SUBNET4, "lab_network_ipv6_subnet": SUBNET6},
+        "children": {"ollama_lab": {"hosts": hosts}}}}
+    path = os.path.join(directory, "hosts.yml")
+    with open(path, "w") as handle:
+        yaml.safe_dump(inventory, handle, sort_keys=False)
+    return path
+
+
+def docker(*args, check=True):
+    return subprocess.run(["docker"] + list(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, check=check)
+
+
+def start_container(name):
+    # The options of tests/lab/create.yml's "Start the host container".
+    docker("run", "-d", "--name", name, "--hostname", name, "--network", NETWORK,
+           "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN", "--cap-add", "NET_RAW", "--cap-add", "SYS_PTRACE",
+           "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
+           "--cgroupns", "host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+           "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp", "--stop-signal", "SIGRTMIN+3",
+           "--sysctl", "net.ipv6.conf.all.disable_ipv6=0", "--sysctl", "net.ipv6.conf.default.disable_ipv6=0",
+           "--label", "ollama-lab=true", "--label", "ollama-scale=true", IMAGE, "/lib/systemd/systemd")
+    for _ in range(30):
+        state = docker("exec", name, "timeout", "20", "systemctl", "is-system-running", "--wait", check=False)
+        if state.stdout.strip() in ("running", "degraded"):
+            # The image has nginx preinstalled (no apt round trip per host
+            # for the front) and Debian enables it on port 80: the host
+            # starts as a bare one, nothing listening, nginx not running.
+            docker("exec", name, "systemctl", "disable", "--now", "--quiet", "nginx.service", check=False)
+            return
+        time.sleep(1)
+    raise RuntimeError("%s: systemd did not finish booting (%s)" % (name, state.stdout.strip()))
+
+
+def lab_memory_mib(count):
+    """RSS of every process of the lab's hosts (descendants of each container's init)."""
+    total = 0
+    for name in names(count):
+        pid = docker("inspect", "-f", "{{.State.Pid}}", name, check=False).stdout.strip()
+        if pid.isdigit() and pid != "0":
+            total += tree_rss(int(pid))
+    return round(total / 1048576.0)
+
+
+def build(inventory, count):
+    destroy()
+    docker("network", "create", "--ipv6", "--subnet", SUBNET4, "--subnet", SUBNET6,
+           "--label", "ollama-scale=true", NETWORK)
+    start = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(start_container, names(count)))
+    created = time.monotonic() - start
+    log("%d containers up in %.0f s" % (count, created))
+    run = measure(["ansible-playbook", "-i", inventory, "-f", "50", os.path.join("tests", "lab", "provision.yml")])
+    if run["rc"] != 0:
+        raise RuntimeError("provisioning failed:\n" + run["tail"])
+    return {"create_s": round(created, 1), "provision_s": run["wall_s"], "build_s": round(created + run["wall_s"], 1)}
+
+
+def destroy():
+    found = docker("ps", "-aq", "--filter", "label=ollama-scale=true", check=False).stdout.split()
+    start = time.monotonic()
+    for chunk in range(0, len(found), 25):
+        docker("rm", "-f", *found[chunk:chunk + 25], check=False)
+    for _ in range(5):
+        if docker("network", "rm", NETWORK, check=False).returncode == 0 or \
+                docker("network", "inspect", NETWORK, check=False).returncode != 0:
+            break
+        time.sleep(3)
+    return round(time.monotonic() - start, 1)
+
+
+# ---------------------------------------------------------------- measuring
+
+def tree_rss(root):
+    """Sum of the RSS (bytes) of root and all its descendants, from /proc."""
+    children, rss = {}, {}
+    page = os.sysconf("SC_PAGE_SIZE")
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % pid) as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(pid))
+            rss[int(pid)] = int(fields[21]) * page
+        except (OSError, IndexError, ValueError):
+            continue
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(children.get(pid, []))
+    return total
+
+
+def measure(cmd, env=None):
+    """Run cmd; wall seconds, controller CPU seconds, peak tree RSS, rc, output."""
+    out = tempfile.TemporaryFile(mode="w+")
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                            env=dict(os.environ, **(env or {})))
+    peak = [0]
+    done = threading.Event()
+
+    def sample():
+        while not done.wait(0.2):
+            peak[0] = max(peak[0], tree_rss(proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - start
+    done.set()
+    sampler.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    out.seek(0)
+    text = out.read()
+    return {"wall_s": round(wall, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+            "peak_mib": round(peak[0] / 1048576.0, 1), "max_proc_mib": round(usage.ru_maxrss / 1024.0, 1),
+            "rc": proc.returncode, "tail": text[-3000:], "recap": recap(text)}
+
+
+def recap(text):
+    totals = {"ok": 0, "changed": 0, "unreachable": 0, "failed": 0}
+    for match in re.finditer(r"^\S+\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", text, re.M):
+        for key, value in zip(("ok", "changed", "unreachable", "failed"), match.groups()):
+            totals[key] += int(value)
+    return totals
+
+
+def record(results, key, run, hosts, size=None):
+    """Keep a run under its size (default: its number of hosts)."""
+    entry = dict((k, v) for k, v in run.items() if k != "tail")
+    entry["hosts"] = hosts
+    entry["cpu_s_per_host"] = round(run["cpu_s"] / hosts, 2)
+    entry["peak_mib_per_host"] = round(run["peak_mib"] / hosts, 1)
+    results.setdefault("sizes", {}).setdefault(str(size or hosts), {})[key] = entry
+    save(results)
+
+
+def save(results):
+    with open(RESULTS + ".tmp", "w") as handle:
+        json.dump(results, handle, indent=1, sort_keys=True)
+        handle.write("\n")
+    os.replace(RESULTS + ".tmp", RESULTS)
+
+
+def classified(report_dir, inventory, size):
+    with open(os.path.join(report_dir, "findings.json")) as handle:
+        report = json.load(handle)["hosts"]
+    with open(inventory) as handle:
+        hosts = yaml.safe_load(handle)["all"]["children"]["ollama_lab"]["hosts"]
+    wanted = names(size)
+    wrong = [h for h in wanted if report.get(h, {}).get("status") != hosts[h]["lab_expect_status"]]
+    return len(wanted) - len(wrong), wrong
+
+
+def probe_matrix(inventory, count, phase, results):
+    from ansible.plugins.loader import init_plugin_loader
+    init_plugin_loader()
+    from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_probe import run_probes
+
+    targets = []
+    for name in names(count):
+        info = json.loads(docker("inspect", name).stdout)[0]["NetworkSettings"]["Networks"][NETWORK]
+        targets.append({"host": name, "addresses": [info["IPAddress"], info["GlobalIPv6Address"]]})
+    rows = []
+    for ports, timeout in ((1, 1.5), (4, 1.5), (16, 1.5), (1, 0.5), (1, 3.0), (4, 3.0)):
+        jobs = [dict(t, ports=PROBE_PORTS[:ports]) for t in targets]
+        start = time.monotonic()
+        found = run_probes(jobs, timeout, 32)
+        wall = time.monotonic() - start
+        states = {}
+        for item in found:
+            states[item["state"]] = states.get(item["state"], 0) + 1
+        rows.append({"hosts": count, "ports": ports, "timeout": timeout, "workers": 32,
+                     "connections": len(found), "wall_s": round(wall, 2), "states": states})
+        log("probe %s: %d ports, timeout %.1f: %.2f s %s" % (phase, ports, timeout, wall, states))
+    results.setdefault("probe", {})[phase] = rows
+    save(results)
+
+
+def run_all(results):
+    count = max(SIZES)
+    workdir = tempfile.mkdtemp(prefix="ollama-scale-")
+    inventory = write_inventory(workdir, count)
+    results.update({"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                    "machine": "%s, %d cores, %d MiB RAM" % (platform.node(), os.cpu_count(),
+                                                            os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 1048576),
+                    "sizes_wanted": SIZES, "forks": int(FORKS), "image": IMAGE,
+                    "mix_per_20": dict((c, CYCLE.count(c)) for c in sorted(set(CYCLE))), "complete": False})
+    log("building a lab of %d hosts" % count)
+    results["lab"] = build(inventory, count)
+    results["lab"]["memory_mib"] = lab_memory_mib(count)
+    save(results)
+    log("lab built: %s" % results["lab"])
+    env = {"ANSIBLE_FORKS": FORKS}
+    reports = os.path.join(workdir, "reports")
+
+    def limit(size):
+        return ["-i", inventory, "ollama_lab[0:%d]" % (size - 1)]
+
+    def ping(size, key):
+        run = measure(["ansible"] + limit(size) + ["-m", "ansible.builtin.ping", "-o"], env)
+        record(results, key, run, size)
+        log("%d hosts: %s %.1f s" % (size, key, run["wall_s"]))
+        return run
+
+    for size in SIZES:
+        ping(size, "ping")
+        audit_dir = os.path.join(reports, "audit-%d" % size)
+        run = measure(["ansible-playbook", "-i", inventory, "--limit", "ollama_lab[0:%d]" % (size - 1),
+                       os.path.join("playbooks", "audit.yml"), "-e", "report_dir=%s" % audit_dir], env)
+        if run["rc"] == 0:
+            run["classified_right"], run["classified_wrong"] = classified(audit_dir, inventory, size)
+        record(results, "audit", run, size)
+        log("%d hosts: audit %.1f s, rc %d" % (size, run["wall_s"], run["rc"]))
+    if PROBE:
+        probe_matrix(inventory, count, "exposed lab (closed ports refuse)", results)
+
+    # Hardened in stages, smallest size first, so that the converged figures
+    # of the small sizes come in before the whole lab is hardened.
+    harden = ["ansible-playbook", "-i", inventory, os.path.join("playbooks", "harden.yml")] + WALLS
+    done = 0
+    for size in SIZES:
+        run = measure(harden + ["--limit", "ollama_lab[%d:%d]" % (done, size - 1),
+                                "-e", "report_dir=%s" % os.path.join(reports, "first-%d" % size)], env)
+        record(results, "harden_first", run, size - done, size)
+        results["sizes"][str(size)]["harden_first"]["range"] = "%s..%s" % (names(size)[done], names(size)[-1])
+        save(results)
+        log("first harden of hosts %d-%d: %.1f s, rc %d, %s" % (done + 1, size, run["wall_s"], run["rc"], run["recap"]))
+        if run["rc"] != 0:
+            log(run["tail"])
+        done = size
+        ping(size, "ping_walled")
+        run = measure(harden + ["--limit", "ollama_lab[0:%d]" % (size - 1),
+                                "-e", "report_dir=%s" % os.path.join(reports, "again-%d" % size)], env)
+        record(results, "harden_again", run, size)
+        log("%d hosts: converged harden %.1f s, rc %d, %s" % (size, run["wall_s"], run["rc"], run["recap"]))
+        if run["rc"] != 0:
+            log(run["tail"])
+    if PROBE:
+        probe_matrix(inventory, count, "hardened lab (the firewall drops)", results)
+    results["complete"] = True
+    save(results)
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- the table
+
+def ratio(a, b):
+    return "%.2f" % (a / b) if a and b else "-"
+
+
+def table(results):
+    lines = ["Scale lab, %s; %s; forks %s; lab of %s hosts built in %s s (create %s, provision %s), "
+             "%s MiB RSS in its hosts, torn down in %s s" % (
+                 results.get("date"), results.get("machine"), results.get("forks"),
+                 max(results.get("sizes_wanted") or [0]), results.get("lab", {}).get("build_s"),
+                 results.get("lab", {}).get("create_s"), results.get("lab", {}).get("provision_s"),
+                 results.get("lab", {}).get("memory_mib"), results.get("lab", {}).get("destroy_s")), "",
+             "| hosts | ping s | audit s | audit/ping | ping (walled) s | harden again s | harden/ping "
+             "| CPU s/host ping, audit, harden | peak MiB ping, audit, harden | audit right | harden changed, failed |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for size, row in sorted(results.get("sizes", {}).items(), key=lambda kv: int(kv[0])):
+        ping, audit = row.get("ping", {}), row.get("audit", {})
+        ping2, again = row.get("ping_walled", {}), row.get("harden_again", {})
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s, %s, %s | %s, %s, %s | %s | %s |" % (
+            size, ping.get("wall_s", "-"), audit.get("wall_s", "-"),
+            ratio(audit.get("wall_s"), ping.get("wall_s")) + (" (goal %.1f)" % AUDIT_TARGET),
+            ping2.get("wall_s", "-"), again.get("wall_s", "-"),
+            ratio(again.get("wall_s"), ping2.get("wall_s")) + (" (goal %.0f)" % HARDEN_TARGET),
+            ping.get("cpu_s_per_host", "-"), audit.get("cpu_s_per_host", "-"), again.get("cpu_s_per_host", "-"),
+            ping.get("peak_mib", "-"), audit.get("peak_mib", "-"), again.get("peak_mib", "-"),
+            "%s/%s" % (audit.get("classified_right", "-"), size),
+            ("%s, %s" % (again["recap"]["changed"], again["recap"]["failed"])) if again else "-"))
+    for size, row in sorted(results.get("sizes", {}).items(), key=lambda kv: int(kv[0])):
+        first = row.get("harden_first")
+        if first:
+            lines.append("%sFirst harden.yml of %s (%s hosts), every wall on: %s s, %s CPU s (%s a host), "
+                         "peak %s MiB, rc %s, %s" % ("" if lines[-1].startswith("First") else "\n", first.get("range"),
+                                                     first["hosts"], first["wall_s"], first["cpu_s"],
+                                                     first["cpu_s_per_host"], first["peak_mib"], first["rc"],
+                                                     first["recap"]))
+    for phase, rows in results.get("probe", {}).items():
+        lines += ["", "Probe (run_probes, 32 workers) over %s hosts x 2 addresses, %s:" % (rows[0]["hosts"], phase), "",
+                  "| ports | timeout s | connections | wall s | states |", "|---|---|---|---|---|"]
+        for row in rows:
+            lines.append("| %d | %.1f | %d | %.2f | %s |" % (
+                row["ports"], row["timeout"], row["connections"], row["wall_s"],
+                ", ".join("%s %d" % kv for kv in sorted(row["states"].items()))))
+    if not results.get("complete"):
+        lines += ["", "(incomplete run: the figures above are all it measured)"]
+    return "\n".join(lines)
+
+
+def main(argv):
+    action = argv[1] if len(argv) > 1 else "run"
+    if action == "destroy":
+        log("lab torn down in %.1f s" % destroy())
+        return 0
+    if action == "table":
+        with open(RESULTS) as handle:
+            print(table(json.load(handle)))
+        return 0
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped (SIGTERM)"))
+    results = {}
+    status = 0
+    try:
+        run_all(results)
+    except Exception as error:  # noqa: BLE001 - recorded, the lab still goes
+        log("FAILED: %s" % error)
+        results["error"] = str(error)
+        status = 1
+    finally:
+        log("tearing the lab down")
+        results.setdefault("lab", {})["destroy_s"] = destroy()
+        save(results)
+    print(table(results))
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
