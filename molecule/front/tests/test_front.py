@@ -314,65 +314,69 @@ def test_rate_limit_answers_429():
 # user's streams, spellings of one credential, floods of refusals. Every
 # loop here is bounded in count and time.
 
-SLOWLORIS = r'''
-import json, socket, ssl, subprocess, sys, time
-CA, COUNT, PROBES = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+SLOWLORIS = r"""
+import concurrent.futures, json, socket, ssl, subprocess, sys, time
+CA, COUNT, PROBES, AUTH = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 ctx = ssl.create_default_context(cafile=CA)
 v4 = socket.getaddrinfo("ofr-front", 11443, socket.AF_INET, socket.SOCK_STREAM)[0][4]
 v6 = socket.getaddrinfo("ofr-front", 11443, socket.AF_INET6, socket.SOCK_STREAM)[0][4][0]
-def probe():  # a legitimate client from the other address (IPv6)
-    out = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-m", "10", "--cacert", CA, "-H", sys.argv[4],
-                          "-w", "%{http_code} %{time_total}", "--resolve", "ofr-front:11443:[%s]" % v6,
-                          "https://ofr-front:11443/api/tags"], stdout=subprocess.PIPE, text=True)
-    code, seconds = (out.stdout.split() + ["0", "99"])[:2]
-    return [int(code), float(seconds)]
-held, opened_at, failed, probes = [], [], 0, []
-for index in range(COUNT):  # TLS done, request head never finished, over IPv4
+def half_open(_index):  # TLS done, request head never finished, over IPv4
     try:
-        raw = socket.create_connection(v4, timeout=5)
-        conn = ctx.wrap_socket(raw, server_hostname="ofr-front")
+        conn = ctx.wrap_socket(socket.create_connection(v4, timeout=10), server_hostname="ofr-front")
         conn.sendall(b"GET /api/tags HTTP/1.1\r\nHost: ofr-front\r\nX-Pad: ")
-        held.append(conn)
-        opened_at.append(time.monotonic())
+        conn.setblocking(False)
+        return conn
     except OSError:
-        failed += 1
-    if (index + 1) % (COUNT // PROBES) == 0:
-        probes.append(probe())
+        return None
 def alive(conn):
-    conn.setblocking(False)
     try:
         return conn.recv(1) != b""
     except ssl.SSLWantReadError:
         return True
     except (OSError, ssl.SSLError):
         return False
-now = time.monotonic()
-recent = [c for c, t in zip(held, opened_at) if now - t < 8]  # well inside the 10 s header timeout
-still = sum(alive(c) for c in recent)
-time.sleep(14)  # past client_header_timeout (10 s) from the last one opened
+def probe():  # a legitimate client from the other address (IPv6)
+    out = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-m", "10", "--cacert", CA, "-H", AUTH,
+                          "-w", "%{http_code} %{time_total}", "--resolve", "ofr-front:11443:[%s]" % v6,
+                          "https://ofr-front:11443/api/tags"], stdout=subprocess.PIPE, text=True)
+    code, seconds = (out.stdout.split() + ["0", "99"])[:2]
+    return [int(code), float(seconds)]
+started = time.monotonic()
+with concurrent.futures.ThreadPoolExecutor(8) as pool:
+    conns = list(pool.map(half_open, range(COUNT)))
+held = [c for c in conns if c]
+opened_s = time.monotonic() - started
+probes = [probe() for _ in range(PROBES)]
+alive_after_probes = sum(alive(c) for c in held)
+time.sleep(13)  # past client_header_timeout (10 s) from the last one opened
 closed = sum(not alive(c) for c in held)
-print(json.dumps({"held": len(held), "failed": failed, "opened_s": opened_at[-1] - opened_at[0] if held else 0,
-                  "probes": probes, "recent": len(recent), "recent_alive": still, "closed_after_timeout": closed}))
-'''
+print(json.dumps({"held": len(held), "opened_s": round(opened_s, 2), "probes": probes,
+                  "alive_after_probes": alive_after_probes, "closed_after_timeout": closed}))
+"""
 
 
 def test_slowloris_from_one_address_leaves_the_front_to_others():
     """1,000 TLS connections with an unfinished request head from the client's
-    IPv4 address; meanwhile every request from its IPv6 address gets 200 in
-    under 2 s, and after the header timeout the front has closed them all."""
+    IPv4 address, all open at once (more than Debian's 768 worker connections);
+    meanwhile every request from its IPv6 address gets 200 in under 2 s, and
+    after the header timeout the front has closed them all. A machine too
+    slow to hold them all open at once within the 10 s timeout tries again
+    (bounded), then fails."""
     CLIENT.run("cat > /tmp/slowloris.py <<'EOF'\n%sEOF" % SLOWLORIS)
-    out = CLIENT.run("ulimit -n 4096 && timeout 120 python3 /tmp/slowloris.py %s 1000 10 %s" % (
-        CA, shlex.quote("Authorization: Bearer %s" % CREDS["alice"]["api_key"])))
-    assert out.rc == 0, out.stderr[-2000:]
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    # The attack was in force: all 1,000 were accepted, and those opened in
-    # the last 8 s (all of them, unless the machine is slow) were still open.
-    assert result["held"] == 1000 and result["failed"] == 0, result
-    assert result["recent"] >= 500 and result["recent_alive"] == result["recent"], result
-    assert all(code == 200 and seconds < 2.0 for code, seconds in result["probes"]), result["probes"]
-    assert len(result["probes"]) == 10
-    # ... and the front let go of them (client_header_timeout).
-    assert result["closed_after_timeout"] == 1000, result
+    auth = shlex.quote("Authorization: Bearer %s" % CREDS["alice"]["api_key"])
+    attempts = []
+    for _attempt in range(3):
+        out = CLIENT.run("ulimit -n 4096 && timeout 150 python3 /tmp/slowloris.py %s 1000 10 %s" % (CA, auth))
+        assert out.rc == 0, out.stderr[-2000:]
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        attempts.append(result)
+        # Whatever the speed: every probe served quickly, every half-open connection let go.
+        assert len(result["probes"]) == 10
+        assert all(code == 200 and seconds < 2.0 for code, seconds in result["probes"]), result
+        assert result["held"] == 1000 and result["closed_after_timeout"] == 1000, result
+        if result["alive_after_probes"] >= 990:  # the attack was in force while the probes ran
+            return
+    raise AssertionError("never 990 of 1,000 half-open connections at once (the machine too slow?): %s" % attempts)
 
 
 def test_one_user_cannot_hold_more_streams_than_its_cap():
