@@ -31,10 +31,10 @@ from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_bin
 
 def ollama_bind_plan(facts, address="127.0.0.1", origins=None, fix_origins=True, services=None,
                      dropin_name="zz-ollama-exposure-toolkit.conf", env_dir="/etc/ollama-exposure-toolkit",
-                     port=None, adopt=False):
+                     port=None, adopt=False, no_cloud=False):
     try:
         return host_plan(facts, address, origins or [], fix_origins, services or None, dropin_name, env_dir,
-                         int(port) if port else None, adopt=adopt)
+                         int(port) if port else None, adopt=adopt, no_cloud=bool(no_cloud))
     except ValueError as exc:
         raise AnsibleFilterError(str(exc))
 

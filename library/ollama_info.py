@@ -26,6 +26,9 @@ description:
   - Listening TCP sockets from C(/proc/net/tcp) and C(/proc/net/tcp6),
     mapped to their process. Go opens wildcard listeners as one dual-stack
     IPv6 socket, so C(::) in tcp6 is reported as reachable over IPv4 too.
+  - Whether each service's cloud features are on (version, C(OLLAMA_NO_CLOUD), C(server.json) of the
+    service user, C(GET /api/status)) and C(OLLAMA_REMOTES); whether it is signed in to ollama.com is
+    reported as C(cannot tell) (only ollama.com knows), never guessed.
   - The version each running server reports on the host's own loopback,
     known-vulnerable versions, C(OLLAMA_ORIGINS) wildcards, and Docker
     containers that publish Ollama ports (through the Docker socket).
@@ -135,7 +138,15 @@ systemd:
   returned: always
   type: bool
 services:
-  description: Ollama systemd services, with unit files, effective OLLAMA_* environment and bind.
+  description:
+    - Ollama systemd services, with unit files, effective OLLAMA_* environment and bind.
+    - C(cloud) says whether the service's cloud features (C(*-cloud) models, web search, C(/api/me),
+      signout; upstream v0.12.0+) are on - C(enabled) (true, false, or null when it cannot be told),
+      upstream's C(source) (none, env, config, both), C(can_disable) (v0.16.2+), C(web_search) (v0.18.0+),
+      C(env_disabled) (C(OLLAMA_NO_CLOUD) it runs with), C(config_disabled) (C(disable_ollama_cloud) in
+      C($HOME/.ollama/server.json), path in C(server_json)), C(status) (C(GET /api/status) on its own
+      address), C(next_start_enabled), C(remotes) (C(OLLAMA_REMOTES)), C(signed_in) (C(no), or
+      C(cannot tell) - only ollama.com knows) and C(reason).
   returned: always
   type: list
   elements: dict
@@ -147,6 +158,7 @@ services:
       env_origin: {OLLAMA_HOST: {file: /etc/systemd/system/ollama.service.d/override.conf, line: 2, via: Environment}}
       bind: {listen: "0.0.0.0:11434", scope: wildcard, port: 11434, exposed: true}
       active_state: active
+      cloud: {enabled: true, source: none, can_disable: true, remotes: [ollama.com], signed_in: cannot tell}
 processes:
   description: >-
     Running C(ollama serve) processes (pid, argv, uid, gid, user and home, unit or null, OLLAMA_* environment,
@@ -249,9 +261,12 @@ import socket
 import sys
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_cloud import (
+    NO_CLOUD_SINCE, cloud_state, parse_status)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_docker import (
     read_containers, read_recreate_configs)
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import evaluate_host, host_status
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import (
+    evaluate_host, host_status, version_tuple)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import (
     address_scope, origins_wildcards, parse_ollama_host)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_http import http_get
@@ -478,13 +493,37 @@ class Auditor(object):
             "running_env": None,
             "running_bind": None,
         }
+        # $HOME of the next start: the unit's own HOME=, else the one systemd
+        # gives User= (upstream reads ~/.ollama from $HOME).
+        svc["_home"] = envinfo["env"].get("HOME") or self.home_of(svc["user"])
         if svc["main_pid"]:
             environ = read_text("/proc/%d/environ" % svc["main_pid"], binary=True)
             if environ is not None:
-                running_env = ollama_env(parse_environ(environ))
+                full_env = parse_environ(environ)
+                running_env = ollama_env(full_env)
                 svc["running_env"] = running_env
                 svc["running_bind"] = parse_ollama_host(running_env.get("OLLAMA_HOST", ""))
+                svc["_home"] = full_env.get("HOME") or svc["_home"]
         return svc
+
+    @staticmethod
+    def home_of(user):
+        try:
+            return pwd.getpwuid(int(user)).pw_dir if str(user).isdigit() else pwd.getpwnam(user).pw_dir
+        except (KeyError, ValueError):
+            return None
+
+    def cloud(self, svc, install):
+        """svc['cloud']: whether its cloud features are on (module_utils/ollama_cloud.py)."""
+        home = svc.pop("_home", None)
+        server_json, key_exists = None, None
+        if home:
+            server_json = read_text(os.path.join(home, ".ollama", "server.json"))
+            key_exists = os.path.exists(os.path.join(home, ".ollama", "id_ed25519"))
+        running = svc.get("running_env")
+        svc["cloud"] = cloud_state(install.get("version"), running if running is not None else svc["env"],
+                                   server_json, install.pop("_status", None), key_exists, home,
+                                   config_env=svc["env"])
 
     def systemctl_show(self, names):
         if not names or not os.path.isdir("/run/systemd/system"):
@@ -522,26 +561,38 @@ class Auditor(object):
         except (ValueError, AttributeError):
             return None, "%s:%s answered %s" % (host, port, status)
 
+    def status_at(self, address, port):
+        """The cloud part of GET /api/status (v0.16.2+), or None."""
+        host = "127.0.0.1" if address in ("::", "0.0.0.0", "") else address
+        try:
+            status, _headers, body = http_get(host, port, "/api/status", self.params["timeout"], False)
+        except (socket.error, socket.timeout, ValueError):
+            return None
+        return parse_status(body) if status == 200 else None
+
     def installs(self, services, procs, listeners, containers):
         installs = []
         by_pid = {}
         for sock in listeners:
             by_pid.setdefault(sock["pid"], []).append(sock)
 
-        def version_for(pid):
+        def version_for(pid, item=None):
             for sock in by_pid.get(pid, []):
                 version, reason = self.version_at(sock["address"], sock["port"])
                 if version:
+                    if item is not None and (version_tuple(version) or ()) >= version_tuple(NO_CLOUD_SINCE):
+                        item["_status"] = self.status_at(sock["address"], sock["port"])
                     return version, None
             return None, (reason if by_pid.get(pid) else "not listening")
 
         for svc in services:
             item = {"subject": svc["name"], "kind": "service", "version": None}
             if svc["main_pid"] and self.params["query_version"]:
-                item["version"], item["reason"] = version_for(svc["main_pid"])
+                item["version"], item["reason"] = version_for(svc["main_pid"], item)
             elif not svc["main_pid"]:
                 item["reason"] = "service not running"
             installs.append(item)
+            self.cloud(svc, item)
         for proc in procs:
             if proc["unit"] or proc["container"]:
                 continue

@@ -362,3 +362,41 @@ def test_relaunch_argv_of_an_adoption_plan_item():
     assert argv[4:10] == ["setsid", "-f", "setpriv", "--reuid=998", "--regid=997", "--init-groups"]
     assert "HOME=/usr/share/ollama" in argv and "OLLAMA_HOST=0.0.0.0:11500" in argv
     assert argv[-2:] == ["/usr/local/bin/ollama", "serve"]
+
+
+# -- ollama_bind_disable_cloud (issue 14) -----------------------------------------------------
+def test_disable_cloud_adds_no_cloud_and_rebinds_a_loopback_service():
+    item = plan_service(service([], running=""), "127.0.0.1", [], True, DROPIN, ENV_DIR, no_cloud=True)
+    assert item["action"] == "rebind"
+    assert item["env"] == {"OLLAMA_HOST": "127.0.0.1:11434", "OLLAMA_NO_CLOUD": "1"}
+    assert "cloud features turned off (OLLAMA_NO_CLOUD=1)" in item["reasons"]
+    assert plan_service(service([], running=""), "127.0.0.1", [], True, DROPIN, ENV_DIR)["action"] == "none"
+
+
+@pytest.mark.parametrize("value, action", [("1", "none"), ("true", "none"), ("0", "rebind"), ("", "rebind")])
+def test_disable_cloud_leaves_a_service_whose_own_configuration_turns_cloud_off(value, action):
+    svc = service([h("OLLAMA_NO_CLOUD", value)], running="")
+    assert plan_service(svc, "127.0.0.1", [], True, DROPIN, ENV_DIR, no_cloud=True)["action"] == action
+
+
+def test_disable_cloud_second_run_plans_what_the_first_wrote():
+    first = plan_service(service([h("OLLAMA_HOST", "0.0.0.0")], running="0.0.0.0"), "127.0.0.1", [], True,
+                         DROPIN, ENV_DIR, no_cloud=True)
+    after = service([h("OLLAMA_HOST", "0.0.0.0"), h("OLLAMA_HOST", "127.0.0.1:11434", OUR_DROPIN),
+                     h("OLLAMA_HOST", "127.0.0.1:11434", OUR_ENV, "EnvironmentFile"),
+                     h("OLLAMA_NO_CLOUD", "1", OUR_ENV, "EnvironmentFile")],
+                    running="127.0.0.1:11434", dropins=[OUR_DROPIN], env_files=[{"path": OUR_ENV, "exists": True}])
+    second = plan_service(after, "127.0.0.1", [], True, DROPIN, ENV_DIR, no_cloud=True)
+    assert second["env"] == first["env"] == {"OLLAMA_HOST": "127.0.0.1:11434", "OLLAMA_NO_CLOUD": "1"}
+    assert second["action"] == "rebind" and "cloud features turned off (OLLAMA_NO_CLOUD=1)" in first["reasons"]
+    # The service's own configuration (the toolkit's files left out) still has cloud on: said again.
+    assert "cloud features turned off (OLLAMA_NO_CLOUD=1)" in second["reasons"]
+    # Without the option, the toolkit's file no longer carries it (the file says what the options say).
+    assert "OLLAMA_NO_CLOUD" not in plan_service(after, "127.0.0.1", [], True, DROPIN, ENV_DIR)["env"]
+
+
+def test_host_plan_passes_disable_cloud_to_every_service():
+    facts = {"services": [service([], running="", name="a.service"), service([], running="", name="b.service")]}
+    items = host_plan(facts, "127.0.0.1", no_cloud=True)
+    assert [i["env"].get("OLLAMA_NO_CLOUD") for i in items] == ["1", "1"]
+    assert [i["action"] for i in host_plan(facts, "127.0.0.1")] == ["none", "none"]

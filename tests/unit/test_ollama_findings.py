@@ -10,6 +10,7 @@ from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_fin
     STATUS_EXPOSED, STATUS_NOT_INSTALLED, STATUS_SECURE, STATUS_UNSUPPORTED, at_or_above, bind_is_exposed,
     evaluate_host, fingerprint, host_status, make_finding, probe_findings, severity_rank, version_tuple,
     vulnerable_entries)
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_cloud import cloud_state
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import parse_ollama_host
 
 HOST = "lab-1"
@@ -341,8 +342,9 @@ def _everything():
     return {
         "listeners": [_listener("::", family="ipv6")],
         "services": [_service("http://0.0.0.0", running_bind=parse_ollama_host("127.0.0.1"),
-                              origins_wildcards=["*"],
-                              errors=[{"file": OVERRIDE, "line": 9, "reason": "bad"}])],
+                              origins_wildcards=["*"], cloud=cloud_state("0.20.0", {}, None),
+                              errors=[{"file": OVERRIDE, "line": 9, "reason": "bad"}]),
+                     _service("127.0.0.1", name="local.service", cloud=cloud_state("0.20.0", {}, None))],
         "processes": [_process("0.0.0.0:11500")],
         "containers": [{"name": "ollama", "image": "ollama/ollama",
                         "ports": [{"ip": "0.0.0.0", "public_port": 11434, "private_port": 11434}]}],
@@ -434,3 +436,42 @@ def test_at_or_above():
     assert len(at_or_above(findings, "info")) == 5
     assert at_or_above(findings, "bogus") == []
     assert severity_rank("bogus") == -1 and severity_rank("critical") == 4
+
+
+# -- cloud features (issue 14) -------------------------------------------------------------
+@pytest.mark.parametrize("value, running, expected", [
+    ("0.0.0.0", None, "OLLAMA-CLOUD-001"),                                   # configured beyond loopback
+    ("127.0.0.1", parse_ollama_host("0.0.0.0"), "OLLAMA-CLOUD-001"),         # running beyond loopback
+    ("127.0.0.1", None, "OLLAMA-CLOUD-002"),                                 # loopback only
+    ("", parse_ollama_host(""), "OLLAMA-CLOUD-002"),                         # upstream's default
+])
+def test_cloud_on_fires_by_reach(catalog, value, running, expected):
+    svc = _service(value, running_bind=running, cloud=cloud_state("0.20.0", {}, None, key_exists=True,
+                                                                   home="/usr/share/ollama"))
+    found = [f for f in evaluate_host({"services": [svc]}, catalog, HOST) if f["id"].startswith("OLLAMA-CLOUD")]
+    assert _ids(found) == [expected]
+    assert found[0]["severity"] == ("high" if expected == "OLLAMA-CLOUD-001" else "low")
+    assert found[0]["subject"] == "unit:ollama.service"
+    assert found[0]["location"] == {"file": "/usr/share/ollama/.ollama/server.json"}
+    assert "signed in to ollama.com: cannot tell" in found[0]["evidence"]
+
+
+@pytest.mark.parametrize("cloud", [
+    cloud_state("0.20.0", {"OLLAMA_NO_CLOUD": "1"}, None),                       # off by the environment
+    cloud_state("0.20.0", {}, '{"disable_ollama_cloud": true}'),                # off by server.json
+    cloud_state("0.20.0", {}, None, status={"disabled": True, "source": "config"}),  # the server says off
+    cloud_state("0.11.10", {}, None),                                             # before cloud models
+    cloud_state(None, {}, None),                                                  # cannot tell: no finding
+    None,
+])
+def test_cloud_off_or_unknown_does_not_fire(catalog, cloud):
+    svc = _service("0.0.0.0", cloud=cloud)
+    assert not [f for f in evaluate_host({"services": [svc]}, catalog, HOST) if f["id"].startswith("OLLAMA-CLOUD")]
+
+
+def test_cloud_evidence_names_remotes_and_the_missing_switch(catalog):
+    svc = _service("0.0.0.0", cloud=cloud_state("0.14.0", {"OLLAMA_REMOTES": "ollama.com,cloud.example.test",
+                                                         "OLLAMA_NO_CLOUD": "1"}, None))
+    finding = [f for f in evaluate_host({"services": [svc]}, catalog, HOST) if f["id"] == "OLLAMA-CLOUD-001"][0]
+    assert "OLLAMA_REMOTES=ollama.com,cloud.example.test" in finding["evidence"]
+    assert "OLLAMA_NO_CLOUD needs 0.16.2 or later" in finding["evidence"]

@@ -503,3 +503,90 @@ def test_forwarding_record_names_proxy_headers_without_their_values(loopback):
     assert "| %15s |" % "127.0.0.1" in gin and forwarding == (
         "[standin] forwarding headers: Forwarded,Proxy-Authorization; X-Forwarded-For=-"), forwarding
     assert "c2VjcmV0LXZhbHVl" not in "\n".join(loopback.lines)
+
+
+# ---------------------------------------------------------------- cloud (issue 14)
+def _cloud_standin(tmp_path, server_json=None, **env):
+    """A stand-in whose $HOME is tmp_path (with ~/.ollama/server.json when given)."""
+    if server_json is not None:
+        (tmp_path / ".ollama").mkdir(exist_ok=True)
+        (tmp_path / ".ollama" / "server.json").write_text(server_json)
+    return Standin(OLLAMA_HOST="127.0.0.1:0", HOME=str(tmp_path), **env).wait_ready()
+
+
+@pytest.mark.parametrize("server_json, env, expected", [
+    (None, {}, {"disabled": False, "source": "none"}),
+    (None, {"OLLAMA_NO_CLOUD": "1"}, {"disabled": True, "source": "env"}),
+    (None, {"OLLAMA_NO_CLOUD": "'yes'"}, {"disabled": True, "source": "env"}),  # unparsable: true
+    (None, {"OLLAMA_NO_CLOUD": "false"}, {"disabled": False, "source": "none"}),
+    ('{"disable_ollama_cloud": true}', {}, {"disabled": True, "source": "config"}),
+    ('{"disable_ollama_cloud": true}', {"OLLAMA_NO_CLOUD": "0"}, {"disabled": True, "source": "config"}),
+    ('{"disable_ollama_cloud": true}', {"OLLAMA_NO_CLOUD": "1"}, {"disabled": True, "source": "both"}),
+    ('{"disable_ollama_cloud": "true"}', {}, {"disabled": False, "source": "none"}),
+    ("not json", {}, {"disabled": False, "source": "none"}),
+])
+def test_status_follows_env_and_server_json(tmp_path, server_json, env, expected):
+    server = _cloud_standin(tmp_path, server_json, **env)
+    try:
+        status, headers, raw = request(server.port, "GET", "/api/status")
+        assert status == 200 and headers["Content-Type"] == "application/json; charset=utf-8"
+        assert json.loads(raw) == {"cloud": expected}
+    finally:
+        server.stop()
+
+
+def test_cloud_disabled_refuses_cloud_routes_but_not_the_account_routes(tmp_path):
+    server = _cloud_standin(tmp_path, OLLAMA_NO_CLOUD="1")
+    try:
+        for path, operation in (("/api/experimental/web_search", "web search is unavailable"),
+                                ("/api/experimental/web_fetch", "web fetch is unavailable")):
+            status, _h, raw = request(server.port, "POST", path, {"query": "x", "url": "https://example.test/"})
+            assert (status, json.loads(raw)) == (403, {"error": "ollama cloud is disabled: " + operation})
+        status, _h, raw = request(server.port, "POST", "/api/chat", {
+            "model": "gpt-oss:20b-cloud", "messages": [{"role": "user", "content": "hi"}], "stream": False})
+        assert (status, json.loads(raw)) == (403, {"error": "ollama cloud is disabled: remote model is unavailable"})
+        # Upstream's /api/me and signout do not check the setting.
+        assert request(server.port, "POST", "/api/me")[0] == 200
+        assert request(server.port, "POST", "/api/signout")[0] == 200
+        # Local models still answer.
+        assert request(server.port, "POST", "/api/chat", {
+            "model": "llama3.2:1b", "messages": [{"role": "user", "content": "hi"}], "stream": False})[0] == 200
+    finally:
+        server.stop()
+
+
+def test_cloud_on_serves_cloud_routes(tmp_path):
+    server = _cloud_standin(tmp_path)
+    try:
+        assert request(server.port, "POST", "/api/experimental/web_search", {"query": "x"})[0] == 200
+        status, _h, raw = request(server.port, "POST", "/api/chat", {
+            "model": "gpt-oss:20b-cloud", "messages": [{"role": "user", "content": "hi"}], "stream": False})
+        assert status == 200 and json.loads(raw)["model"] == "gpt-oss:20b-cloud"
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("version, present", [
+    ("0.11.10", set()),
+    ("0.12.0", {"/api/me"}),
+    ("0.16.1", {"/api/me", "/api/signout"}),
+    ("0.16.2", {"/api/me", "/api/signout", "/api/status"}),
+    ("0.18.0", {"/api/me", "/api/signout", "/api/status", "/api/experimental/web_search"}),
+])
+def test_cloud_routes_follow_the_version(tmp_path, version, present):
+    # Before 0.16.2 nothing turns cloud off: OLLAMA_NO_CLOUD is ignored.
+    server = _cloud_standin(tmp_path, OLLAMA_STANDIN_VERSION=version, OLLAMA_NO_CLOUD="1")
+    try:
+        found = set()
+        for method, path in (("POST", "/api/me"), ("POST", "/api/signout"), ("GET", "/api/status"),
+                             ("POST", "/api/experimental/web_search")):
+            status = request(server.port, method, path, {"query": "x"} if method == "POST" else None)[0]
+            assert status in (200, 403, 404), (path, status)
+            if status != 404:
+                found.add(path)
+        assert found == present
+        chat = request(server.port, "POST", "/api/chat", {
+            "model": "gpt-oss:20b-cloud", "messages": [{"role": "user", "content": "hi"}], "stream": False})[0]
+        assert chat == {"0.11.10": 404, "0.12.0": 200, "0.16.1": 200}.get(version, 403)
+    finally:
+        server.stop()

@@ -169,6 +169,10 @@ def evaluate_host(facts, catalog, host_id):
                 unit, wildcard, _origin_text(o_origin)),
                 location={"file": o_origin.get("file"), "line": o_origin.get("line")})
             break
+        cloud = svc.get("cloud") or {}
+        if cloud.get("enabled"):
+            add(*cloud_finding(unit, subject, cloud, bind_is_exposed(bind) or bind_is_exposed(running)),
+                location={"file": cloud.get("server_json")} if cloud.get("server_json") else None)
         for err in svc.get("errors") or []:
             add("OLLAMA-CFG-001", "file:%s:%s" % (err.get("file"), err.get("line")),
                 "%s:%s: %s" % (err.get("file"), err.get("line"), err.get("reason")),
@@ -217,6 +221,21 @@ def evaluate_host(facts, catalog, host_id):
 
     findings.sort(key=lambda f: (-severity_rank(f["severity"]), f["id"], f["subject"]))
     return unique(findings)
+
+
+def cloud_finding(unit, subject, cloud, reachable):
+    """(control, subject, evidence) for a service whose cloud features are on:
+    OLLAMA-CLOUD-001 when the service is also reachable from the network,
+    else OLLAMA-CLOUD-002."""
+    parts = ["%s: Ollama %s has cloud features on (%s)" % (unit, cloud.get("version"), cloud.get("reason"))]
+    if cloud.get("remotes") and cloud["remotes"] != ["ollama.com"]:
+        parts.append("OLLAMA_REMOTES=%s" % ",".join(cloud["remotes"]))
+    if cloud.get("can_disable") is False:
+        parts.append("OLLAMA_NO_CLOUD needs 0.16.2 or later: upgrade")
+    parts.append("signed in to ollama.com: %s" % cloud.get("signed_in", "cannot tell"))
+    if reachable:
+        parts.append("and it is configured or running beyond loopback")
+    return ("OLLAMA-CLOUD-001" if reachable else "OLLAMA-CLOUD-002"), subject, "; ".join(parts)
 
 
 def unique(findings):

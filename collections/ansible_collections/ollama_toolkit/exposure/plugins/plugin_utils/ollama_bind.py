@@ -17,6 +17,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_cloud import env_bool
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import (
     DEFAULT_PORT, SCOPE_LOOPBACK, origins_wildcards, parse_ollama_host)
 
@@ -49,8 +50,12 @@ def listen_value(address, port):
     return "[%s]:%d" % (address, port) if ":" in address else "%s:%d" % (address, port)
 
 
-def plan_service(svc, address, origins, fix_origins, dropin_name, env_dir, port=None):
+def plan_service(svc, address, origins, fix_origins, dropin_name, env_dir, port=None, no_cloud=False):
     """What to do for one audited service.
+
+    With ``no_cloud``, the managed environment also sets OLLAMA_NO_CLOUD=1
+    (cloud models and web search off, Ollama 0.16.2+), unless the service's
+    own configuration turns cloud off already.
 
     Returns a dict: unit, action (none / restart / rebind), port, env (the
     managed OLLAMA_* values), dropin and env_file paths, managed (the
@@ -83,8 +88,13 @@ def plan_service(svc, address, origins, fix_origins, dropin_name, env_dir, port=
         env["OLLAMA_ORIGINS"] = ",".join(origins)
         reasons.append("OLLAMA_ORIGINS %s narrowed to %s" % (
             ",".join(wildcards), ",".join(origins) or "upstream defaults"))
+    cloud_off = not no_cloud or env_bool(base_env.get("OLLAMA_NO_CLOUD"))
+    if no_cloud:
+        env["OLLAMA_NO_CLOUD"] = "1"
+        if not cloud_off:
+            reasons.append("cloud features turned off (OLLAMA_NO_CLOUD=1)")
 
-    base_secure = base_bind["scope"] == SCOPE_LOOPBACK and not (wildcards and fix_origins)
+    base_secure = base_bind["scope"] == SCOPE_LOOPBACK and not (wildcards and fix_origins) and cloud_off
     running_secure = running_bind is None or running_bind.get("scope") == SCOPE_LOOPBACK
     if base_bind["scope"] != SCOPE_LOOPBACK:
         reasons.append("configured OLLAMA_HOST=%r listens on %s" % (base_bind["value"], base_bind["listen"]))
@@ -115,7 +125,7 @@ def plan_service(svc, address, origins, fix_origins, dropin_name, env_dir, port=
 
 
 def plan(facts, address, origins=(), fix_origins=True, services=None, dropin_name="zz-ollama-exposure-toolkit.conf",
-         env_dir="/etc/ollama-exposure-toolkit", port=None):
+         env_dir="/etc/ollama-exposure-toolkit", port=None, no_cloud=False):
     """Plan items for the audited services (all, or those named in ``services``).
 
     Raises ValueError naming the first unknown service.
@@ -126,7 +136,7 @@ def plan(facts, address, origins=(), fix_origins=True, services=None, dropin_nam
         if name not in audited:
             raise ValueError("service %r is not an Ollama service on this host (found: %s)" % (
                 name, ", ".join(sorted(audited)) or "none"))
-    return [plan_service(audited[name], address, list(origins), fix_origins, dropin_name, env_dir, port)
+    return [plan_service(audited[name], address, list(origins), fix_origins, dropin_name, env_dir, port, no_cloud)
             for name in wanted]
 
 
@@ -259,14 +269,15 @@ RELAUNCH_SHELL = 'exec "$@" </dev/null >/dev/null 2>&1'
 
 def host_plan(facts, address, origins=(), fix_origins=True, services=None,
               dropin_name="zz-ollama-exposure-toolkit.conf", env_dir="/etc/ollama-exposure-toolkit", port=None,
-              adopt=False):
+              adopt=False, no_cloud=False):
     """The whole plan of a host: one item per audited service (``plan``),
     then, with ``adopt``, one per process started by hand (``plan_adoptions``).
 
     Each item's ``action`` says what the role does with it: none, restart,
     rebind or adopt. This is the role's returned fact ``ollama_bind_plan``.
+    ``no_cloud``: services also get OLLAMA_NO_CLOUD=1 (``plan_service``).
     """
-    items = plan(facts, address, origins, fix_origins, services, dropin_name, env_dir, port)
+    items = plan(facts, address, origins, fix_origins, services, dropin_name, env_dir, port, no_cloud)
     if adopt:
         items = items + plan_adoptions(facts, address, origins, fix_origins, env_dir, port)
     return items
