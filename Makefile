@@ -67,7 +67,7 @@ unit: venv ## Unit and property tests of the parsers and modules
 runner: venv front-image ## The audit and harden jobs through ansible-runner (AWX's engine) on a 2-host lab of its own (orun-*): rc, reports under the artifacts, no secret in the job events
 	$(RUNNER_TEST)
 
-molecule: venv images front-image ## Molecule: both chains below at once (their containers and networks are apart: olab-*, ofw-*/ofr-*/orun-*); each one's output when it ends
+molecule: venv images front-image ## Molecule: both chains below at once (their containers and networks are apart: olab-*, ofw-*/ofr-*/ocl-*/orun-*); each one's output when it ends
 	tests/lab/images/build-fw.sh
 	$(MAKE) --no-print-directory -j2 --output-sync=target molecule-lab molecule-walls
 
@@ -76,9 +76,10 @@ molecule-lab: venv ## audit on a lab mixing Debian 11, 12, 13; harden + rollback
 	OLLAMA_LAB_RELEASE=bookworm $(BIN)/molecule test -s harden
 	$(BIN)/molecule test -s fleet
 
-molecule-walls: venv ## the firewall (every backend) and the front (nginx, TLS, credentials) on Debian 12; then `make runner`'s test (the shorter chain)
+molecule-walls: venv ## the firewall (every backend), the front (nginx, TLS, credentials) and cloud features on Debian 12; then `make runner`'s test (the shorter chain)
 	$(BIN)/molecule test -s firewall
 	$(BIN)/molecule test -s front
+	$(BIN)/molecule test -s cloud
 	$(RUNNER_TEST)
 
 test: lint unit molecule ## Everything CI runs
