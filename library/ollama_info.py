@@ -228,6 +228,17 @@ firewall:
       units: {nftables.service: {loaded: true, active: true, enabled: true}}
       ufw: {active: false, default_incoming: null, rules: []}
       firewalld_zone: null
+front:
+  description:
+    - The toolkit's front (role ollama_front), read from its site file C(/etc/nginx/conf.d/ollama-front.conf)
+      and the listening sockets - C(config) (the file, null when missing), C(ports) (its TLS ports),
+      C(listening) (those a program other than Ollama listens on), C(open_routes) (of /api/pull, /api/push,
+      /api/create and the blob routes, those users may call), C(in_place) and C(why) (why not).
+    - OLLAMA-VER-003 is mitigated where it is in place and no exposure finding is open.
+  returned: on Linux
+  type: dict
+  sample: {config: /etc/nginx/conf.d/ollama-front.conf, ports: [11443], listening: [11443], open_routes: [],
+           in_place: true, why: null}
 addresses:
   description:
     - The host's non-loopback interface addresses (targets for ollama_probe).
@@ -266,7 +277,7 @@ from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_clo
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_docker import (
     read_containers, read_recreate_configs)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import (
-    evaluate_host, host_status, version_tuple)
+    FRONT_CONFIG, evaluate_host, front_state, host_status, version_tuple)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import (
     address_scope, origins_wildcards, parse_ollama_host)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_http import http_get
@@ -673,6 +684,7 @@ class Auditor(object):
         result["firewall"] = self.firewall(result["systemd"]) if installed or self.params["firewall"] == "always" \
             else no_closures()
         self.others.sort(key=lambda s: (s["port"], s["family"], s["address"]))
+        result["front"] = front_state(read_text(FRONT_CONFIG), self.others)
         result.update(services=services, processes=procs, listeners=listeners, containers=containers,
                       addresses=addresses, addresses_skipped=skipped, other_listeners=self.others)
         if os.geteuid() != 0:

@@ -43,3 +43,12 @@ def standin():
     yield start
     for server in started:
         server.stop()
+
+
+def without_unfixed(catalog):
+    """The catalog without the advisories no release fixes: OLLAMA-VER-003
+    comes with every install (tests/unit/test_ollama_findings.py tests it);
+    the report and life-cycle tests follow the other findings."""
+    table = dict(catalog["vulnerable_versions"])
+    table["entries"] = [e for e in table["entries"] if not e.get("mitigation")]
+    return dict(catalog, vulnerable_versions=table)

@@ -9,6 +9,7 @@ import os
 from unittest.mock import MagicMock
 
 import pytest
+from conftest import without_unfixed
 
 from ansible.errors import AnsibleActionFail
 from ansible.parsing.dataloader import DataLoader
@@ -26,6 +27,12 @@ ACTION_PLUGINS = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(_
 GENERATED_AT = "2026-11-25T18:00:00Z"
 OVERRIDE = "/etc/systemd/system/ollama.service.d/override.conf"
 REPORT_FILES = ["findings.csv", "findings.json", "junit.xml", "report.html", "report.md"]
+
+
+@pytest.fixture(scope="module")
+def catalog(catalog):
+    """Without OLLAMA-VER-003 (every install has it; test_ollama_findings.py tests it)."""
+    return without_unfixed(catalog)
 
 
 def audited(catalog, host, value, address, scope, version):

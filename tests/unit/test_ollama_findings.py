@@ -86,7 +86,7 @@ def test_unparseable_version_hits_nothing(catalog, version):
 
 def test_null_fixed_in_never_matches(catalog):
     unfixed = set(e["cve"] for e in catalog["vulnerable_versions"]["entries"] if not e.get("fixed_in"))
-    assert "CVE-2025-63389" in unfixed and len(unfixed) == 6
+    assert "CVE-2025-63389" in unfixed and len(unfixed) == 8
     for version in ("0.0.1", "0.1.28", "0.17.0", "9.9.9"):
         assert unfixed.isdisjoint(_cves(version, catalog))
 
@@ -320,7 +320,9 @@ def test_versions(catalog):
                           {"subject": "container ollama", "kind": "container", "version": "0.1.28"},
                           {"subject": "pid 9 (ollama serve)", "kind": "process", "version": "0.17.1"}]}
     findings = evaluate_host(facts, catalog, HOST)
-    assert _ids(findings) == ["OLLAMA-VER-001", "OLLAMA-VER-002"]
+    # Every install, whatever its version (known or not), has the advisories no release fixes.
+    assert _ids(findings) == ["OLLAMA-VER-001"] + ["OLLAMA-VER-003"] * 3 + ["OLLAMA-VER-002"]
+    findings = [f for f in findings if f["id"] != "OLLAMA-VER-003"]
     ver1 = findings[0]
     assert ver1["subject"] == "version:container ollama"
     assert "CVE-2024-37032" in ver1["references"] and "CWE-1104" in ver1["references"]
@@ -334,7 +336,8 @@ def test_findings_sorted_by_severity_then_id(catalog):
     findings = evaluate_host(facts, catalog, HOST)
     ranks = [severity_rank(f["severity"]) for f in findings]
     assert ranks == sorted(ranks, reverse=True)
-    assert _ids(findings) == ["OLLAMA-BIND-001", "OLLAMA-BIND-002", "OLLAMA-BIND-003", "OLLAMA-VER-002"]
+    assert _ids(findings) == ["OLLAMA-BIND-001", "OLLAMA-BIND-002", "OLLAMA-BIND-003", "OLLAMA-VER-003",
+                              "OLLAMA-VER-002"]
 
 
 def _everything():
@@ -419,7 +422,7 @@ def test_host_status(catalog):
     # findings outside the exposure controls leave a host secure
     info_only = dict(secure, installs=[{"subject": "ollama.service", "version": None}])
     findings = evaluate_host(info_only, catalog, HOST)
-    assert _ids(findings) == ["OLLAMA-VER-002"]
+    assert _ids(findings) == ["OLLAMA-VER-003", "OLLAMA-VER-002"]
     assert host_status(info_only, findings, catalog) == STATUS_SECURE
     for facts in ({"supported": True, "services": [_service("0.0.0.0")]},
                   {"supported": True, "listeners": [_listener("0.0.0.0")], "processes": [_process("0.0.0.0")]},

@@ -11,6 +11,7 @@ import os
 from xml.etree import ElementTree
 
 import pytest
+from conftest import without_unfixed
 
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import evaluate_host, host_status
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import parse_ollama_host
@@ -20,6 +21,12 @@ from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_rep
     apply_history, build_report, open_at_or_above, records_from_results, validate_exceptions)
 
 OVERRIDE = "/etc/systemd/system/ollama.service.d/override.conf"
+
+
+@pytest.fixture(scope="module")
+def catalog(catalog):
+    """Without OLLAMA-VER-003 (every install has it; test_ollama_findings.py tests it)."""
+    return without_unfixed(catalog)
 
 
 def _facts(catalog, host, value=None, listen=None):

@@ -6,6 +6,7 @@ import io
 import json
 
 import pytest
+from conftest import without_unfixed
 
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import (
     evaluate_host, host_status, probe_findings)
@@ -16,6 +17,12 @@ from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_rep
     blocked_hosts, build_report, comparable, open_at_or_above)
 
 OVERRIDE = "/etc/systemd/system/ollama.service.d/override.conf"
+
+
+@pytest.fixture(scope="module")
+def catalog(catalog):
+    """Without OLLAMA-VER-003 (every install has it; test_ollama_findings.py tests it)."""
+    return without_unfixed(catalog)
 
 
 def _facts(catalog, host, services=(), listeners=(), installs=(), processes=()):

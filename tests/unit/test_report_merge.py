@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import without_unfixed
 
 from ansible.errors import AnsibleActionFail
 
@@ -24,6 +25,12 @@ from test_ollama_render import run
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 T1, T2, T3 = "2026-12-01T10:00:00Z", "2026-12-02T10:00:00Z", "2026-12-03T10:00:00Z"
 SLICES = {"1": {"web": "0.0.0.0", "ok": "127.0.0.1"}, "2": {"db": "0.0.0.0:8080", "down": False, "bare": None}}
+
+
+@pytest.fixture(scope="module")
+def catalog(catalog):
+    """Without OLLAMA-VER-003 (every install has it; test_ollama_findings.py tests it)."""
+    return without_unfixed(catalog)
 
 
 def make_slice(catalog, directory, when, hosts, exceptions=None):

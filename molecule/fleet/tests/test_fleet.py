@@ -112,6 +112,12 @@ def test_mitigated_hosts_keep_their_findings_and_say_what_closes_them():
     bare = [f for f in report["findings"] if f["host"] == "no-systemd" and f["id"] == "OLLAMA-BIND-001"
             and f["status"] != "fixed"]
     assert bare and all("nftables" in f["mitigated_by"] for f in bare)
+    # The advisories no release fixes (OLLAMA-VER-003): mitigated where only the front reaches Ollama,
+    # open where there is no front (no-systemd), neither changing the host's status.
+    advisory = dict((f["host"], f) for f in report["findings"] if f["id"] == "OLLAMA-VER-003" and f["status"] != "fixed")
+    assert "front (port 11443)" in advisory["faq-dropin"]["mitigated_by"]
+    assert "front (port 11443)" in advisory["docker-published"]["mitigated_by"]
+    assert not advisory["no-systemd"].get("mitigated_by")
     with open(os.path.join(EPHEMERAL, "reports", "first", "after", "report.md")) as handle:
         assert "mitigated" in handle.read()
 

@@ -227,6 +227,88 @@ def test_model_management_is_for_admins_only():
     assert status(*bearer("root"), "-X", "POST", "-d", "{}", path="/api/me") == 200
 
 
+# The host's ollama.com account (its sign-in): admins only, whatever the
+# credential's form. (method, path, body) as upstream's routes take them.
+ACCOUNT = [("POST", "/api/me", "{}"), ("POST", "/api/signout", "{}"), ("DELETE", "/api/user/keys/ssh-ed25519-AAAAkey", ""),
+           ("POST", "/api/experimental/web_search", '{"query": "ollama"}'),
+           ("POST", "/api/experimental/web_fetch", '{"url": "https://example.com/"}')]
+
+
+@pytest.mark.parametrize("method, path, body", ACCOUNT)
+def test_account_and_web_endpoints_are_for_admins_only(method, path, body):
+    data = ["-d", body] if body else []
+    standin_log()  # start from here
+    for user in (bearer("bob"), bearer("alice"), basic("alice")):
+        code = status("-X", method, *user, *data, path=path)
+        assert code in (401, 403), (user[0], code)  # basic users are not in the admins' file: 401
+    # The stand-in answers these (200): an admin gets through, and the users' tries never reached it.
+    assert status("-X", method, *bearer("root"), *data, path=path) == 200
+    assert status("-X", method, *basic("root"), *data, path=path) == 200
+    seen = [gin_request(line) for line in standin_log_until(method, path)]
+    time.sleep(1)
+    seen += [gin_request(line) for line in standin_log()]
+    assert seen == [(method, path)] * 2, seen
+
+
+# ollama_front_refuse_cloud_models is on in this scenario's inventory.
+CLOUD_MODELS = ["gpt-oss:120b-cloud", "glm-4.6:cloud", "GPT-OSS:120B-CLOUD", "qwen3-coder-cloud", "kimi-k2:1t-cloud:latest"]
+
+
+def post_json(user, path, body, *args):
+    out = curl("-o", "/tmp/cloud-answer", "-w", "%{http_code}", *user, "-H", "Content-Type: application/json",
+               "--data-binary", body if isinstance(body, str) else json.dumps(body), *args, path=path)
+    return int(out.stdout.strip() or 0), CLIENT.check_output("cat /tmp/cloud-answer")
+
+
+@pytest.mark.parametrize("model", CLOUD_MODELS)
+def test_a_user_gets_403_for_a_cloud_model_on_chat_and_generate(model):
+    standin_log()
+    for user in (bearer("bob"), basic("alice")):
+        code, answer = post_json(user, "/api/chat", {"model": model, "messages": [{"role": "user", "content": "hi"}]})
+        assert code == 403 and "cloud models are not allowed" in json.loads(answer)["error"], (code, answer)
+        code, answer = post_json(user, "/api/generate", {"model": model, "prompt": "hi"})
+        assert code == 403, (code, answer)
+    # The same check on the OpenAI-compatible route and with the field's other spellings (Go matches any case).
+    assert post_json(bearer("bob"), "/v1/chat/completions", {"model": model, "messages": []})[0] == 403
+    assert post_json(bearer("bob"), "/api/chat", '{"model": "llama3.2:1b", "MODEL": "%s"}' % model)[0] == 403
+    # Positive control: a local model passes, then nothing else reached the stand-in.
+    assert post_json(bearer("bob"), "/api/show", {"model": "llama3.2:1b"})[0] == 200
+    seen = [gin_request(line) for line in standin_log_until("POST", "/api/show")]
+    assert seen == [("POST", "/api/show")], seen
+
+
+def test_a_users_body_that_is_not_one_json_value_is_refused():
+    # Go would read the first value and ignore the rest: a cloud model could hide behind it.
+    code, answer = post_json(bearer("bob"), "/api/chat", '{"model": "llama3.2:1b"} {"model": "gpt-oss:120b-cloud"}')
+    assert code == 400 and "not valid JSON" in answer, (code, answer)
+
+
+def test_a_users_local_model_streams_and_an_admins_cloud_model_passes():
+    generate = {"model": "llama3.2:1b", "prompt": "hello", "standin_stream_interval": STREAM_PAUSE}
+    lines = stamped_lines("/api/generate", generate)
+    assert len(lines) == 7 and spread(lines) >= STREAM_SPREAD, lines  # read by njs, then streamed
+    chat = {"model": "llama3.2:1b", "messages": [{"role": "user", "content": "hi"}], "standin_stream_interval": STREAM_PAUSE}
+    lines = stamped_lines("/api/chat", chat)
+    assert len(lines) == 7 and spread(lines) >= STREAM_SPREAD and json.loads(lines[-1][1])["done"], lines
+    standin_log()
+    for admin in (bearer("root"), basic("root")):
+        # The stand-in has no cloud model: its own 404 proves the request reached it.
+        code, answer = post_json(admin, "/api/chat", {"model": "gpt-oss:120b-cloud", "messages": []})
+        assert code not in (401, 403), (code, answer)
+    seen = [gin_request(line) for line in standin_log_until("POST", "/api/chat")]
+    time.sleep(1)
+    seen += [gin_request(line) for line in standin_log()]
+    assert seen == [("POST", "/api/chat")] * 2, seen
+
+
+def test_a_big_local_body_passes_the_cloud_check():
+    # 6 MB of prompt: read whole by the front, then passed on (the stand-in takes up to 8 MiB).
+    CLIENT.check_output("python3 -c 'import json; print(json.dumps({\"model\": \"llama3.2:1b\", \"stream\": False, "
+                        "\"prompt\": \"x\" * 6000000}))' > /tmp/big-chat.json")
+    code, answer = post_json(bearer("bob"), "/api/generate", "@/tmp/big-chat.json")
+    assert code == 200 and json.loads(answer)["done"] is True, (code, answer[:300])
+
+
 def test_admin_uploads_a_large_blob():
     # 6 MB: more than the front's default body limit for users (set to 32m
     # here it would pass too), under the stand-in's own 8 MiB limit.
@@ -645,7 +727,7 @@ def test_a_removed_key_is_refused_after_the_next_run_and_ansible_prints_no_secre
         assert status(*bearer("alice")) == 200
         assert CREDS["bob"]["api_key"] not in FRONT.file("/etc/nginx/ollama-front/keys.map").content_string
         assert not FRONT.run("ls /etc/nginx/ollama-front/ | grep -v -x -e tls -e keys.map -e users.htpasswd "
-                             "-e admins.htpasswd").stdout.strip(), "backup files left behind"
+                             "-e admins.htpasswd -e cloud-models.js").stdout.strip(), "backup files left behind"
     finally:
         restored = run_front()
     assert restored.returncode == 0, restored.stdout[-3000:]

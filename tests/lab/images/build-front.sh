@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Test image for the front scenario: ollama-lab:bookworm with Debian's nginx,
+# Test image for the front scenario: ollama-lab:bookworm with Debian's nginx
+# (and its njs module, for ollama_front_refuse_cloud_models),
 # openssl, apache2-utils (ab) and wrk preinstalled, so that Molecule runs do
 # not wait for apt. The ollama_front role still installs nginx itself (it is a
 # no-op here); it works the same on a bare host. Cached by a hash label.
@@ -22,7 +23,7 @@ docker build -q -t "${tag}" --label "ollama-lab.front-recipe=${recipe_hash}" - <
 FROM ${base}
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      nginx openssl apache2-utils wrk python3-cryptography >/dev/null \
+      nginx libnginx-mod-http-js openssl apache2-utils wrk python3-cryptography >/dev/null \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
 DOCKERFILE
 echo "lab image ${tag}: built"

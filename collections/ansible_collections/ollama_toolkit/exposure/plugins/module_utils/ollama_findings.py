@@ -68,6 +68,65 @@ def vulnerable_entries(version, table):
     return hits
 
 
+def unfixed_entries(table):
+    """Entries of the table that no release fixes and the front's policy
+    mitigates (``mitigation``): they apply to every version (OLLAMA-VER-003).
+    One that gets a ``fixed_in`` moves to OLLAMA-VER-001's version match."""
+    return [e for e in (table or {}).get("entries", []) if not e.get("fixed_in") and e.get("mitigation")]
+
+
+# The toolkit's front (role ollama_front) writes its site here, on every
+# supported family; the routes an advisory without a fixed release goes
+# through (OLLAMA-VER-003), which the front must keep to admins.
+FRONT_CONFIG = "/etc/nginx/conf.d/ollama-front.conf"
+ADVISORY_ROUTES = ("/api/pull", "/api/push", "/api/create", "/api/blobs/")
+_LOCATION = re.compile(r'^\s*location\s+(?:=\s+(\S+)|~\s+"([^"]+)")\s*\{')
+_LISTEN = re.compile(r"^\s*listen\s+\S*?:?(\d+)\s+ssl\s*;", re.M)
+
+
+def parse_front_config(text):
+    """Ports (``listen ... ssl``) and, for each of ADVISORY_ROUTES that has a
+    location, whether it is for admins (its location reads admins.htpasswd)."""
+    ports = sorted(set(int(p) for p in _LISTEN.findall(text or "")))
+    routes, current, depth, body = {}, None, 0, []
+    for line in (text or "").splitlines():
+        if current is None:
+            match = _LOCATION.match(line)
+            if not match:
+                continue
+            current, depth, body = match.group(1) or match.group(2), 0, []
+        depth += line.count("{") - line.count("}")
+        body.append(line)
+        if depth <= 0:
+            for route in ADVISORY_ROUTES:
+                if current == route or (route.endswith("/") and route in current):
+                    admin = any("admins.htpasswd" in b for b in body)
+                    routes[route] = "admin" if admin and routes.get(route, "admin") == "admin" else "user"
+            current = None
+    return {"ports": ports, "routes": routes}
+
+
+def front_state(text, other_listeners, path=FRONT_CONFIG):
+    """Whether the toolkit's front is in place on the host: its site
+    (``text``: the file's content, None when missing) listens on a port that
+    a program other than Ollama serves (``other_listeners``), and none of
+    ADVISORY_ROUTES is open to users (a route without a location gets 404)."""
+    if text is None:
+        return {"config": None, "in_place": False, "why": "no front of the toolkit (%s is missing)" % path}
+    parsed = parse_front_config(text)
+    listening = sorted(set(s.get("port") for s in other_listeners or [] if s.get("port") in parsed["ports"]))
+    open_routes = sorted(r for r, role in parsed["routes"].items() if role != "admin")
+    why = None
+    if not parsed["ports"]:
+        why = "%s has no TLS listen line" % path
+    elif not listening:
+        why = "nothing listens on the front's port %s" % ", ".join(str(p) for p in parsed["ports"])
+    elif open_routes:
+        why = "the front lets users call %s" % ", ".join(open_routes)
+    return {"config": path, "ports": parsed["ports"], "listening": listening, "open_routes": open_routes,
+            "in_place": why is None, "why": why}
+
+
 def fingerprint(host_id, control_id, subject):
     digest = hashlib.sha256(("%s|%s|%s" % (host_id, control_id, subject)).encode("utf-8"))
     return digest.hexdigest()[:24]
@@ -219,6 +278,17 @@ def evaluate_host(facts, catalog, host_id):
                     "%s (fixed in %s)" % (h["cve"], h["fixed_in"]) for h in hits)),
                 references=[h["cve"] for h in hits])
 
+    unfixed = unfixed_entries(table)
+    front = facts.get("front") or {}
+    for install in facts.get("installs", []) if unfixed else []:
+        add("OLLAMA-VER-003", "advisories:%s" % install["subject"],
+            "%s runs Ollama %s: %s (no fixed release); %s" % (
+                install["subject"], install.get("version") or "(version unknown)",
+                ", ".join(h["cve"] for h in unfixed),
+                ("the toolkit's front is in place (port %s)" % ", ".join(str(p) for p in front.get("ports", [])))
+                if front.get("in_place") else (front.get("why") or "no front of the toolkit")),
+            references=[h["cve"] for h in unfixed])
+
     findings.sort(key=lambda f: (-severity_rank(f["severity"]), f["id"], f["subject"]))
     return unique(findings)
 
@@ -321,10 +391,31 @@ def mitigation(finding, closures, probe_results, addresses):
         "; ".join(rules), ", ".join("%s port %s" % (r["address"], port) for r in probed)), None
 
 
+# Advisories no release fixes: mitigated by the front's policy, on a host
+# whose Ollama only the front (and loopback) reaches.
+ADVISORY_CONTROLS = ("OLLAMA-VER-003",)
+
+
+def advisory_mitigation(facts, open_exposure):
+    """(what mitigates OLLAMA-VER-003, None) or (None, why it stays open):
+    no exposure finding open (Ollama on loopback, or its ports closed by the
+    toolkit's firewall, proven from outside) and the toolkit's front in place."""
+    front = (facts or {}).get("front") or {}
+    if open_exposure:
+        return None, "Ollama is reachable from the network without the front"
+    if not front.get("in_place"):
+        return None, front.get("why") or "no front of the toolkit"
+    return ("only the toolkit's front (port %s) reaches Ollama from the network, and it lets only admins call "
+            "%s" % (", ".join(str(p) for p in front.get("ports", [])), ", ".join(ADVISORY_ROUTES))), None
+
+
 def apply_mitigations(findings, facts, probe_results, catalog):
     """Mark each exposure finding closed by the toolkit's rules (``mitigated_by``)
     and return the host's status: exposed (an exposure finding not mitigated),
-    mitigated (every one mitigated), else what ``host_status`` says."""
+    mitigated (every one mitigated), else what ``host_status`` says. An
+    advisory finding (ADVISORY_CONTROLS) is marked mitigated where no exposure
+    finding is open and the toolkit's front is in place; it never changes the
+    host's status."""
     exposure = set(catalog.get("exposure_controls") or [])
     open_exposure = False
     mitigated = False
@@ -337,6 +428,11 @@ def apply_mitigations(findings, facts, probe_results, catalog):
             mitigated = True
         else:
             open_exposure = True
+    for finding in findings:
+        if finding["id"] in ADVISORY_CONTROLS:
+            text, _why = advisory_mitigation(facts, open_exposure)
+            if text:
+                finding["mitigated_by"] = text
     if open_exposure:
         return STATUS_EXPOSED
     if mitigated:

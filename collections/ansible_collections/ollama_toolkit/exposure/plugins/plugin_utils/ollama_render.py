@@ -463,12 +463,18 @@ def render_controls_markdown(catalog):
                   "- **References**: %s" % (", ".join(control.get("references") or []) or "-")]
     versions = catalog.get("vulnerable_versions") or {}
     lines += ["", "## Vulnerable versions", "",
-              "Practical floor: %s. Entries with no fixed release (`-`) are listed for reference" % (
-                  versions.get("minimum_version")),
-              "and never matched by version; missing authentication is what OLLAMA-NET-001 and",
-              "OLLAMA-BIND-001 report.", "", "| CVE | title | fixed in |", "|---|---|---|"]
+              "Checked %s, against upstream up to %s. Practical floor: %s. OLLAMA-VER-001 reports the" % (
+                  versions.get("updated"), versions.get("checked_up_to"), versions.get("minimum_version")),
+              "entries fixed in a later release than the one running. An entry with no fixed release (`-`)",
+              "and a mitigation applies to every version: OLLAMA-VER-003 reports it, mitigated where only",
+              "the toolkit's front reaches Ollama. The others with no fixed release are listed for",
+              "reference; missing authentication is what OLLAMA-NET-001 and OLLAMA-BIND-001 report.",
+              "", "| CVE | title | fixed in | mitigation | source |", "|---|---|---|---|---|"]
     for entry in versions.get("entries") or []:
-        lines.append("| %s | %s | %s |" % (entry["cve"], _md(entry["title"]), entry.get("fixed_in") or "-"))
+        lines.append("| %s | %s | %s | %s | %s |" % (
+            entry["cve"], _md(entry["title"]), entry.get("fixed_in") or "-",
+            _md("OLLAMA-VER-003: %s" % entry["mitigation"]) if entry.get("mitigation") else "-",
+            _md(entry.get("source") or "-")))
     return "\n".join(lines) + "\n"
 
 
