@@ -76,9 +76,10 @@ molecule-lab: venv ## audit on a lab mixing Debian 11, 12, 13; harden + rollback
 	OLLAMA_LAB_RELEASE=bookworm $(BIN)/molecule test -s harden
 	$(BIN)/molecule test -s fleet
 
-molecule-walls: venv ## the firewall (every backend) and the front (nginx, TLS, credentials) on Debian 12; then `make runner`'s test (the shorter chain)
+molecule-walls: venv ## the firewall (every backend), the front (nginx, TLS, credentials) and the upgrade on Debian 12; then `make runner`'s test (the shorter chain)
 	$(BIN)/molecule test -s firewall
 	$(BIN)/molecule test -s front
+	$(BIN)/molecule test -s upgrade
 	$(RUNNER_TEST)
 
 test: lint unit molecule ## Everything CI runs
