@@ -54,8 +54,8 @@ def test_previous_binary_kept_for_rollback(name):
     before = json.loads(target.file("/root/oup-before.json").content_string)
     kept = "%s/versions/%s" % (STATE_DIR, HOSTS[name])
     assert target.file(kept + "/bin/ollama").sha256sum == before["sha256"]
-    # The binary in place is the new one, not the old one.
-    assert target.file("/usr/local/bin/ollama").sha256sum != before["sha256"]
+    # The kept copy, run where it is (no lib/ollama next to it), is the old release.
+    assert target.check_output(kept + "/bin/ollama --version").strip() == "ollama version is %s" % HOSTS[name]
     # The old install had no lib dir: the rollback must remove the new one.
     assert not target.file(kept + "/lib/ollama").exists
     state = json.loads(target.file(STATE_DIR + "/state.json").content_string)
