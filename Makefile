@@ -71,15 +71,16 @@ molecule: venv images front-image ## Molecule: both chains below at once (their 
 	tests/lab/images/build-fw.sh
 	$(MAKE) --no-print-directory -j2 --output-sync=target molecule-lab molecule-walls
 
-molecule-lab: venv ## audit on a lab mixing Debian 11, 12, 13; harden + rollback; the whole lab with every wall on (Debian 12)
+molecule-lab: venv ## audit on a lab mixing Debian 11, 12, 13; harden + rollback; the whole lab with every wall on (Debian 12); then cloud features on a lab of their own (ocl-*)
 	OLLAMA_LAB_RELEASE=mixed $(BIN)/molecule test -s audit
 	OLLAMA_LAB_RELEASE=bookworm $(BIN)/molecule test -s harden
 	$(BIN)/molecule test -s fleet
+	$(BIN)/molecule test -s cloud
 
-molecule-walls: venv ## the firewall (every backend), the front (nginx, TLS, credentials) and cloud features on Debian 12; then `make runner`'s test (the shorter chain)
+molecule-walls: venv ## the firewall (every backend), the front (nginx, TLS, credentials) and the upgrade on Debian 12; then `make runner`'s test
 	$(BIN)/molecule test -s firewall
 	$(BIN)/molecule test -s front
-	$(BIN)/molecule test -s cloud
+	$(BIN)/molecule test -s upgrade
 	$(RUNNER_TEST)
 
 test: lint unit molecule ## Everything CI runs

@@ -43,7 +43,7 @@ def test_catalog_is_well_formed():
         assert control["severity"] in catalog["severities"]
         assert control["title"] and control["remediation"] and control["rationale"] and control["verify"]
         assert control["evidence"] and control["fires_when"] and isinstance(control["fixed_by"], list)
-        assert set(control["fixed_by"]) <= {"ollama_bind", "ollama_firewall", "ollama_front"}
+        assert set(control["fixed_by"]) <= {"ollama_bind", "ollama_firewall", "ollama_front", "ollama_upgrade"}
         assert all(re.match(NIST, r) for r in control["references"])
     assert set(catalog["exposure_controls"]) <= set(catalog["controls"])
     for entry in catalog["vulnerable_versions"]["entries"]:

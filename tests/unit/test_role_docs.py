@@ -15,7 +15,7 @@ RENDER = render_role_docs
 
 
 def test_every_role_has_a_readme():
-    assert RENDER.roles() == ["ollama_audit", "ollama_bind", "ollama_firewall", "ollama_front"]
+    assert RENDER.roles() == ["ollama_audit", "ollama_bind", "ollama_firewall", "ollama_front", "ollama_upgrade"]
 
 
 @pytest.mark.parametrize("role", RENDER.roles())

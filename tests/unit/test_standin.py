@@ -59,6 +59,62 @@ def test_version_from_env():
     assert run_cli("--version", OLLAMA_STANDIN_VERSION="0.1.33").stdout == "ollama version is 0.1.33\n"
 
 
+def _package(tmp_path, version):
+    """A copy of the stand-in laid out like upstream's release tarball:
+    bin/ollama and lib/ollama/ (with the parser and the packaged VERSION)."""
+    import shutil
+    (tmp_path / "bin").mkdir()
+    lib = tmp_path / "lib" / "ollama"
+    lib.mkdir(parents=True)
+    shutil.copy(SCRIPT, str(tmp_path / "bin" / "ollama"))
+    shutil.copy(os.path.join(os.path.dirname(SCRIPT), "..", "..", "..", "collections", "ansible_collections",
+                             "ollama_toolkit", "exposure", "plugins", "module_utils", "ollama_host.py"), str(lib))
+    if version is not None:
+        (lib / "VERSION").write_text(version + "\n")
+    return str(tmp_path / "bin" / "ollama")
+
+
+def test_packaged_copy_reports_the_packaged_version(tmp_path):
+    binary = _package(tmp_path, "0.21.3")
+    cli = subprocess.run([PYTHON, binary, "--version"], env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         timeout=START_TIMEOUT, universal_newlines=True)
+    assert (cli.returncode, cli.stdout) == (0, "ollama version is 0.21.3\n"), cli.stderr
+    # The environment still wins, as in the lab.
+    cli = subprocess.run([PYTHON, binary, "--version"], env=_env(OLLAMA_STANDIN_VERSION="0.1.33"),
+                         stdout=subprocess.PIPE, universal_newlines=True, timeout=START_TIMEOUT)
+    assert cli.stdout == "ollama version is 0.1.33\n"
+    # The server reports it on /api/version too.
+    proc = subprocess.Popen([PYTHON, binary, "serve"], env=_env(OLLAMA_HOST="127.0.0.1:0"),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            universal_newlines=True)
+    try:
+        port = None
+        deadline = time.time() + START_TIMEOUT
+        while port is None and time.time() < deadline:
+            line = proc.stderr.readline()
+            match = re.search(r"Listening on 127\.0\.0\.1:(\d+) \(version ([^)]+)\)", line)
+            if match:
+                port = int(match.group(1))
+                assert match.group(2) == "0.21.3"
+        assert port, "the packaged stand-in did not start"
+        status, _headers, body = request(port, "GET", "/api/version")
+        assert (status, json.loads(body)) == (200, {"version": "0.21.3"})
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=START_TIMEOUT)
+
+
+def test_packaged_copy_without_version_file_keeps_the_default(tmp_path):
+    binary = _package(tmp_path, None)
+    cli = subprocess.run([PYTHON, binary, "--version"], env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         timeout=START_TIMEOUT, universal_newlines=True)
+    expected = "0.20.0"
+    if os.path.exists("/usr/local/lib/ollama-standin/VERSION"):  # a lab host: its own file
+        with open("/usr/local/lib/ollama-standin/VERSION") as handle:
+            expected = handle.read().strip() or expected
+    assert cli.stdout == "ollama version is %s\n" % expected, cli.stderr
+
+
 def test_unknown_subcommand_fails():
     result = run_cli("frobnicate")
     assert result.returncode == 1
