@@ -67,7 +67,7 @@ unit: venv ## Unit and property tests of the parsers and modules
 runner: venv front-image ## The audit and harden jobs through ansible-runner (AWX's engine) on a 2-host lab of its own (orun-*): rc, reports under the artifacts, no secret in the job events
 	$(RUNNER_TEST)
 
-molecule: venv images front-image ## Molecule: both chains below at once (their containers and networks are apart: olab-*, ofw-*/ofr-*/ocl-*/orun-*); each one's output when it ends
+molecule: venv images front-image ## Molecule: both chains below at once (their containers and networks are apart: olab-*/ocl-*, ofw-*/ofr-*/oup-*/orun-*); each one's output when it ends
 	tests/lab/images/build-fw.sh
 	$(MAKE) --no-print-directory -j2 --output-sync=target molecule-lab molecule-walls
 
