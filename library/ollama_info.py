@@ -89,6 +89,14 @@ options:
         C(ollama_firewall_docker_republish) opt-in; the audit does not ask for it.
     type: bool
     default: false
+  checksum_paths:
+    description:
+      - Files whose SHA-1 checksum, mode and ownership to return (C(checksums), C(file_attrs)),
+        never their content. C(playbooks/harden.yml) passes the files the roles manage, so
+        that each role writes only where what it would write differs (its fast path).
+    type: list
+    elements: path
+    default: []
 notes:
   - Supports check mode; it never changes anything.
   - Code paths for Ubuntu and the RHEL family (C(/usr/lib/systemd/system),
@@ -116,6 +124,20 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+checksums:
+  description:
+    - For each path of C(checksum_paths), the SHA-1 checksum (hex) of the file, or null
+      where it is missing, not a regular file or unreadable. Never the content.
+  returned: always (empty without checksum_paths)
+  type: dict
+  sample: {/etc/nginx/conf.d/ollama-front.conf: 3c1bd0f2e6a7b7b4c1e0b1b5b5b9a8b1f0c2d3e4, /etc/nginx/ollama-front/keys.map: null}
+file_attrs:
+  description:
+    - For each path of C(checksum_paths), its mode, owner and group as C("0640 root www-data"),
+      or null where it is missing (a directory has these, and a null checksum).
+  returned: always (empty without checksum_paths)
+  type: dict
+  sample: {/etc/nginx/conf.d/ollama-front.conf: "0644 root root"}
 status:
   description: exposed, secure, not_installed or unsupported.
   returned: always
@@ -265,10 +287,13 @@ warnings_detail:
 """
 
 import glob
+import grp
+import hashlib
 import json
 import os
 import pwd
 import socket
+import stat
 import sys
 
 from ansible.module_utils.basic import AnsibleModule
@@ -302,6 +327,39 @@ def read_text(path, binary=False):
     except (IOError, OSError):
         return None
     return data if binary else data.decode("utf-8", "replace")
+
+
+def file_checksums(paths):
+    """SHA-1 checksum (None where missing or not a regular file) and "mode
+    owner group" (None where missing) of each path: what the roles compare
+    with what they would write."""
+    checksums, attrs = {}, {}
+    for path in paths:
+        checksums[path] = attrs[path] = None
+        try:
+            info = os.stat(path)
+        except (IOError, OSError):
+            continue
+        attrs[path] = "%04o %s %s" % (stat.S_IMODE(info.st_mode), _name(pwd.getpwuid, info.st_uid),
+                                      _name(grp.getgrgid, info.st_gid))
+        if not stat.S_ISREG(info.st_mode):
+            continue
+        digest = hashlib.sha1()
+        try:
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(65536), b""):
+                    digest.update(block)
+        except (IOError, OSError):
+            continue
+        checksums[path] = digest.hexdigest()
+    return checksums, attrs
+
+
+def _name(lookup, ident):
+    try:
+        return lookup(ident)[0]
+    except KeyError:
+        return str(ident)
 
 
 def ollama_env(env):
@@ -662,6 +720,7 @@ class Auditor(object):
         result = {"changed": False, "supported": True, "systemd": False, "services": [], "processes": [],
                   "listeners": [], "containers": [], "installs": [], "addresses": [],
                   "other_listeners": [], "python": sys.executable}
+        result["checksums"], result["file_attrs"] = file_checksums(self.params["checksum_paths"] or [])
         if not sys.platform.startswith("linux"):
             result.update(supported=False, status="unsupported",
                           reason="platform %s is not Linux" % sys.platform, warnings_detail=[])
@@ -712,6 +771,7 @@ def main():
             timeout=dict(type="float", default=2.0),
             firewall=dict(type="str", default="auto", choices=["auto", "always"]),
             docker_inspect=dict(type="bool", default=False),
+            checksum_paths=dict(type="list", elements="path", default=[]),
         ),
         supports_check_mode=True,
     )

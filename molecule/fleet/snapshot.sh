@@ -6,4 +6,11 @@ set -o pipefail
 echo '## nft'; { nft -s list ruleset 2>/dev/null || true; }
 echo '## iptables'; { iptables -S 2>/dev/null || true; }
 echo '## ip6tables'; { ip6tables -S 2>/dev/null || true; }
-echo '## units'; { systemctl list-unit-files --no-legend 2>/dev/null | sort || true; }
+# systemd may time out answering on a loaded machine (an empty listing would
+# read as every unit gone): asked again, three times at most.
+echo '## units'
+units=''
+if [ -d /run/systemd/system ]; then
+    for _try in 1 2 3; do units=$(systemctl list-unit-files --no-legend 2>/dev/null) && break; units=''; sleep 5; done
+fi
+printf '%s\n' "$units" | sort

@@ -189,3 +189,31 @@ def test_ollama_probe_rejects_a_target_without_its_required_field():
     how, result = run_module(ollama_probe, {"targets": [{"host": "me", "ports": [11434]}]})
     assert how == "fail"
     assert "addresses" in result["msg"]
+
+
+def test_ollama_info_returns_checksums_and_attrs_never_content(tmp_path):
+    import grp
+    import hashlib
+    import pwd
+    secret = tmp_path / "keys.map"
+    secret.write_text("Bearer sk-unit-secret-key user;\n")
+    os.chmod(str(secret), 0o600)
+    missing = tmp_path / "missing.conf"
+    how, result = run_module(ollama_info, {"_ansible_check_mode": True, "query_version": False,
+                                           "docker_socket": no_docker(tmp_path),
+                                           "checksum_paths": [str(secret), str(missing), str(tmp_path)]})
+    assert how == "exit", result
+    assert result["changed"] is False
+    want = hashlib.sha1(b"Bearer sk-unit-secret-key user;\n").hexdigest()
+    assert result["checksums"] == {str(secret): want, str(missing): None, str(tmp_path): None}
+    info = os.stat(str(secret))
+    owner, group = pwd.getpwuid(info.st_uid)[0], grp.getgrgid(info.st_gid)[0]
+    assert result["file_attrs"][str(secret)] == "0600 %s %s" % (owner, group)
+    assert result["file_attrs"][str(missing)] is None
+    assert result["file_attrs"][str(tmp_path)].startswith("%04o " % (os.stat(str(tmp_path)).st_mode & 0o7777))
+    assert "sk-unit-secret-key" not in repr(result)
+
+
+def test_ollama_info_returns_no_checksums_unasked(tmp_path):
+    how, result = run_module(ollama_info, {"query_version": False, "docker_socket": no_docker(tmp_path)})
+    assert how == "exit" and result["checksums"] == {} and result["file_attrs"] == {}
