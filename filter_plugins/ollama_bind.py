@@ -26,7 +26,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_bind import (
-    apply_plan, backups, health, host_plan, plan_adoptions, relaunch_argv, steps, unsettled)
+    apply_plan, backups, health, host_plan, plan_adoptions, relaunch_argv, stamp_view, steps, unsettled)
 
 
 def ollama_bind_plan(facts, address="127.0.0.1", origins=None, fix_origins=True, services=None,
@@ -66,6 +66,10 @@ def ollama_bind_relaunch(item):
         raise AnsibleFilterError("ollama_bind_relaunch: not an adoption record (%s)" % exc)
 
 
+def ollama_bind_stamp_view(items):
+    return stamp_view(items)
+
+
 def ollama_bind_unsettled(listeners, items):
     return unsettled(listeners, items)
 
@@ -79,4 +83,5 @@ class FilterModule(object):
         return {"ollama_bind_plan": ollama_bind_plan, "ollama_bind_adoptions": ollama_bind_adoptions,
                 "ollama_bind_steps": ollama_bind_steps, "ollama_bind_backups": ollama_bind_backups,
                 "ollama_bind_apply": ollama_bind_apply, "ollama_bind_relaunch": ollama_bind_relaunch,
-                "ollama_bind_unsettled": ollama_bind_unsettled, "ollama_bind_health": ollama_bind_health}
+                "ollama_bind_unsettled": ollama_bind_unsettled, "ollama_bind_health": ollama_bind_health,
+                "ollama_bind_stamp_view": ollama_bind_stamp_view}

@@ -97,6 +97,15 @@ options:
     type: list
     elements: path
     default: []
+  stamps:
+    description:
+      - Stamps the roles wrote with M(ollama_stamp). For each, whether the files, units and
+        nftables chains it records are still as the role left them (C(stamps)).
+        The audit role passes the roles' stamps. A role whose stamp shows no drift
+        and the same inputs skips every task that would read or write the host.
+    type: list
+    elements: path
+    default: []
 notes:
   - Supports check mode; it never changes anything.
   - Code paths for Ubuntu and the RHEL family (C(/usr/lib/systemd/system),
@@ -124,6 +133,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+stamps:
+  description:
+    - For each path of C(stamps), C(present) (a readable stamp), C(inputs) (the digest it was made
+      from), C(drift) (what differs now, one sentence each, empty when nothing moved) and
+      C(data) (what the role kept with it).
+  returned: always (empty without stamps)
+  type: dict
+  sample: {/var/lib/ollama-exposure-toolkit/stamps/ollama_front.json: {present: true, inputs: 4f2c..., data: null,
+           drift: ["/etc/nginx/conf.d/ollama-front.conf: content changed"]}}
 checksums:
   description:
     - For each path of C(checksum_paths), the SHA-1 checksum (hex) of the file, or null
@@ -288,7 +306,6 @@ warnings_detail:
 
 import glob
 import grp
-import hashlib
 import json
 import os
 import pwd
@@ -312,6 +329,8 @@ from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_net
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_procfs import (
     is_ollama_serve, parse_environ, parse_fib_trie_local, parse_if_inet6, parse_ip_addr_json,
     parse_os_release, parse_proc_net_tcp, split_nul, split_probe_addresses, unit_from_cgroup)
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_stamp import (
+    file_checksums, read_stamps)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_systemd import (
     UNIT_DIRS, compute_environment, find_unit_files, parse_systemctl_show,
     parse_unit_text, split_words)
@@ -327,32 +346,6 @@ def read_text(path, binary=False):
     except (IOError, OSError):
         return None
     return data if binary else data.decode("utf-8", "replace")
-
-
-def file_checksums(paths):
-    """SHA-1 checksum (None where missing or not a regular file) and "mode
-    owner group" (None where missing) of each path: what the roles compare
-    with what they would write."""
-    checksums, attrs = {}, {}
-    for path in paths:
-        checksums[path] = attrs[path] = None
-        try:
-            info = os.stat(path)
-        except (IOError, OSError):
-            continue
-        attrs[path] = "%04o %s %s" % (stat.S_IMODE(info.st_mode), _name(pwd.getpwuid, info.st_uid),
-                                      _name(grp.getgrgid, info.st_gid))
-        if not stat.S_ISREG(info.st_mode):
-            continue
-        digest = hashlib.sha1()
-        try:
-            with open(path, "rb") as handle:
-                for block in iter(lambda: handle.read(65536), b""):
-                    digest.update(block)
-        except (IOError, OSError):
-            continue
-        checksums[path] = digest.hexdigest()
-    return checksums, attrs
 
 
 def _name(lookup, ident):
@@ -721,6 +714,7 @@ class Auditor(object):
                   "listeners": [], "containers": [], "installs": [], "addresses": [],
                   "other_listeners": [], "python": sys.executable}
         result["checksums"], result["file_attrs"] = file_checksums(self.params["checksum_paths"] or [])
+        result["stamps"] = read_stamps(self.module, self.params["stamps"] or [], parse_systemctl_show)
         if not sys.platform.startswith("linux"):
             result.update(supported=False, status="unsupported",
                           reason="platform %s is not Linux" % sys.platform, warnings_detail=[])
@@ -772,6 +766,7 @@ def main():
             firewall=dict(type="str", default="auto", choices=["auto", "always"]),
             docker_inspect=dict(type="bool", default=False),
             checksum_paths=dict(type="list", elements="path", default=[]),
+            stamps=dict(type="list", elements="path", default=[]),
         ),
         supports_check_mode=True,
     )

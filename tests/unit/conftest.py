@@ -52,3 +52,30 @@ def without_unfixed(catalog):
     table = dict(catalog["vulnerable_versions"])
     table["entries"] = [e for e in table["entries"] if not e.get("mitigation")]
     return dict(catalog, vulnerable_versions=table)
+
+
+def load_action(name, args, check_mode=False):
+    """An action plugin of action_plugins/ as the task executor gets it from
+    the action loader (mocks where the plugin does not use them, as in
+    ansible-core's own unit tests of action plugins): (plugin, connection)."""
+    from unittest.mock import MagicMock
+
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.playbook.play_context import PlayContext
+    from ansible.playbook.task import Task
+    from ansible.plugins.loader import action_loader
+    from ansible.template import Templar
+
+    task = MagicMock(Task)
+    task.args = args
+    task.async_val = 0
+    task.check_mode = check_mode
+    task.action = name
+    connection = MagicMock()
+    connection._shell.tmpdir = None
+    loader = DataLoader()
+    action_loader.add_directory(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "action_plugins"))
+    plugin = action_loader.get(name, task=task, connection=connection, play_context=PlayContext(),
+                               loader=loader, templar=Templar(loader=loader), shared_loader_obj=None)
+    assert plugin is not None, "the action loader does not find %s in action_plugins/" % name
+    return plugin, connection

@@ -82,7 +82,8 @@ def loader():
 @pytest.mark.parametrize("plugin,names", [
     (ollama_audit, {"ollama_audit_inputs"}),
     (ollama_bind, {"ollama_bind_plan", "ollama_bind_adoptions", "ollama_bind_steps", "ollama_bind_backups",
-                   "ollama_bind_apply", "ollama_bind_relaunch", "ollama_bind_unsettled", "ollama_bind_health"}),
+                   "ollama_bind_apply", "ollama_bind_relaunch", "ollama_bind_unsettled", "ollama_bind_health",
+                   "ollama_bind_stamp_view"}),
     (ollama_firewall, {"ollama_firewall_plan", "ollama_firewall_republish", "ollama_firewall_stale",
                        "ollama_firewall_docker_state_file"}),
     (ollama_front, {"ollama_front_credentials", "ollama_front_plan", "ollama_front_check_address"}),

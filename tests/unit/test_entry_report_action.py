@@ -6,24 +6,16 @@ ansible-core's own unit tests of action plugins)."""
 
 import json
 import os
-from unittest.mock import MagicMock
 
 import pytest
-from conftest import without_unfixed
+from conftest import load_action, without_unfixed
 
 from ansible.errors import AnsibleActionFail
-from ansible.parsing.dataloader import DataLoader
-from ansible.playbook.play_context import PlayContext
-from ansible.playbook.task import Task
-from ansible.plugins.loader import action_loader
-from ansible.template import Templar
 
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import (
     evaluate_host, host_status)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import parse_ollama_host
 
-ACTION_PLUGINS = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
-                                               "action_plugins"))
 GENERATED_AT = "2026-11-25T18:00:00Z"
 OVERRIDE = "/etc/systemd/system/ollama.service.d/override.conf"
 REPORT_FILES = ["findings.csv", "findings.json", "junit.xml", "report.html", "report.md"]
@@ -63,19 +55,7 @@ def fleet(catalog):
 
 def action(args, check_mode=False):
     """The plugin as the task executor gets it from the action loader."""
-    task = MagicMock(Task)
-    task.args = args
-    task.async_val = 0
-    task.check_mode = check_mode
-    task.action = "ollama_report"
-    connection = MagicMock()
-    connection._shell.tmpdir = None
-    loader = DataLoader()
-    action_loader.add_directory(ACTION_PLUGINS)
-    plugin = action_loader.get("ollama_report", task=task, connection=connection, play_context=PlayContext(),
-                               loader=loader, templar=Templar(loader=loader), shared_loader_obj=None)
-    assert plugin is not None, "the action loader does not find ollama_report in action_plugins/"
-    return plugin
+    return load_action("ollama_report", args, check_mode)[0]
 
 
 def report_args(dest, fleet, catalog, **extra):

@@ -9,7 +9,7 @@ import pytest
 
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_bind import (
     RELAUNCH_PATH, apply_plan, backups, env_without, health, host_plan, plan, plan_adoptions, plan_service,
-    relaunch_argv, steps, systemd_quote, unsettled)
+    relaunch_argv, stamp_view, steps, systemd_quote, unsettled)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import parse_ollama_host
 
 DROPIN = "zz-ollama-exposure-toolkit.conf"
@@ -85,6 +85,15 @@ def test_second_run_plans_what_the_first_wrote():
     second = plan_service(after, "127.0.0.1", [], True, DROPIN, ENV_DIR)
     assert second["env"] == first["env"] and second["action"] == "rebind"
     assert second["dropin_existed"] and second["env_file_existed"]
+    # The stamp's inputs: the run after the rebind has the same view as the
+    # rebind (what it writes), though what it found differs.
+    assert first != second and stamp_view([first]) == stamp_view([second])
+    assert stamp_view([first]) == [{"unit": "ollama.service", "env": {"OLLAMA_HOST": "127.0.0.1:11434",
+                                                                       "OLLAMA_ORIGINS": ""},
+                                     "dropin": OUR_DROPIN, "env_file": OUR_ENV, "listen": "127.0.0.1:11434",
+                                     "port": 11434}]
+    other_port = plan_service(after, "127.0.0.1", [], True, DROPIN, ENV_DIR, port=11500)
+    assert stamp_view([other_port]) != stamp_view([second])
 
 
 def test_env_without_ignores_the_toolkits_files():

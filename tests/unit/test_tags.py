@@ -3,8 +3,12 @@
 A task named ``OLLAMA-XXX-NNN | ...`` carries that ID as a tag (its own, or
 its block's); a dynamic include that leads to such tasks carries their IDs
 and passes them on with ``apply`` (tags on an include select only the include
-itself); PRELIM steps are tagged ``always``. The last tests ask
-ansible-playbook itself what harden.yml lists and selects.
+itself); PRELIM steps are tagged ``always``. A role's normal path
+(``tasks/apply.yml``, skipped as one task where the audit's read shows the
+role's stamp unchanged) is the one other form: an include tagged ``always``
+alone, without ``apply``, so that it is entered on every run and each task
+in it is selected by its own tags. The last tests ask ansible-playbook itself
+what harden.yml lists and selects.
 """
 
 import glob
@@ -141,6 +145,12 @@ def test_dynamic_includes_pass_their_controls_on():
         where = "%s: %s" % (os.path.relpath(path, ROOT), task.get("name"))
         own = as_set(task.get("tags"))
         applied = as_set((args.get("apply") or {}).get("tags"))
+        if kind == "include_tasks" and str(args.get("file")) == "apply.yml":
+            # A role's normal path: entered on every run, its tasks keep their own tags.
+            assert own == {"always"} and not args.get("apply"), where
+            assert ids_in(included_file(path, kind, args)), where
+            checked += 1
+            continue
         if "{{" in str(args.get("file", "")):
             # A templated file name: its controls cannot be read here.
             assert own and own == applied and any(ID_TAG.match(t) for t in own), where
@@ -168,6 +178,15 @@ def ansible_playbook(*args):
     return proc.stdout
 
 
+def normal_path_ids():
+    """The control IDs of the roles' normal paths (tasks/apply.yml and what it
+    includes): dynamic, so --list-tags does not see into them."""
+    found = set()
+    for path in sorted(glob.glob(os.path.join(ROOT, "roles", "*", "tasks", "apply.yml"))):
+        found |= ids_in(path)
+    return found
+
+
 def test_harden_lists_the_controls():
     controls, remediation = catalog()
     out = ansible_playbook("--list-tags", "playbooks/harden.yml")
@@ -176,7 +195,9 @@ def test_harden_lists_the_controls():
         listed |= set(t.strip() for t in line.split(",") if t.strip())
     ids = set(t for t in listed if ID_TAG.match(t))
     assert ids <= controls
-    assert remediation | {"OLLAMA-BIND-001", "OLLAMA-BIND-002", "OLLAMA-BIND-004"} <= ids
+    assert {"OLLAMA-BIND-001", "OLLAMA-BIND-004", "OLLAMA-VER-001"} <= ids
+    assert remediation <= ids | normal_path_ids()
+    assert {"OLLAMA-BIND-002", "OLLAMA-FRONT-003", "OLLAMA-FW-003", "OLLAMA-FW-005"} <= normal_path_ids()
     assert {"always", "ollama_bind", "ollama_firewall", "ollama_front"} <= listed
 
 
@@ -187,7 +208,8 @@ def listed_tasks(out):
 def test_tags_select_one_control_with_its_prerequisites():
     tasks = listed_tasks(ansible_playbook("--list-tasks", "--tags", "OLLAMA-BIND-002", "playbooks/harden.yml"))
     names = " ".join(tasks)
-    assert "OLLAMA-BIND-002 | PATCH | Rebind each exposed service to loopback" in names
+    # The normal path is entered (tagged always); in it, the rebind is selected by its own tag.
+    assert "OLLAMA-BIND | PATCH | Rebind and adopt where the plan says so" in names
     assert "OLLAMA-BIND | PRELIM | Plan the rebind" in names and "HARDEN | ROLLOUT" in names
     assert "OLLAMA-AUDIT | AUDIT | Audit the batch again" in names
     assert not [t for t in tasks if re.search(r"OLLAMA-[A-Z]+-\d{3} \|", t) and "OLLAMA-BIND-002" not in t]
@@ -197,6 +219,12 @@ def test_skip_tags_skip_one_control_only():
     tasks = listed_tasks(ansible_playbook("--list-tasks", "--skip-tags", "OLLAMA-FW-004", "playbooks/harden.yml"))
     names = " ".join(tasks)
     assert "OLLAMA-FW-004" not in names
-    for kept in ("OLLAMA-FW-003 | PATCH", "OLLAMA-FW-005 | PATCH", "OLLAMA-FW | PATCH | Record", "OLLAMA-BIND-002 | PATCH",
-                 "OLLAMA-FRONT-003 | PATCH", "OLLAMA-BIND-001 | AUDIT"):
+    # The roles' normal paths stay (tagged always); inside, each task keeps its own tags.
+    for kept in ("OLLAMA-FW | PATCH | Apply the plan", "OLLAMA-FRONT | PATCH | Install, configure and start the front",
+                 "OLLAMA-BIND | PATCH | Rebind and adopt", "OLLAMA-BIND-001 | AUDIT"):
         assert kept in names, kept
+    inner = dict((task.get("name"), tags) for task, tags in
+                 walk(load(os.path.join(ROOT, "roles", "ollama_firewall", "tasks", "apply.yml"))))
+    assert inner["OLLAMA-FW-004 | PATCH | Drop outside traffic to Docker-published Ollama ports in DOCKER-USER"] == \
+        {"OLLAMA-FW-004"}
+    assert "OLLAMA-FW-004" not in inner["OLLAMA-FW-003 | PATCH | Apply the rules with the host's firewall"]

@@ -41,7 +41,7 @@ PATTERNS = list(_anchored_patterns())
 
 def test_the_scan_finds_the_validation_patterns():
     files = {path for path, _n, _p in PATTERNS}
-    assert "roles/ollama_front/tasks/main.yml" in files
+    assert "roles/ollama_front/tasks/apply.yml" in files
     assert any(path.endswith("plugin_utils/ollama_front.py") for path in files)
 
 

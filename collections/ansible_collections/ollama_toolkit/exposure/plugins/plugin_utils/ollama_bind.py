@@ -386,3 +386,15 @@ def relaunch_argv(item):
     env = item.get("original_env") or {}
     argv += ["%s=%s" % (key, env[key]) for key in sorted(env, key=lambda k: (k.lower(), k))]
     return argv + [str(word) for word in item["argv"]]
+
+
+STAMP_KEYS = ("unit", "env", "dropin", "env_file", "listen", "port")
+
+
+def stamp_view(items):
+    """What the role writes for each planned item, for its stamp's inputs
+    (module_utils/ollama_stamp.py): the unit, its files, the managed
+    environment and the port. Not what the audit found (reasons, files that
+    existed, the running process), which the rebind itself changes: the plan
+    of the run after a rebind has the same view as the plan of the rebind."""
+    return [dict((key, item.get(key)) for key in STAMP_KEYS) for item in items or []]

@@ -650,6 +650,12 @@ def render_remediation_markdown(catalog):
         "(`ollama_bind`, `ollama_firewall`, `ollama_front`); `playbooks/rollback.yml`",
         "is selected by role only.",
         "",
+        "Each fix role's normal path (`tasks/apply.yml`, skipped as one task where the",
+        "role's stamp shows it in place) is a dynamic include tagged `always`: each task",
+        "in it is selected by its own tags at run time, but `--list-tags` and",
+        "`--list-tasks` do not see into it. A run limited by `--tags`, or skipping one",
+        "of a role's tags, writes no stamp for that role.",
+        "",
         "## Sources",
         "",
     ]

@@ -1,0 +1,28 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Ollama exposure toolkit contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters of the roles' stamps (module_utils/ollama_stamp.py of the
+collection ollama_toolkit.exposure, unit tested):
+
+    {{ {'vars': ..., 'plan': ...} | ollama_stamp_digest }}          the inputs' digest
+    {{ ollama_audit_facts.stamps[path] | ollama_stamp_unchanged(digest) }}
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_stamp import digest, unchanged
+
+
+def ollama_stamp_digest(value):
+    return digest(value)
+
+
+def ollama_stamp_unchanged(stamp, inputs):
+    return unchanged(stamp, inputs)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"ollama_stamp_digest": ollama_stamp_digest, "ollama_stamp_unchanged": ollama_stamp_unchanged}

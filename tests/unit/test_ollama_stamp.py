@@ -1,0 +1,112 @@
+# -*- coding: utf-8 -*-
+"""Stamps (module_utils/ollama_stamp.py): a role skips its reads and writes
+only when its stamp is there, nothing it recorded has moved and it was made
+from the same inputs; anything else takes the role's normal path."""
+
+import os
+
+import pytest
+
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils import ollama_stamp as st
+from filter_plugins.ollama_stamp import ollama_stamp_digest, ollama_stamp_unchanged
+
+
+@pytest.fixture
+def tree(tmp_path):
+    conf = tmp_path / "front.conf"
+    conf.write_text("server {}\n")
+    os.chmod(str(conf), 0o644)
+    return {"conf": str(conf), "gone": str(tmp_path / "default"), "dir": str(tmp_path)}
+
+
+def stamp_for(tree, units=None, chains=None):
+    files = st.file_state([tree["conf"], tree["gone"], tree["dir"]])
+    return st.document("d1", files, units or {"nginx.service": "active enabled"}, chains or {})
+
+
+def test_file_state_records_content_mode_and_absence(tree):
+    state = st.file_state([tree["conf"], tree["gone"], tree["dir"]])
+    assert state[tree["gone"]] is None
+    assert state[tree["conf"]][0] == __import__("hashlib").sha1(b"server {}\n").hexdigest()
+    assert state[tree["conf"]][1].startswith("0644 ")
+    assert state[tree["dir"]][0] is None and state[tree["dir"]][1]
+
+
+def test_nothing_moved_means_no_drift(tree):
+    doc = st.parse(__import__("json").dumps(stamp_for(tree)))
+    files, units, chains = st.recorded(doc)
+    assert st.drift(doc, st.file_state(files), {"nginx.service": "active enabled"}, {}) == []
+    assert ollama_stamp_unchanged(st.report(doc, st.file_state(files), {"nginx.service": "active enabled"}, {}), "d1")
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda t: open(t["conf"], "a").write("# by hand\n"), "content changed"),
+    (lambda t: os.chmod(t["conf"], 0o666), "mode or ownership 0666"),
+    (lambda t: os.unlink(t["conf"]), "missing"),
+    (lambda t: open(t["gone"], "w").write("x"), "present, should be absent"),
+])
+def test_each_kind_of_file_drift_is_named(tree, change, expected):
+    doc = stamp_for(tree)
+    change(tree)
+    files, _units, _chains = st.recorded(doc)
+    found = st.drift(doc, st.file_state(files), {"nginx.service": "active enabled"}, {})
+    assert len(found) == 1 and expected in found[0]
+    assert not st.unchanged(st.report(doc, st.file_state(files), {"nginx.service": "active enabled"}, {}), "d1")
+
+
+def test_a_stopped_or_disabled_unit_and_a_changed_chain_are_drift(tree):
+    chain = "inet ollama_exposure_toolkit input"
+    doc = stamp_for(tree, chains={chain: "aa"})
+    files = st.file_state(st.recorded(doc)[0])
+    assert st.drift(doc, files, {"nginx.service": "active enabled"}, {chain: "aa"}) == []
+    assert st.drift(doc, files, {"nginx.service": "inactive enabled"}, {chain: "aa"}) == \
+        ["nginx.service: inactive enabled, was active enabled"]
+    assert st.drift(doc, files, {"nginx.service": "active enabled"}, {chain: "bb"}) == \
+        ["nft chain %s: rules changed" % chain]
+    assert st.drift(doc, files, {"nginx.service": "active enabled"}, {chain: "missing"}) == \
+        ["nft chain %s: missing" % chain]
+
+
+def test_other_inputs_or_no_stamp_take_the_normal_path(tree):
+    doc = stamp_for(tree)
+    files = st.file_state(st.recorded(doc)[0])
+    same = st.report(doc, files, {"nginx.service": "active enabled"}, {})
+    assert st.unchanged(same, "d1")
+    assert not st.unchanged(same, "d2")
+    assert not st.unchanged(same, "")
+    assert not st.unchanged(st.report(None, {}, {}, {}), "d1")
+    assert st.report(None, {}, {}, {})["drift"] == ["no stamp"]
+    assert not st.unchanged(None, "d1")
+
+
+@pytest.mark.parametrize("text", ["", "not json", "[]", '{"version": 99, "state": {}}', '{"version": 1}'])
+def test_an_unreadable_stamp_is_no_stamp(text):
+    assert st.parse(text) is None
+
+
+def test_unit_state_from_systemctl_show():
+    blocks = [{"Id": "nginx.service", "LoadState": "loaded", "ActiveState": "active", "UnitFileState": "enabled"},
+              {"Id": "gone.service", "LoadState": "not-found", "ActiveState": "inactive", "UnitFileState": ""}]
+    assert st.unit_state(blocks, ["nginx.service", "gone.service", "unknown.service"]) == {
+        "nginx.service": "active enabled", "gone.service": "missing", "unknown.service": "missing"}
+
+
+def test_nft_chains_only_never_a_command():
+    calls = []
+
+    def run(args):
+        calls.append(args)
+        return (0, "chain input { tcp dport 11434 drop }\n") if args[-1] == "input" else (1, "")
+    state = st.nft_state(run, ["inet ollama_exposure_toolkit input", "inet ollama_exposure_toolkit forward",
+                               "inet t input; flush ruleset", "list ruleset"])
+    assert calls == [["list", "chain", "inet", "ollama_exposure_toolkit", "input"],
+                     ["list", "chain", "inet", "ollama_exposure_toolkit", "forward"]]
+    assert len(state["inet ollama_exposure_toolkit input"]) == 40
+    assert state["inet ollama_exposure_toolkit forward"] == "missing"
+    assert state["inet t input; flush ruleset"] == "invalid" and state["list ruleset"] == "invalid"
+
+
+def test_the_digest_ignores_key_order_and_sees_every_value():
+    assert ollama_stamp_digest({"a": 1, "b": [1, 2]}) == ollama_stamp_digest({"b": [1, 2], "a": 1})
+    assert ollama_stamp_digest({"a": 1}) != ollama_stamp_digest({"a": 2})
+    assert len(ollama_stamp_digest({})) == 64
