@@ -244,6 +244,6 @@ def test_the_no_log_tasks_that_handle_the_credentials_are_censored_in_the_event_
     """The credential tasks did run on both hosts and their events carry only the censored marker."""
     censored = [e for e in events(jobs, "harden")
                 if e["event"] == "runner_on_ok" and e["event_data"].get("task", "").startswith(
-                    "OLLAMA-FRONT | PRELIM | Check the credentials")]
+                    "OLLAMA-FRONT | PRELIM | Plan from the audit, hash the credentials")]
     assert sorted(e["event_data"]["host"] for e in censored) == sorted(HOSTS)
     assert all(list(e["event_data"]["res"]) == ["censored"] for e in censored)
