@@ -33,6 +33,7 @@ ARGUMENT_SPEC = dict(
     merge_allow_missing=dict(type="bool", default=False),
     skipped=dict(type="dict", default={}),
     probe=dict(type="dict", default={}),
+    probe_reuse=dict(type="dict", default={}),
     probe_local=dict(type="bool", default=False),
     probe_ports=dict(type="list", elements="int", default=[11434]),
     probe_addresses=dict(type="dict", default={}),
@@ -59,10 +60,11 @@ class ActionModule(ActionBase):
         if bad_ports:
             raise AnsibleActionFail("probe_ports: %s out of range 1-65535" % bad_ports)
 
+        probe = {}
         if params["merge_from"] is not None:
             report, exceptions = self._merge(params)
         else:
-            report, exceptions = self._audit(params)
+            report, exceptions, probe = self._audit(params)
         # New, still open, fixed: against the baseline (the audit before
         # hardening) when there is one, else the previous run in dest.
         baseline = read_report(params["baseline"]) if params["baseline"] else None
@@ -86,6 +88,8 @@ class ActionModule(ActionBase):
                                "findings": [f["id"] for f in report["findings"] if f["host"] == name
                                             and not f.get("carried") and f["status"] != "fixed"]})
                        for name, entry in report["hosts"].items()),
+            # Each host's probe, as the next report may take it back (probe_reuse).
+            probe=probe,
         )
         if params["merge_from"] is not None:
             result.update(merged_from=report["merged_from"], missing_slices=report["missing_slices"])
@@ -102,15 +106,22 @@ class ActionModule(ActionBase):
         if problems:
             raise AnsibleActionFail("; ".join(problems))
         records = records_from_results(params["results"], params["skipped"])
-        probe = params["probe"]
+        # A host given back in probe_reuse (harden.yml: no wall touched it
+        # since the audit before probed it) is not probed again.
+        reuse = dict((name, entry) for name, entry in params["probe_reuse"].items() if name in params["results"])
+        probe = dict(params["probe"])
         if params["probe_local"]:
-            targets = build_targets(params["results"], params["probe_ports"], params["probe_addresses"])
+            targets = build_targets(dict((name, result) for name, result in params["results"].items()
+                                         if name not in reuse), params["probe_ports"], params["probe_addresses"])
             problems = validate_targets(targets)
             if problems:
                 raise AnsibleActionFail("; ".join(problems))
             probe = summarize(targets, run_probes(targets, params["probe_timeout"], 32),
                               params["catalog"], "controller")
-        return build_report(records, probe, params["catalog"], params["generated_at"]), params["exceptions"]
+        for name, entry in reuse.items():
+            probe.setdefault(name, entry)
+        return (build_report(records, probe, params["catalog"], params["generated_at"]), params["exceptions"],
+                probe)
 
     def _merge(self, params):
         """One fleet report from the slices' report directories (merge_from); the exceptions they applied."""

@@ -6,13 +6,14 @@ collection ollama_toolkit.exposure, unit tested):
 
     {{ {'vars': ..., 'plan': ...} | ollama_stamp_digest }}          the inputs' digest
     {{ ollama_audit_facts.stamps[path] | ollama_stamp_unchanged(digest) }}
+    {{ ollama_audit_facts | ollama_stamp_read_view }}                 what of a read decides the walls
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_stamp import digest, unchanged
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_stamp import digest, read_view, unchanged
 
 
 def ollama_stamp_digest(value):
@@ -23,6 +24,11 @@ def ollama_stamp_unchanged(stamp, inputs):
     return unchanged(stamp, inputs)
 
 
+def ollama_stamp_read_view(facts):
+    return read_view(facts)
+
+
 class FilterModule(object):
     def filters(self):
-        return {"ollama_stamp_digest": ollama_stamp_digest, "ollama_stamp_unchanged": ollama_stamp_unchanged}
+        return {"ollama_stamp_digest": ollama_stamp_digest, "ollama_stamp_unchanged": ollama_stamp_unchanged,
+                "ollama_stamp_read_view": ollama_stamp_read_view}

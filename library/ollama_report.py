@@ -76,6 +76,16 @@ options:
         elsewhere (on a scanner host).
     type: dict
     default: {}
+  probe_reuse:
+    description:
+      - Probe results to take back instead of probing again, by inventory
+        name (each an entry of the C(probe) return value of an earlier
+        report). C(playbooks/harden.yml) gives back the audit before's for
+        the hosts no wall touched since.
+      - Hosts not in I(results) are ignored; with I(probe), a host it holds
+        keeps that fresher result.
+    type: dict
+    default: {}
   probe_local:
     description:
       - Probe the hosts from here, in this module's own process (one module
@@ -165,6 +175,11 @@ hosts:
   returned: always
   type: dict
   sample: {web1: {status: exposed, reason: null, findings: [OLLAMA-BIND-001]}}
+probe:
+  description: Per host, what the probe saw (its state, each address and port, its findings); empty with I(merge_from).
+  returned: always
+  type: dict
+  sample: {web1: {state: filtered, results: [{address: 192.0.2.10, port: 11434, state: filtered}], findings: []}}
 differs:
   description: Whether the audit's content differs from the previous report in I(dest).
   returned: always

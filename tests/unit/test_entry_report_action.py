@@ -123,3 +123,44 @@ def test_a_missing_required_argument_fails_naming_it(tmp_path, fleet, catalog):
     del args["generated_at"]
     with pytest.raises(AnsibleActionFail, match="generated_at"):
         action(args).run(task_vars={})
+
+
+def closed_port():
+    """A loopback port nothing listens on (bound, then closed)."""
+    import socket
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+def test_probe_local_probes_each_host_and_returns_its_probe(tmp_path, fleet, catalog):
+    port = closed_port()
+    result = action(report_args(tmp_path / "r", fleet, catalog, probe_local=True, probe_ports=[port],
+                                probe_addresses={"web-1": ["127.0.0.1"], "db-2": ["127.0.0.1"]},
+                                probe_timeout=0.5)).run(task_vars={})
+    assert sorted(result["probe"]) == ["db-2", "web-1"]  # not the unreachable host
+    for name in ("db-2", "web-1"):
+        seen = set((r["address"], r["port"]) for r in result["probe"][name]["results"])
+        assert ("127.0.0.1", port) in seen
+        assert result["probe"][name]["state"] == "closed"
+
+
+def test_probe_reuse_gives_a_host_its_earlier_probe_without_probing_it(tmp_path, fleet, catalog):
+    port = closed_port()
+    earlier = {"state": "filtered", "findings": [],
+               "results": [{"host": "web-1", "address": "192.0.2.1", "port": 11434, "state": "filtered"}]}
+    result = action(report_args(tmp_path / "r", fleet, catalog, probe_local=True, probe_ports=[port],
+                                probe_addresses={"web-1": ["127.0.0.1"], "db-2": ["127.0.0.1"]},
+                                probe_timeout=0.5,
+                                probe_reuse={"web-1": earlier, "not-in-results": earlier})).run(task_vars={})
+    assert result["probe"]["web-1"] == earlier  # given back, not probed on 127.0.0.1
+    assert "not-in-results" not in result["probe"]
+    assert [r["address"] for r in result["probe"]["db-2"]["results"]] and \
+        set(r["address"] for r in result["probe"]["db-2"]["results"]) == {"127.0.0.1"}
+    # A probe from elsewhere (a scanner host) keeps its fresher result over the reused one.
+    fresh = dict(earlier, state="refused")
+    again = action(report_args(tmp_path / "s", fleet, catalog, probe={"web-1": fresh},
+                               probe_reuse={"web-1": earlier})).run(task_vars={})
+    assert again["probe"]["web-1"] == fresh

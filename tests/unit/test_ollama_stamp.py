@@ -3,6 +3,7 @@
 only when its stamp is there, nothing it recorded has moved and it was made
 from the same inputs; anything else takes the role's normal path."""
 
+import json
 import os
 
 import pytest
@@ -110,3 +111,36 @@ def test_the_digest_ignores_key_order_and_sees_every_value():
     assert ollama_stamp_digest({"a": 1, "b": [1, 2]}) == ollama_stamp_digest({"b": [1, 2], "a": 1})
     assert ollama_stamp_digest({"a": 1}) != ollama_stamp_digest({"a": 2})
     assert len(ollama_stamp_digest({})) == 64
+
+
+def test_read_view_is_the_same_for_two_reads_of_an_unchanged_host():
+    from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_stamp import read_view
+    first = {"changed": False, "services": [{"name": "ollama.service", "main_pid": 574, "bind": {"port": 11434}}],
+             "processes": [{"pid": 574, "argv": ["ollama", "serve"]}],
+             "installs": [{"subject": "pid 574 (ollama serve)"}], "findings": [{"id": "OLLAMA-BIND-001"}],
+             "stamps": {"/x": {"present": True}}, "checksums": {"/a": "1"}, "status": "exposed",
+             "other_listeners": [{"address": "127.0.0.11", "port": 36747, "scope": "loopback"},
+                                 {"address": "0.0.0.0", "port": 80, "scope": "wildcard"}],
+             "invocation": {"module_args": {}}, "_ansible_no_log": False}
+    second = json.loads(json.dumps(first))
+    second["services"][0]["main_pid"] = second["processes"][0]["pid"] = 901
+    second["installs"][0]["subject"] = "pid 901 (ollama serve)"
+    second["other_listeners"][0]["port"] = 41000
+    second["stamps"] = {}
+    assert read_view(first) == read_view(second)
+    view = read_view(first)
+    assert view["other_listeners"] == [{"address": "0.0.0.0", "port": 80, "scope": "wildcard"}]
+    assert view["processes"] == [{"argv": ["ollama", "serve"]}]
+    assert not set(view) & {"installs", "findings", "stamps", "checksums", "status", "invocation", "changed"}
+
+
+def test_read_view_changes_with_what_decides_the_walls():
+    from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_stamp import read_view
+    base = {"services": [{"name": "ollama.service", "bind": {"port": 11434, "host": "127.0.0.1"}}],
+            "other_listeners": [], "addresses": ["10.0.0.2"]}
+    for change in ({"services": [{"name": "ollama.service", "bind": {"port": 11434, "host": "0.0.0.0"}}]},
+                   {"addresses": ["10.0.0.3"]},
+                   {"other_listeners": [{"address": "0.0.0.0", "port": 11434, "scope": "wildcard"}]},
+                   {"processes": [{"argv": ["ollama", "serve"], "unit": None}]}):
+        assert read_view(dict(base, **change)) != read_view(base), change
+    assert read_view(None) == {"other_listeners": []}

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 """One place per stamp: the audit reads (ollama_audit_stamps' default) the
-very files the roles write (each role's __<role>_stamp)."""
+very files the roles write (each role's __<role>_stamp) and the one
+playbooks/harden.yml writes, in the same directory as those it counts on."""
 
 import os
 
@@ -15,9 +16,21 @@ def load(*parts):
 
 
 def test_the_audit_reads_the_stamps_the_roles_write():
-    written = sorted(load("roles", role, "vars", "main.yml")["__%s_stamp" % role]
-                     for role in ("ollama_bind", "ollama_firewall", "ollama_front"))
+    roles = sorted(load("roles", role, "vars", "main.yml")["__%s_stamp" % role]
+                   for role in ("ollama_bind", "ollama_firewall", "ollama_front"))
+    batch = [play for play in load("playbooks", "harden.yml") if play["name"] == "Harden in batches"][0]["vars"]
+    harden = batch["__harden_stamp"].replace("{{ __harden_stamp_dir }}", batch["__harden_stamp_dir"])
+    written = sorted(roles + [harden])
+    # harden.json lists the walls' stamps it counts on by their names in its own directory.
+    assert set(os.path.dirname(path) for path in written) == {batch["__harden_stamp_dir"]}
+    with open(os.path.join(ROOT, "playbooks", "tasks", "harden-after.yml")) as handle:
+        after = handle.read()
+    for path in roles:
+        assert "__harden_stamp_dir ~ '/%s'" % os.path.basename(path) in after
     read = load("roles", "ollama_audit", "defaults", "main.yml")["ollama_audit_stamps"]
     spec = load("roles", "ollama_audit", "meta", "argument_specs.yml")
     assert sorted(read) == written
     assert spec["argument_specs"]["main"]["options"]["ollama_audit_stamps"]["default"] == read
+    # rollback.yml forgets that very file.
+    with open(os.path.join(ROOT, "playbooks", "rollback.yml")) as handle:
+        assert "path: %s\n" % harden in handle.read()

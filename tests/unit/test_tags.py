@@ -5,7 +5,9 @@ its block's); a dynamic include that leads to such tasks carries their IDs
 and passes them on with ``apply`` (tags on an include select only the include
 itself); PRELIM steps are tagged ``always``. A role's normal path
 (``tasks/apply.yml``, skipped as one task where the audit's read shows the
-role's stamp unchanged) is the one other form: an include tagged ``always``
+role's stamp unchanged) and harden.yml's walls and checks after
+(``playbooks/tasks/harden-*.yml``, skipped as one task each where harden.json
+shows nothing moved) are the one other form: an include tagged ``always``
 alone, without ``apply``, so that it is entered on every run and each task
 in it is selected by its own tags. The last tests ask ansible-playbook itself
 what harden.yml lists and selects.
@@ -25,6 +27,9 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 ID_NAME = re.compile(r"^(OLLAMA-[A-Z]+-\d{3}) \|")
 ID_TAG = re.compile(r"^OLLAMA-[A-Z]+-\d{3}$")
 INCLUDES = ("include_tasks", "ansible.builtin.include_tasks", "include_role", "ansible.builtin.include_role")
+IMPORTS = ("import_role", "ansible.builtin.import_role")
+# Entered on every run (tagged always, no apply): each task inside keeps its own tags.
+ENTERED = ("apply.yml", "tasks/harden-walls.yml", "tasks/harden-after.yml")
 
 
 def catalog():
@@ -96,6 +101,11 @@ def ids_in(path, seen=None):
         kind, args = include_of(task)
         if kind == "include_tasks" and "{{" not in str(args.get("file")):
             found |= ids_in(os.path.join(os.path.dirname(path), args["file"]), seen)
+        elif kind == "include_role":
+            found |= ids_in(included_file(path, kind, args), seen)
+        for key in IMPORTS:
+            if key in task:
+                found |= ids_in(included_file(path, "import_role", task[key]), seen)
     return found
 
 
@@ -145,8 +155,8 @@ def test_dynamic_includes_pass_their_controls_on():
         where = "%s: %s" % (os.path.relpath(path, ROOT), task.get("name"))
         own = as_set(task.get("tags"))
         applied = as_set((args.get("apply") or {}).get("tags"))
-        if kind == "include_tasks" and str(args.get("file")) == "apply.yml":
-            # A role's normal path: entered on every run, its tasks keep their own tags.
+        if kind == "include_tasks" and str(args.get("file")) in ENTERED:
+            # A role's normal path, harden's walls: entered on every run, their tasks keep their own tags.
             assert own == {"always"} and not args.get("apply"), where
             assert ids_in(included_file(path, kind, args)), where
             checked += 1
@@ -180,9 +190,11 @@ def ansible_playbook(*args):
 
 def normal_path_ids():
     """The control IDs of the roles' normal paths (tasks/apply.yml and what it
-    includes): dynamic, so --list-tags does not see into them."""
+    includes) and of harden.yml's walls and checks after: dynamic, so
+    --list-tags does not see into them."""
     found = set()
-    for path in sorted(glob.glob(os.path.join(ROOT, "roles", "*", "tasks", "apply.yml"))):
+    for path in sorted(glob.glob(os.path.join(ROOT, "roles", "*", "tasks", "apply.yml"))
+                       + glob.glob(os.path.join(ROOT, "playbooks", "tasks", "harden-*.yml"))):
         found |= ids_in(path)
     return found
 
@@ -195,10 +207,11 @@ def test_harden_lists_the_controls():
         listed |= set(t.strip() for t in line.split(",") if t.strip())
     ids = set(t for t in listed if ID_TAG.match(t))
     assert ids <= controls
-    assert {"OLLAMA-BIND-001", "OLLAMA-BIND-004", "OLLAMA-VER-001"} <= ids
+    assert "OLLAMA-BIND-001" in ids
     assert remediation <= ids | normal_path_ids()
-    assert {"OLLAMA-BIND-002", "OLLAMA-FRONT-003", "OLLAMA-FW-003", "OLLAMA-FW-005"} <= normal_path_ids()
-    assert {"always", "ollama_bind", "ollama_firewall", "ollama_front"} <= listed
+    assert {"OLLAMA-BIND-002", "OLLAMA-BIND-004", "OLLAMA-VER-001", "OLLAMA-FRONT-003", "OLLAMA-FRONT-007",
+            "OLLAMA-FW-003", "OLLAMA-FW-005"} <= normal_path_ids()
+    assert "always" in listed
 
 
 def listed_tasks(out):
@@ -208,10 +221,13 @@ def listed_tasks(out):
 def test_tags_select_one_control_with_its_prerequisites():
     tasks = listed_tasks(ansible_playbook("--list-tasks", "--tags", "OLLAMA-BIND-002", "playbooks/harden.yml"))
     names = " ".join(tasks)
-    # The normal path is entered (tagged always); in it, the rebind is selected by its own tag.
-    assert "OLLAMA-BIND | PATCH | Rebind and adopt where the plan says so" in names
-    assert "OLLAMA-BIND | PRELIM | Plan the rebind" in names and "HARDEN | ROLLOUT" in names
-    assert "OLLAMA-AUDIT | AUDIT | Audit the batch again" in names
+    # The walls are entered (tagged always); in them, the rebind is selected by its own tag.
+    assert "HARDEN | PATCH | Raise the walls where one has work" in names and "HARDEN | ROLLOUT" in names
+    assert "OLLAMA-AUDIT | AUDIT | Read again the hosts a wall may have changed" in names
+    assert "OLLAMA-AUDIT | REPORT | Report the batch" in names
+    walls = dict((task.get("name"), tags) for task, tags in
+                 walk(load(os.path.join(ROOT, "playbooks", "tasks", "harden-walls.yml"))))
+    assert walls["OLLAMA-BIND | PATCH | Rebind Ollama to loopback"] == {"ollama_bind"}
     assert not [t for t in tasks if re.search(r"OLLAMA-[A-Z]+-\d{3} \|", t) and "OLLAMA-BIND-002" not in t]
 
 
@@ -220,8 +236,8 @@ def test_skip_tags_skip_one_control_only():
     names = " ".join(tasks)
     assert "OLLAMA-FW-004" not in names
     # The roles' normal paths stay (tagged always); inside, each task keeps its own tags.
-    for kept in ("OLLAMA-FW | PATCH | Apply the plan", "OLLAMA-FRONT | PATCH | Install, configure and start the front",
-                 "OLLAMA-BIND | PATCH | Rebind and adopt", "OLLAMA-BIND-001 | AUDIT"):
+    for kept in ("HARDEN | PATCH | Raise the walls where one has work", "HARDEN | HEALTH | Check the services",
+                 "OLLAMA-BIND-001 | AUDIT"):
         assert kept in names, kept
     inner = dict((task.get("name"), tags) for task, tags in
                  walk(load(os.path.join(ROOT, "roles", "ollama_firewall", "tasks", "apply.yml"))))

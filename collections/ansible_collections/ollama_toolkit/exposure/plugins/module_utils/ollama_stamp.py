@@ -186,6 +186,30 @@ def report(doc, files, units, chains):
             "data": doc.get("data")}
 
 
+# What an audit read holds that moves while nothing changes (process ids, the
+# texts that quote them), what is compared on its own (the stamps, the
+# checksums asked for) and what is derived from the rest (findings, status).
+VOLATILE_KEYS = frozenset(("pid", "main_pid", "changed", "stamps", "checksums", "file_attrs", "findings",
+                           "installs", "status", "reason", "warnings_detail", "host_id", "invocation"))
+
+
+def read_view(facts):
+    """The part of one host's audit read (ollama_info's result) that decides
+    what the walls do: the same host read twice with nothing changed gives
+    the same view. Listeners on loopback other than Ollama's (a resolver's
+    ephemeral port) are left out."""
+    def strip(value):
+        if isinstance(value, dict):
+            return dict((k, strip(v)) for k, v in value.items()
+                        if k not in VOLATILE_KEYS and not str(k).startswith("_ansible"))
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+    view = strip(dict(facts or {}))
+    view["other_listeners"] = [s for s in view.get("other_listeners") or [] if s.get("scope") != "loopback"]
+    return view
+
+
 def unchanged(stamp, inputs):
     """True when a stamp (as ollama_info returns it) is there, shows no
     drift and was made from these inputs (a digest)."""
