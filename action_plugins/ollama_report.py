@@ -108,7 +108,8 @@ class ActionModule(ActionBase):
         records = records_from_results(params["results"], params["skipped"])
         # A host given back in probe_reuse (harden.yml: no wall touched it
         # since the audit before probed it) is not probed again.
-        reuse = dict((name, entry) for name, entry in params["probe_reuse"].items() if name in params["results"])
+        reuse = dict((name, entry) for name, entry in params["probe_reuse"].items()
+                     if entry and name in params["results"])
         probe = dict(params["probe"])
         if params["probe_local"]:
             targets = build_targets(dict((name, result) for name, result in params["results"].items()
