@@ -55,6 +55,8 @@ options:
       - The control catalog (controls, exposure_controls, vulnerable_versions),
         as in C(roles/ollama_audit/files/catalog.yml).
       - Without it the module returns facts only, and no findings.
+      - The audit role sends none; its report (M(ollama_report)) derives the
+        findings from this result on the controller, with the same code.
     type: dict
   query_version:
     description:

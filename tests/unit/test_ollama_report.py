@@ -250,3 +250,26 @@ def test_a_failed_audit_reaches_the_report_with_its_real_reason(catalog):
     assert "MODULE FAILURE" not in hosts["a"]["reason"]
     # A host without any result (its audit never ran) is an error too.
     assert (hosts["b"]["status"], hosts["b"]["reason"]) == ("error", "the audit module did not run")
+
+
+def test_a_read_without_findings_gets_them_from_the_report(catalog):
+    """The audit role sends no catalog to the hosts: the report derives each
+    read's findings on the controller, the same ones the host would have
+    derived (and keeps a read's own findings where it has them)."""
+    records = _records(catalog)
+    bare = []
+    for record in records:
+        facts = record.get("facts")
+        if facts is not None:
+            facts = dict((k, v) for k, v in facts.items() if k not in ("findings", "status"))
+            facts["host_id"] = record["host"]
+        bare.append(dict(record, facts=facts) if facts is not None else record)
+    assert any("findings" not in (r.get("facts") or {"findings": 1}) for r in bare)
+    derived = build_report(bare, _probe(catalog), catalog, "2026-11-25T18:00:00Z")
+    given = build_report(records, _probe(catalog), catalog, "2026-11-25T18:00:00Z")
+    assert derived == given
+    assert derived["hosts"]["web-1"]["status"] == "exposed"
+    assert "OLLAMA-BIND-001" in [f["id"] for f in derived["findings"] if f["host"] == "web-1"]
+    # A read's own findings win: the report does not derive them again.
+    own = dict(records[0], facts=dict(records[0]["facts"], findings=[]))
+    assert [f for f in build_report([own], {}, catalog, "2026-11-25T18:00:00Z")["findings"]] == []

@@ -26,7 +26,7 @@ import re
 
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import (
     STATUS_ERROR, STATUS_NOT_AUDITED, STATUS_UNREACHABLE, STATUS_UNSUPPORTED, SEVERITIES, apply_mitigations,
-    severity_rank)
+    evaluate_host, severity_rank)
 
 STATUS_NEW = "new"
 STATUS_OPEN = "open"
@@ -158,7 +158,7 @@ def build_report(records, probe_hosts, catalog, generated_at):
         elif record.get("error") or facts.get("supported") is False:
             entry["status"] = record.get("status") or STATUS_UNSUPPORTED
         else:
-            host_findings = [dict(f) for f in facts.get("findings", [])] + list(probe.get("findings", []))
+            host_findings = [dict(f) for f in host_read_findings(facts, catalog, name)] + list(probe.get("findings", []))
             host_findings.sort(key=lambda f: (-severity_rank(f["severity"]), f["id"], f["subject"]))
             status = apply_mitigations(host_findings, facts, probe.get("results", []), catalog)
             entry["status"] = status
@@ -177,6 +177,16 @@ def build_report(records, probe_hosts, catalog, generated_at):
         "hosts": hosts,
         "findings": findings,
     }
+
+
+def host_read_findings(facts, catalog, name):
+    """The findings of one host's read: those ollama_info derived on the host
+    where it was given the catalog, else derived here from the same read
+    (the audit role sends no catalog: one evaluation on the controller
+    instead of the catalog templated and shipped to every host)."""
+    if "findings" in facts:
+        return facts["findings"]
+    return evaluate_host(facts, catalog, facts.get("host_id") or name)
 
 
 def summarize_report(hosts, findings):
