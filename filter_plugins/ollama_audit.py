@@ -7,7 +7,12 @@ every host's variables, by inventory name.
     {{ hostvars | ollama_audit_inputs(ansible_play_hosts_all, ollama_audit_skip, 'results') }}
 
 Parts: results, addresses (the audited hosts: the play's less those
-of ollama_audit_skip) and exceptions (every play host). The logic lives in
+of ollama_audit_skip) and exceptions (every play host).
+
+    {{ hostvars | ollama_audit_option_sets(ansible_play_hosts, names) }}
+
+The hosts grouped by the values of the options ``names`` they set
+themselves (tasks/fleet.yml checks each set once). The logic lives in
 plugin_utils/ollama_report.py of the collection ollama_toolkit.exposure
 (unit tested).
 """
@@ -17,7 +22,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import audit_inputs
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import audit_inputs, option_sets
 
 
 def ollama_audit_inputs(hostvars, play_hosts, skip, part):
@@ -27,6 +32,10 @@ def ollama_audit_inputs(hostvars, play_hosts, skip, part):
         raise AnsibleFilterError("ollama_audit_inputs: %s" % exc)
 
 
+def ollama_audit_option_sets(hostvars, hosts, names):
+    return option_sets(hostvars, hosts, names)
+
+
 class FilterModule(object):
     def filters(self):
-        return {"ollama_audit_inputs": ollama_audit_inputs}
+        return {"ollama_audit_inputs": ollama_audit_inputs, "ollama_audit_option_sets": ollama_audit_option_sets}

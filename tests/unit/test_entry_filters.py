@@ -80,7 +80,7 @@ def loader():
 
 
 @pytest.mark.parametrize("plugin,names", [
-    (ollama_audit, {"ollama_audit_inputs"}),
+    (ollama_audit, {"ollama_audit_inputs", "ollama_audit_option_sets"}),
     (ollama_bind, {"ollama_bind_plan", "ollama_bind_adoptions", "ollama_bind_steps", "ollama_bind_backups",
                    "ollama_bind_apply", "ollama_bind_relaunch", "ollama_bind_unsettled", "ollama_bind_health",
                    "ollama_bind_stamp_view"}),

@@ -14,7 +14,7 @@ from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_hos
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_render import (
     CSV_COLUMNS, render_csv, render_json, render_markdown)
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import (
-    blocked_hosts, build_report, comparable, open_at_or_above)
+    blocked_hosts, build_report, comparable, open_at_or_above, option_sets)
 
 OVERRIDE = "/etc/systemd/system/ollama.service.d/override.conf"
 
@@ -273,3 +273,20 @@ def test_a_read_without_findings_gets_them_from_the_report(catalog):
     # A read's own findings win: the report does not derive them again.
     own = dict(records[0], facts=dict(records[0]["facts"], findings=[]))
     assert [f for f in build_report([own], {}, catalog, "2026-11-25T18:00:00Z")["findings"]] == []
+
+
+def test_option_sets_group_hosts_by_the_values_they_give_themselves():
+    """tasks/fleet.yml checks each distinct set once: hosts that set nothing
+    share one entry, a host with a value of its own gets its own, an option
+    outside the names is not looked at."""
+    names = ["ollama_audit_probe_timeout", "ollama_audit_exceptions"]
+    hostvars = {"a": {"inventory_hostname": "a"},
+                "b": {"ollama_audit_probe_timeout": "soon"},
+                "c": {},
+                "d": {"ollama_audit_probe_timeout": "soon", "unrelated": 1},
+                "e": {"ollama_audit_exceptions": [{"id": "OLLAMA-BIND-001"}]}}
+    sets = option_sets(hostvars, ["a", "b", "c", "d", "e"], names)
+    assert sets == [{"hosts": ["a", "c"], "options": {}},
+                    {"hosts": ["b", "d"], "options": {"ollama_audit_probe_timeout": "soon"}},
+                    {"hosts": ["e"], "options": {"ollama_audit_exceptions": [{"id": "OLLAMA-BIND-001"}]}}]
+    assert option_sets(hostvars, [], names) == []

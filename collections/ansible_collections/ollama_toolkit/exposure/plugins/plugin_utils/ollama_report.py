@@ -439,6 +439,27 @@ AUDIT_INPUTS = {
 }
 
 
+def option_sets(hostvars, hosts, names):
+    """The hosts grouped by the values they give the options ``names`` of
+    their own (inventory, host_vars, extra vars: what ``hostvars`` holds),
+    as [{"hosts": [...], "options": {name: value}}], in the hosts' order.
+
+    The audit checks its options once for the play (tasks/fleet.yml): the
+    play's values once, then each distinct set of a host's own values, not
+    one task per host. Hosts that set none of them share one entry whose
+    options are empty; the play's values are checked for it."""
+    groups, order = {}, []
+    for host in hosts or []:
+        values = hostvars[host]
+        own = dict((name, values[name]) for name in names if name in values)
+        key = json.dumps(own, sort_keys=True, default=str)
+        if key not in groups:
+            groups[key] = {"hosts": [], "options": own}
+            order.append(key)
+        groups[key]["hosts"].append(host)
+    return [groups[key] for key in order]
+
+
 def audited_hosts(play_hosts, skip=None):
     """The play's hosts less those of ``skip`` (their earlier findings are carried)."""
     skip = skip or {}
