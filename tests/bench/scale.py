@@ -167,7 +167,10 @@ def build(inventory, count):
 
 
 def destroy():
-    found = docker("ps", "-aq", "--filter", "label=ollama-scale=true", check=False).stdout.split()
+    """Remove this lab: the labelled containers on its own network, then the
+    network (a lab on another SCALE_NETWORK is left alone)."""
+    found = docker("ps", "-aq", "--filter", "label=ollama-scale=true", "--filter", "network=%s" % NETWORK,
+                   check=False).stdout.split()
     start = time.monotonic()
     for chunk in range(0, len(found), 25):
         docker("rm", "-f", *found[chunk:chunk + 25], check=False)
