@@ -42,6 +42,8 @@ description:
     Ollama is installed (or on every host with C(firewall=always)).
   - The module changes nothing. Without root it degrades gracefully and says
     what it could not read.
+  - One C(systemctl show) answers for every unit the read asks about (the
+    candidate services, the firewall's units, the units the stamps record).
 author:
   - Ollama exposure toolkit contributors
 options:
@@ -327,12 +329,12 @@ from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_hos
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_http import http_get
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_netfilter import empty as no_closures
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_netfilter import (
-    read_closures, read_detection)
+    UNITS as FIREWALL_UNITS, read_closures, read_detection)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_procfs import (
     is_ollama_serve, parse_environ, parse_fib_trie_local, parse_if_inet6, parse_ip_addr_json,
     parse_os_release, parse_proc_net_tcp, split_nul, split_probe_addresses, unit_from_cgroup)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_stamp import (
-    file_checksums, read_stamps)
+    file_checksums, load_stamps, read_stamps, stamp_units)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_systemd import (
     UNIT_DIRS, compute_environment, find_unit_files, parse_systemctl_show,
     parse_unit_text, split_words)
@@ -590,6 +592,10 @@ class Auditor(object):
                                    config_env=svc["env"])
 
     def systemctl_show(self, names):
+        """{Id: block} of one ``systemctl show`` for every unit the read asks
+        about (the candidates, the firewall's units, the stamps' units):
+        systemctl costs a round trip to systemd, and the read makes one."""
+        names = list(dict.fromkeys(names))
         if not names or not os.path.isdir("/run/systemd/system"):
             return {}
         systemctl = self.module.get_bin_path("systemctl")
@@ -682,16 +688,16 @@ class Auditor(object):
         return installs
 
     # -- firewall --------------------------------------------------------------
-    def firewall(self, systemd):
+    def firewall(self, systemd, shown):
         """What the toolkit's rules close, from the live ruleset, and which
-        firewall the host has (``detect``). Read-only; a missing tool is
-        skipped."""
+        firewall the host has (``detect``; its units from ``shown``, the
+        read's systemctl_show). Read-only; a missing tool is skipped."""
         tools = dict((name, self.module.get_bin_path(name)) for name in ("nft", "iptables-save", "ip6tables-save"))
 
         def run(argv):
             return self.module.run_command(argv, environ_update={"LC_ALL": "C"})
         result = read_closures(run, tools)
-        result["detect"] = read_detection(run, self.module.get_bin_path, read_text, systemd)
+        result["detect"] = read_detection(run, self.module.get_bin_path, read_text, systemd, shown)
         return result
 
     # -- addresses -----------------------------------------------------------
@@ -716,8 +722,10 @@ class Auditor(object):
                   "listeners": [], "containers": [], "installs": [], "addresses": [],
                   "other_listeners": [], "python": sys.executable}
         result["checksums"], result["file_attrs"] = file_checksums(self.params["checksum_paths"] or [])
-        result["stamps"] = read_stamps(self.module, self.params["stamps"] or [], parse_systemctl_show)
+        stamp_paths = self.params["stamps"] or []
+        stamp_docs = load_stamps(stamp_paths)
         if not sys.platform.startswith("linux"):
+            result["stamps"] = read_stamps(self.module, stamp_paths, parse_systemctl_show, stamp_docs)
             result.update(supported=False, status="unsupported",
                           reason="platform %s is not Linux" % sys.platform, warnings_detail=[])
             return result
@@ -726,18 +734,21 @@ class Auditor(object):
         result["systemd"] = os.path.isdir("/run/systemd/system")
         procs = self.scan_processes()
         names = self.candidate_units(procs)
-        shows = self.systemctl_show(names)
-        services = [self.service(name, shows.get(name, {})) for name in names]
         listeners = self.listeners(procs)
         containers = self.containers()
+        # Every service makes an install: the firewall is read where any is.
+        installed = bool(names or procs or containers)
+        read_firewall = installed or self.params["firewall"] == "always"
+        shows = self.systemctl_show(names + (list(FIREWALL_UNITS) if read_firewall else [])
+                                    + stamp_units(stamp_docs))
+        services = [self.service(name, shows.get(name, {})) for name in names]
+        result["stamps"] = read_stamps(self.module, stamp_paths, parse_systemctl_show, stamp_docs, shows)
         result["installs"] = self.installs(services, procs, listeners, containers)
         for proc in procs:
             proc.pop("_inodes")
             proc.pop("_fd_readable")
         addresses, skipped = self.addresses()
-        installed = bool(services or procs or containers)
-        result["firewall"] = self.firewall(result["systemd"]) if installed or self.params["firewall"] == "always" \
-            else no_closures()
+        result["firewall"] = self.firewall(result["systemd"], shows) if read_firewall else no_closures()
         self.others.sort(key=lambda s: (s["port"], s["family"], s["address"]))
         result["front"] = front_state(read_text(FRONT_CONFIG), self.others)
         result.update(services=services, processes=procs, listeners=listeners, containers=containers,

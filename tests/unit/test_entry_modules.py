@@ -4,6 +4,7 @@ arguments go in as Ansible passes them, the argument spec is applied, and
 exit_json/fail_json are caught (community.general's set_module_args pattern,
 with ansible-core's own ``patch_module_args``)."""
 
+import json
 import os
 import socket
 import sys
@@ -15,7 +16,8 @@ from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_docker import recreate_config
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_netfilter import TOOLS
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_netfilter import TOOLS, UNITS
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_stamp import document
 from library import ollama_info, ollama_probe
 from test_ollama_docker import IMAGE_ID, INSPECT, serve_routes
 
@@ -119,6 +121,35 @@ def test_ollama_info_reads_the_firewall_on_request(tmp_path):
     assert set(detect["ufw"]) == {"active", "default_incoming", "rules"}
     assert set(result["firewall"]) == {"input", "forward", "errors", "detect"}
     assert result["python"] == sys.executable
+
+
+def test_ollama_info_asks_systemd_once_for_every_unit(tmp_path, monkeypatch):
+    """The read makes one ``systemctl show`` (a round trip to systemd each):
+    the firewall's units and the units the stamps record come from it, and
+    both read what it answered."""
+    stamp = tmp_path / "ollama_front.json"
+    stamp.write_text(json.dumps(document("d1", {}, {"nginx.service": "active enabled"}, {})))
+    real_isdir = os.path.isdir
+    monkeypatch.setattr(os.path, "isdir", lambda p: p == "/run/systemd/system" or real_isdir(p))
+    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path",
+                        lambda self, name, *args, **kwargs: "/usr/bin/systemctl" if name == "systemctl" else None)
+    calls = []
+
+    def run_command(self, argv, *args, **kwargs):
+        calls.append(list(argv))
+        units = argv[argv.index("--") + 1:]
+        return 0, "\n".join("Id=%s\nLoadState=loaded\nActiveState=active\nUnitFileState=enabled\n" % u
+                             for u in units), ""
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
+    how, result = run_module(ollama_info, {"query_version": False, "firewall": "always", "stamps": [str(stamp)],
+                                           "docker_socket": no_docker(tmp_path)})
+    assert how == "exit", result
+    shows = [c for c in calls if c[:2] == ["/usr/bin/systemctl", "show"]]
+    assert len(shows) == 1, calls
+    assert set(UNITS) | {"nginx.service"} <= set(shows[0][shows[0].index("--") + 1:])
+    assert result["firewall"]["detect"]["units"]["ufw.service"] == {"loaded": True, "active": True, "enabled": True}
+    assert sorted(result["firewall"]["detect"]["units"]) == sorted(UNITS)
+    assert result["stamps"][str(stamp)]["drift"] == []
 
 
 def test_ollama_info_leaves_the_firewall_where_nothing_is_installed(tmp_path):

@@ -6,6 +6,7 @@ import json
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_netfilter import (
     TOOLS, UNITS, detection, first_line, nft_drops, parse_iptables_save, parse_nft_json, parse_ufw, read_closures,
     read_detection, unit_states)
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_systemd import parse_systemctl_show
 
 
 def _nft(*items):
@@ -243,6 +244,29 @@ def test_read_detection_on_a_ufw_host():
     assert found["units"]["ufw.service"]["active"] is True
     assert found["ufw"] == parse_ufw(UFW_STATUS, UFW_DEFAULTS, UFW_ADDED)
     assert found["firewalld_zone"] is None
+
+
+def test_read_detection_from_a_show_already_made():
+    """ollama_info makes one systemctl show for its whole read: detection
+    takes its units from it (only the firewall's units), runs no systemctl
+    of its own, and finds what its own call finds."""
+    tools = {"ufw": "/usr/sbin/ufw", "systemctl": "/usr/bin/systemctl"}
+    show = ("/usr/bin/systemctl", "show", "--no-pager", "-p", "Id,LoadState,ActiveState,UnitFileState", "--") + UNITS
+    outputs = {show: (0, SHOW, ""), ("/usr/sbin/ufw", "status", "verbose"): (0, UFW_STATUS, ""),
+               ("/usr/sbin/ufw", "show", "added"): (0, UFW_ADDED, "")}
+    _calls, run, which, read_file = fake_host(tools, outputs, {"/etc/default/ufw": UFW_DEFAULTS})
+    alone = read_detection(run, which, read_file, systemd=True)
+    shown = dict((b["Id"], b) for b in parse_systemctl_show(SHOW + "\nId=ollama.service\nLoadState=loaded\n"
+                                                            "ActiveState=active\nUnitFileState=enabled\n"))
+    calls, run, which, read_file = fake_host(tools, outputs, {"/etc/default/ufw": UFW_DEFAULTS})
+    given = read_detection(run, which, read_file, systemd=True, shown=shown)
+    assert show not in calls and [c[0] for c in calls] == ["/usr/sbin/ufw", "/usr/sbin/ufw"]
+    assert given == alone and "ollama.service" not in given["units"]
+    assert given["units"]["ufw.service"] == {"loaded": True, "active": True, "enabled": True}
+    # No systemd (an empty show): no units, and still no systemctl.
+    calls, run, which, read_file = fake_host(tools, outputs, {"/etc/default/ufw": UFW_DEFAULTS})
+    assert read_detection(run, which, read_file, systemd=True, shown={})["units"] == {}
+    assert show not in calls
 
 
 def test_read_detection_firewalld_and_no_systemd():

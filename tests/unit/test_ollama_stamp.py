@@ -9,6 +9,7 @@ import os
 import pytest
 
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils import ollama_stamp as st
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_systemd import parse_systemctl_show
 from filter_plugins.ollama_stamp import ollama_stamp_digest, ollama_stamp_unchanged
 
 
@@ -144,3 +145,49 @@ def test_read_view_changes_with_what_decides_the_walls():
                    {"processes": [{"argv": ["ollama", "serve"], "unit": None}]}):
         assert read_view(dict(base, **change)) != read_view(base), change
     assert read_view(None) == {"other_listeners": []}
+
+
+class FakeModule(object):
+    """run_command and get_bin_path of an AnsibleModule on a host where
+    systemd runs: every command is recorded; ``systemctl show`` answers
+    from SHOW."""
+
+    SHOW = ("Id=nginx.service\nLoadState=loaded\nActiveState=active\nUnitFileState=enabled\n\n"
+            "Id=gone.service\nLoadState=not-found\nActiveState=inactive\nUnitFileState=\n")
+
+    def __init__(self):
+        self.calls = []
+
+    @staticmethod
+    def get_bin_path(name):
+        return "/usr/bin/" + name
+
+    def run_command(self, argv, environ_update=None):
+        self.calls.append(list(argv))
+        return (0, self.SHOW, "") if argv[1] == "show" else (1, "", "no such command here")
+
+
+def test_read_stamps_uses_a_show_already_made(tree, monkeypatch):
+    """ollama_info makes one systemctl show for its whole read: the stamps'
+    units come from it, with the same report as their own call gives."""
+    path = os.path.join(tree["dir"], "front.json")
+    with open(path, "w") as handle:
+        json.dump(stamp_for(tree, units={"nginx.service": "active enabled", "gone.service": "missing"}), handle)
+    missing = os.path.join(tree["dir"], "none.json")
+    docs = st.load_stamps([path, missing])
+    assert docs[missing] is None and st.stamp_units(docs) == ["gone.service", "nginx.service"]
+    real_isdir = os.path.isdir
+    monkeypatch.setattr(st.os.path, "isdir", lambda p: p == "/run/systemd/system" or real_isdir(p))
+    own = FakeModule()
+    alone = st.read_stamps(own, [path, missing], parse_systemctl_show)
+    assert [c[:2] for c in own.calls] == [["/usr/bin/systemctl", "show"]]
+    shared = FakeModule()
+    shown = dict((b["Id"], b) for b in parse_systemctl_show(FakeModule.SHOW + "\nId=other.service\nLoadState=loaded\n"))
+    given = st.read_stamps(shared, [path, missing], parse_systemctl_show, docs, shown)
+    assert shared.calls == []
+    assert given == alone
+    assert st.unchanged(given[path], "d1") and given[missing]["drift"] == ["no stamp"]
+    # A unit the shared show lacks is missing, as systemd not knowing it.
+    del shown["nginx.service"]
+    moved = st.read_stamps(shared, [path], parse_systemctl_show, docs, shown)[path]
+    assert not st.unchanged(moved, "d1") and "nginx.service: missing, was active enabled" in moved["drift"]

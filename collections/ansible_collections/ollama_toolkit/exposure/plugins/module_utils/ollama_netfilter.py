@@ -234,11 +234,12 @@ def read_closures(run, tools):
 
 
 # -- which firewall ---------------------------------------------------------------------
-def unit_states(text):
+def unit_states(text, blocks=None):
     """{unit: {loaded, active, enabled}} from ``systemctl show -p
-    Id,LoadState,ActiveState,UnitFileState`` output."""
+    Id,LoadState,ActiveState,UnitFileState`` output, or from its blocks
+    already parsed."""
     units = {}
-    for block in parse_systemctl_show(text):
+    for block in parse_systemctl_show(text) if blocks is None else blocks:
         if block.get("Id"):
             units[block["Id"]] = {
                 "loaded": block.get("LoadState") == "loaded",
@@ -303,18 +304,22 @@ def detection(tools=None, units=None, ufw=None, firewalld_zone=None):
             "firewalld_zone": firewalld_zone}
 
 
-def read_detection(run, which, read_file, systemd=True):
+def read_detection(run, which, read_file, systemd=True, shown=None):
     """Which firewall the host has, read-only.
 
     ``run(argv) -> (rc, out, err)`` (LC_ALL=C), ``which(name) -> path or
     None``, ``read_file(path) -> text or None``; ``systemd``: whether systemd
-    runs (no ``systemctl show`` otherwise). A missing tool or a failing
-    command leaves its part empty.
+    runs (no ``systemctl show`` otherwise); ``shown``: {Id: block} of a
+    ``systemctl show`` the caller already ran for UNITS among others
+    (ollama_info: one for the whole read), or None to run one here. A
+    missing tool or a failing command leaves its part empty.
     """
     tools = dict((name, which(name) or "") for name in TOOLS)
     units = {}
-    systemctl = which("systemctl") if systemd else None
-    if systemctl:
+    systemctl = which("systemctl") if systemd and shown is None else None
+    if shown is not None:
+        units = unit_states("", [shown[name] for name in UNITS if name in shown])
+    elif systemctl:
         _rc, out, _err = run([systemctl, "show", "--no-pager", "-p", "Id,LoadState,ActiveState,UnitFileState",
                               "--"] + list(UNITS))
         units = unit_states(out)

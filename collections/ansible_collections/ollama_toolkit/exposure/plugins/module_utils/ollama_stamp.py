@@ -217,16 +217,22 @@ def unchanged(stamp, inputs):
                 and inputs and stamp.get("inputs") == inputs)
 
 
-def read_host_state(module, files, units, chains, parse_show):
+def read_host_state(module, files, units, chains, parse_show, shown=None):
     """The state of these files, units and chains on this host now, with an
     AnsibleModule's run_command (read-only commands: systemctl show, nft
-    list chain). parse_show: ollama_systemd.parse_systemctl_show."""
+    list chain). parse_show: ollama_systemd.parse_systemctl_show. shown:
+    {Id: block} of a ``systemctl show`` the caller already ran for these
+    units among others (ollama_info: one for the whole read), or None to
+    run one here."""
     blocks = []
-    systemctl = module.get_bin_path("systemctl") if units and os.path.isdir("/run/systemd/system") else None
-    if systemctl:
-        rc, out, _err = module.run_command([systemctl, "show", "--no-pager", "-p",
-                                            "Id,LoadState,ActiveState,UnitFileState", "--"] + list(units))
-        blocks = parse_show(out) if rc == 0 else []
+    if shown is not None:
+        blocks = [shown[name] for name in units if name in shown]
+    elif units and os.path.isdir("/run/systemd/system"):
+        systemctl = module.get_bin_path("systemctl")
+        if systemctl:
+            rc, out, _err = module.run_command([systemctl, "show", "--no-pager", "-p",
+                                                "Id,LoadState,ActiveState,UnitFileState", "--"] + list(units))
+            blocks = parse_show(out) if rc == 0 else []
     nft = module.get_bin_path("nft") if chains else None
 
     def run_nft(args):
@@ -237,18 +243,34 @@ def read_host_state(module, files, units, chains, parse_show):
     return file_state(list(files)), unit_state(blocks, list(units)), nft_state(run_nft, list(chains))
 
 
-def read_stamps(module, paths, parse_show):
-    """{path: report} for each stamp path (ollama_info ``stamps``)."""
+def load_stamps(paths):
+    """{path: stamp document or None} for each stamp path, read from disk."""
     out = {}
     for path in paths:
         try:
             with open(path, "r") as handle:
-                doc = parse(handle.read())
+                out[path] = parse(handle.read())
         except (IOError, OSError):
-            doc = None
+            out[path] = None
+    return out
+
+
+def stamp_units(docs):
+    """Every unit the stamps (load_stamps) record, sorted."""
+    return sorted(set(unit for doc in docs.values() if doc is not None for unit in recorded(doc)[1]))
+
+
+def read_stamps(module, paths, parse_show, docs=None, shown=None):
+    """{path: report} for each stamp path (ollama_info ``stamps``). docs:
+    load_stamps(paths) when the caller read them already; shown: as
+    read_host_state."""
+    docs = load_stamps(paths) if docs is None else docs
+    out = {}
+    for path in paths:
+        doc = docs.get(path)
         if doc is None:
             out[path] = report(None, {}, {}, {})
             continue
         files, units, chains = recorded(doc)
-        out[path] = report(doc, *read_host_state(module, files, units, chains, parse_show))
+        out[path] = report(doc, *read_host_state(module, files, units, chains, parse_show, shown))
     return out
