@@ -316,12 +316,22 @@ def probe_matrix(inventory, count, phase, results):
     save(results)
 
 
+def toolkit_commit():
+    """The toolkit's commit the lab measures (``git describe``; -dirty with
+    local changes), or None outside a git checkout."""
+    try:
+        return subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True,
+                              text=True, check=True).stdout.strip() or None
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
 def run_all(results):
     count = max(SIZES)
     workdir = tempfile.mkdtemp(prefix="ollama-scale-")
     inventory = write_inventory(workdir, count)
     results.update({"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-                    "harden": HARDEN,
+                    "harden": HARDEN, "commit": toolkit_commit(),
                     "machine": "%s, %d cores, %d MiB RAM" % (platform.node(), os.cpu_count(),
                                                             os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 1048576),
                     "sizes_wanted": SIZES, "forks": int(FORKS), "image": IMAGE,
@@ -401,9 +411,10 @@ def ratio(a, b):
 
 
 def table(results):
-    lines = ["Scale lab, %s; %s; forks %s; lab of %s hosts built in %s s (create %s, provision %s), "
+    lines = ["Scale lab, %s, toolkit %s; %s; forks %s; lab of %s hosts built in %s s (create %s, provision %s), "
              "%s MiB RSS in its hosts, torn down in %s s" % (
-                 results.get("date"), results.get("machine"), results.get("forks"),
+                 results.get("date"), results.get("commit") or "(commit not recorded)", results.get("machine"),
+                 results.get("forks"),
                  max(results.get("sizes_wanted") or [0]), results.get("lab", {}).get("build_s"),
                  results.get("lab", {}).get("create_s"), results.get("lab", {}).get("provision_s"),
                  results.get("lab", {}).get("memory_mib"), results.get("lab", {}).get("destroy_s")), "",
