@@ -688,16 +688,17 @@ class Auditor(object):
         return installs
 
     # -- firewall --------------------------------------------------------------
-    def firewall(self, systemd, shown):
+    def firewall(self, shown):
         """What the toolkit's rules close, from the live ruleset, and which
         firewall the host has (``detect``; its units from ``shown``, the
-        read's systemctl_show). Read-only; a missing tool is skipped."""
+        read's systemctl_show, empty without systemd). Read-only; a missing
+        tool is skipped."""
         tools = dict((name, self.module.get_bin_path(name)) for name in ("nft", "iptables-save", "ip6tables-save"))
 
         def run(argv):
             return self.module.run_command(argv, environ_update={"LC_ALL": "C"})
         result = read_closures(run, tools)
-        result["detect"] = read_detection(run, self.module.get_bin_path, read_text, systemd, shown)
+        result["detect"] = read_detection(run, self.module.get_bin_path, read_text, shown)
         return result
 
     # -- addresses -----------------------------------------------------------
@@ -748,7 +749,7 @@ class Auditor(object):
             proc.pop("_inodes")
             proc.pop("_fd_readable")
         addresses, skipped = self.addresses()
-        result["firewall"] = self.firewall(result["systemd"], shows) if read_firewall else no_closures()
+        result["firewall"] = self.firewall(shows) if read_firewall else no_closures()
         self.others.sort(key=lambda s: (s["port"], s["family"], s["address"]))
         result["front"] = front_state(read_text(FRONT_CONFIG), self.others)
         result.update(services=services, processes=procs, listeners=listeners, containers=containers,

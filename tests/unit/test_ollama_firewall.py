@@ -346,7 +346,8 @@ def test_ufw_allows_port(rules, port, allowed):
 def test_plan_detected_by_ollama_info_picks_the_backend():
     """ollama_info's firewall.detect (module_utils/ollama_netfilter.py) is the plan's input."""
     detect = detection({"nft": "/usr/sbin/nft", "ufw": "/usr/sbin/ufw"},
-                       unit_states("Id=ufw.service\nLoadState=loaded\nActiveState=active\nUnitFileState=enabled\n"),
+                       unit_states([{"Id": "ufw.service", "LoadState": "loaded", "ActiveState": "active",
+                                     "UnitFileState": "enabled"}]),
                        parse_ufw("Status: active\nDefault: deny (incoming), allow (outgoing)\n"
                                  "22/tcp                     ALLOW IN    Anywhere\n"))
     assert fw.choose_backend("auto", detect) == ("ufw", None)

@@ -191,11 +191,11 @@ ufw allow 22/tcp
 
 
 def test_unit_states():
-    units = unit_states(SHOW)
+    units = unit_states(parse_systemctl_show(SHOW))
     assert units["ufw.service"] == {"loaded": True, "active": True, "enabled": True}
     assert units["nftables.service"] == {"loaded": True, "active": False, "enabled": False}
     assert units["docker.service"]["loaded"] is False
-    assert unit_states("") == {}
+    assert unit_states([]) == {}
 
 
 def test_parse_ufw_active():
@@ -229,16 +229,19 @@ def fake_host(tools, outputs, files=None):
     return calls, run, tools.get, (files or {}).get
 
 
+def shown_of(text):
+    """{Id: block} of a systemctl show, as ollama_info's read gives it."""
+    return dict((b["Id"], b) for b in parse_systemctl_show(text))
+
+
 def test_read_detection_on_a_ufw_host():
     tools = {"ufw": "/usr/sbin/ufw", "iptables": "/usr/sbin/iptables", "systemctl": "/usr/bin/systemctl"}
-    show = ("/usr/bin/systemctl", "show", "--no-pager", "-p", "Id,LoadState,ActiveState,UnitFileState", "--") + UNITS
     calls, run, which, read_file = fake_host(tools, {
-        show: (0, SHOW, ""),
         ("/usr/sbin/ufw", "status", "verbose"): (0, UFW_STATUS, ""),
         ("/usr/sbin/ufw", "show", "added"): (0, UFW_ADDED, ""),
     }, {"/etc/default/ufw": UFW_DEFAULTS})
-    found = read_detection(run, which, read_file, systemd=True)
-    assert calls == [show, ("/usr/sbin/ufw", "status", "verbose"), ("/usr/sbin/ufw", "show", "added")]
+    found = read_detection(run, which, read_file, shown_of(SHOW))
+    assert calls == [("/usr/sbin/ufw", "status", "verbose"), ("/usr/sbin/ufw", "show", "added")]
     assert found["tools"] == {"nft": "", "iptables": "/usr/sbin/iptables", "ip6tables": "", "ufw": "/usr/sbin/ufw",
                               "firewall-cmd": ""}
     assert found["units"]["ufw.service"]["active"] is True
@@ -246,27 +249,24 @@ def test_read_detection_on_a_ufw_host():
     assert found["firewalld_zone"] is None
 
 
-def test_read_detection_from_a_show_already_made():
-    """ollama_info makes one systemctl show for its whole read: detection
-    takes its units from it (only the firewall's units), runs no systemctl
-    of its own, and finds what its own call finds."""
+def test_read_detection_takes_only_the_firewalls_units_from_the_show():
+    """ollama_info makes one systemctl show for its whole read (candidates,
+    firewall units, stamps' units): detection keeps the firewall's units,
+    runs no systemctl of its own, and an empty show (no systemd) gives no
+    units."""
     tools = {"ufw": "/usr/sbin/ufw", "systemctl": "/usr/bin/systemctl"}
-    show = ("/usr/bin/systemctl", "show", "--no-pager", "-p", "Id,LoadState,ActiveState,UnitFileState", "--") + UNITS
-    outputs = {show: (0, SHOW, ""), ("/usr/sbin/ufw", "status", "verbose"): (0, UFW_STATUS, ""),
+    outputs = {("/usr/sbin/ufw", "status", "verbose"): (0, UFW_STATUS, ""),
                ("/usr/sbin/ufw", "show", "added"): (0, UFW_ADDED, "")}
-    _calls, run, which, read_file = fake_host(tools, outputs, {"/etc/default/ufw": UFW_DEFAULTS})
-    alone = read_detection(run, which, read_file, systemd=True)
-    shown = dict((b["Id"], b) for b in parse_systemctl_show(SHOW + "\nId=ollama.service\nLoadState=loaded\n"
-                                                            "ActiveState=active\nUnitFileState=enabled\n"))
     calls, run, which, read_file = fake_host(tools, outputs, {"/etc/default/ufw": UFW_DEFAULTS})
-    given = read_detection(run, which, read_file, systemd=True, shown=shown)
-    assert show not in calls and [c[0] for c in calls] == ["/usr/sbin/ufw", "/usr/sbin/ufw"]
-    assert given == alone and "ollama.service" not in given["units"]
-    assert given["units"]["ufw.service"] == {"loaded": True, "active": True, "enabled": True}
-    # No systemd (an empty show): no units, and still no systemctl.
+    found = read_detection(run, which, read_file, shown_of(SHOW + "\nId=ollama.service\nLoadState=loaded\n"
+                                                          "ActiveState=active\nUnitFileState=enabled\n"))
+    assert [c[0] for c in calls] == ["/usr/sbin/ufw", "/usr/sbin/ufw"]
+    assert "ollama.service" not in found["units"]
+    assert found["units"] == unit_states(parse_systemctl_show(SHOW))
+    assert found["units"]["ufw.service"] == {"loaded": True, "active": True, "enabled": True}
     calls, run, which, read_file = fake_host(tools, outputs, {"/etc/default/ufw": UFW_DEFAULTS})
-    assert read_detection(run, which, read_file, systemd=True, shown={})["units"] == {}
-    assert show not in calls
+    assert read_detection(run, which, read_file, {})["units"] == {}
+    assert "/usr/bin/systemctl" not in [c[0] for c in calls]
 
 
 def test_read_detection_firewalld_and_no_systemd():
@@ -275,16 +275,16 @@ def test_read_detection_firewalld_and_no_systemd():
         ("/usr/bin/firewall-cmd", "--state"): (0, "running\n", ""),
         ("/usr/bin/firewall-cmd", "--get-default-zone"): (0, "public\n", ""),
     })
-    found = read_detection(run, which, read_file, systemd=False)
+    found = read_detection(run, which, read_file, {})
     assert ("/usr/bin/systemctl",) not in [c[:1] for c in calls]  # no systemd: no systemctl show
     assert found["units"] == {} and found["firewalld_zone"] == "public" and found["ufw"]["active"] is False
     # firewalld not running: no zone.
     _calls, run, which, read_file = fake_host(tools, {("/usr/bin/firewall-cmd", "--state"): (252, "not running", "")})
-    assert read_detection(run, which, read_file, systemd=False)["firewalld_zone"] is None
+    assert read_detection(run, which, read_file, {})["firewalld_zone"] is None
 
 
 def test_read_detection_without_any_tool_runs_nothing():
     def run(argv):
         raise AssertionError("nothing to run: %s" % argv)
-    found = read_detection(run, lambda name: None, lambda path: None, systemd=True)
+    found = read_detection(run, lambda name: None, lambda path: None, {})
     assert found == detection()

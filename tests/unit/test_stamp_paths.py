@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 """One place per stamp: the audit reads (ollama_audit_stamps' default) the
 very files the roles write (each role's __<role>_stamp) and the one
-playbooks/harden.yml writes, in the same directory as those it counts on."""
+playbooks/harden.yml writes (playbooks/vars/harden_stamp.yml), in the same
+directory as those it counts on; rollback.yml forgets that one."""
 
 import os
 
@@ -18,11 +19,11 @@ def load(*parts):
 def test_the_audit_reads_the_stamps_the_roles_write():
     roles = sorted(load("roles", role, "vars", "main.yml")["__%s_stamp" % role]
                    for role in ("ollama_bind", "ollama_firewall", "ollama_front"))
-    batch = [play for play in load("playbooks", "harden.yml") if play["name"] == "Harden in batches"][0]["vars"]
-    harden = batch["__harden_stamp"].replace("{{ __harden_stamp_dir }}", batch["__harden_stamp_dir"])
+    stamp = load("playbooks", "vars", "harden_stamp.yml")
+    harden = stamp["__harden_stamp"].replace("{{ __harden_stamp_dir }}", stamp["__harden_stamp_dir"])
     written = sorted(roles + [harden])
     # harden.json lists the walls' stamps it counts on by their names in its own directory.
-    assert set(os.path.dirname(path) for path in written) == {batch["__harden_stamp_dir"]}
+    assert set(os.path.dirname(path) for path in written) == {stamp["__harden_stamp_dir"]}
     with open(os.path.join(ROOT, "playbooks", "tasks", "harden-after.yml")) as handle:
         after = handle.read()
     for path in roles:
@@ -31,6 +32,13 @@ def test_the_audit_reads_the_stamps_the_roles_write():
     spec = load("roles", "ollama_audit", "meta", "argument_specs.yml")
     assert sorted(read) == written
     assert spec["argument_specs"]["main"]["options"]["ollama_audit_stamps"]["default"] == read
-    # rollback.yml forgets that very file.
+    # harden.yml writes and rollback.yml forgets that very file: both load it
+    # from there, and neither names a stamp's path of its own.
+    for playbook in ("harden.yml", "rollback.yml"):
+        plays = load("playbooks", playbook)
+        assert any("vars/harden_stamp.yml" in play.get("vars_files", []) for play in plays), playbook
+        assert "__harden_stamp_dir" not in str([play.get("vars", {}) for play in plays]), playbook
+        with open(os.path.join(ROOT, "playbooks", playbook)) as handle:
+            assert "/var/lib/ollama-exposure-toolkit/stamps" not in handle.read(), playbook
     with open(os.path.join(ROOT, "playbooks", "rollback.yml")) as handle:
-        assert "path: %s\n" % harden in handle.read()
+        assert 'path: "{{ __harden_stamp }}"\n' in handle.read()

@@ -41,7 +41,6 @@ __metaclass__ = type
 import json
 import shlex
 
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_systemd import parse_systemctl_show
 
 TABLE = "ollama_exposure_toolkit"
 CHAIN = "OLLAMA-TOOLKIT"
@@ -234,12 +233,12 @@ def read_closures(run, tools):
 
 
 # -- which firewall ---------------------------------------------------------------------
-def unit_states(text, blocks=None):
-    """{unit: {loaded, active, enabled}} from ``systemctl show -p
-    Id,LoadState,ActiveState,UnitFileState`` output, or from its blocks
-    already parsed."""
+def unit_states(blocks):
+    """{unit: {loaded, active, enabled}} from the blocks of a ``systemctl
+    show`` (module_utils/ollama_systemd.py: parse_systemctl_show) with at
+    least Id, LoadState, ActiveState and UnitFileState."""
     units = {}
-    for block in parse_systemctl_show(text) if blocks is None else blocks:
+    for block in blocks:
         if block.get("Id"):
             units[block["Id"]] = {
                 "loaded": block.get("LoadState") == "loaded",
@@ -304,25 +303,17 @@ def detection(tools=None, units=None, ufw=None, firewalld_zone=None):
             "firewalld_zone": firewalld_zone}
 
 
-def read_detection(run, which, read_file, systemd=True, shown=None):
+def read_detection(run, which, read_file, shown):
     """Which firewall the host has, read-only.
 
     ``run(argv) -> (rc, out, err)`` (LC_ALL=C), ``which(name) -> path or
-    None``, ``read_file(path) -> text or None``; ``systemd``: whether systemd
-    runs (no ``systemctl show`` otherwise); ``shown``: {Id: block} of a
-    ``systemctl show`` the caller already ran for UNITS among others
-    (ollama_info: one for the whole read), or None to run one here. A
-    missing tool or a failing command leaves its part empty.
+    None``, ``read_file(path) -> text or None``; ``shown``: {Id: block} of
+    the ``systemctl show`` the caller ran for UNITS among others
+    (ollama_info: one for the whole read; empty where systemd does not run).
+    A missing tool or a failing command leaves its part empty.
     """
     tools = dict((name, which(name) or "") for name in TOOLS)
-    units = {}
-    systemctl = which("systemctl") if systemd and shown is None else None
-    if shown is not None:
-        units = unit_states("", [shown[name] for name in UNITS if name in shown])
-    elif systemctl:
-        _rc, out, _err = run([systemctl, "show", "--no-pager", "-p", "Id,LoadState,ActiveState,UnitFileState",
-                              "--"] + list(UNITS))
-        units = unit_states(out)
+    units = unit_states([shown[name] for name in UNITS if name in shown])
     ufw = None
     if tools["ufw"]:
         _rc, status, _err = run([tools["ufw"], "status", "verbose"])
