@@ -392,8 +392,9 @@ def run_all(results):
     def limit(size):
         return ["-i", inventory, "ollama_lab[0:%d]" % (size - 1)]
 
-    def against_ping(size, cmd, ping_key, key):
-        """cmd measured against ping in pairs; both recorded under size."""
+    def against_ping(size, cmd, ping_key):
+        """cmd measured against ping in pairs; ping recorded under ping_key,
+        cmd's kept run (with the pairs' ratios) returned for the caller."""
         ping, run = paired_runs(["ansible"] + limit(size) + ["-m", "ansible.builtin.ping", "-o"], cmd, env)
         record(results, ping_key, ping, size)
         log("%d hosts: %s %.1f s" % (size, ping_key, ping["wall_s"]))
@@ -403,7 +404,7 @@ def run_all(results):
         audit_dir = os.path.join(reports, "audit-%d" % size)
         audit = ["ansible-playbook", "-i", inventory, "--limit", "ollama_lab[0:%d]" % (size - 1),
                  os.path.join("playbooks", "audit.yml"), "-e", "report_dir=%s" % audit_dir]
-        run = against_ping(size, audit, "ping", "audit")
+        run = against_ping(size, audit, "ping")
         if run["rc"] == 0:
             run["classified_right"], run["classified_wrong"] = classified(audit_dir, inventory, size)
         run["profile"] = profile(audit, env)
@@ -440,7 +441,7 @@ def harden_all(results, inventory, reports, against_ping):
         done = size
         again = harden + ["--limit", "ollama_lab[0:%d]" % (size - 1),
                           "-e", "report_dir=%s" % os.path.join(reports, "again-%d" % size)]
-        run = against_ping(size, again, "ping_walled", "harden_again")
+        run = against_ping(size, again, "ping_walled")
         run["profile"] = profile(again, env)
         record(results, "harden_again", run, size)
         log("%d hosts: converged harden %.1f s, rc %d, %s, %.3fx ping (pairs %s)" % (
