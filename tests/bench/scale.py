@@ -252,7 +252,8 @@ def measure(cmd, env=None):
 
 
 def kept_run(runs):
-    """The run of median wall time of ``runs``, with every wall and the worst rc."""
+    """The run of median wall time of ``runs`` (the upper middle one for an
+    even count), with every wall and the worst rc."""
     runs = sorted(runs, key=lambda r: r["wall_s"])
     kept = dict(runs[len(runs) // 2])
     kept["walls_s"] = [r["wall_s"] for r in runs]
@@ -263,8 +264,9 @@ def kept_run(runs):
 def paired_runs(base_cmd, cmd, env=None, repeat=None):
     """base_cmd (ping) and cmd in turns, repeat pairs. Returns the base's and
     cmd's runs of median wall (every wall kept) and, on cmd's, every pair's
-    ratio (``pair_ratios``, in the order run) and their median (``ratio``):
-    each ratio compares two runs made seconds apart, on the same machine."""
+    ratio (``pair_ratios``, in the order run) and their median (``ratio``;
+    the upper middle one for an even count): each ratio compares two runs
+    made seconds apart, on the same machine."""
     bases, runs, ratios = [], [], []
     for _ in range(repeat or REPEAT):
         bases.append(measure(base_cmd, env))

@@ -73,3 +73,10 @@ def test_settle_gives_up_after_its_limit(monkeypatch):
 ])
 def test_the_table_gives_the_paired_ratio_and_falls_back_on_the_walls(run, ping, shown):
     assert scale.ratio_of(run, ping) == shown
+
+
+def test_an_even_count_of_pairs_keeps_the_upper_middle_ratio(monkeypatch):
+    measure, _calls = fake_measure([2.0, 2.2, 2.0, 2.6])
+    monkeypatch.setattr(scale, "measure", measure)
+    _ping, run = scale.paired_runs(["ansible"], ["ansible-playbook"], repeat=2)
+    assert run["pair_ratios"] == [1.1, 1.3] and run["ratio"] == 1.3 and run["wall_s"] == 2.6
