@@ -6,33 +6,23 @@ variable and the host named. Runs ansible-playbook on three hosts of the
 controller itself (connection local, probe off, report in a temporary
 directory)."""
 
-import os
-import shutil
-import subprocess
 import sys
 
-import pytest
 import yaml
 
-ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+from playbook_run import ansible_playbook
+
 READ = "OLLAMA-AUDIT | AUDIT | Read units"
 
 
 def audit(tmp_path, host_vars, *extra):
-    binary = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-    binary = binary if os.path.exists(binary) else shutil.which("ansible-playbook")
-    if not binary:
-        pytest.skip("ansible-playbook is not installed")
     inventory = tmp_path / "hosts.yml"
     inventory.write_text(yaml.safe_dump({"all": {
         "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
                  "ansible_become": False, "ollama_audit_probe": False},
         "hosts": dict(("h%d" % i, host_vars.get("h%d" % i) or {}) for i in (1, 2, 3))}}))
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
-    proc = subprocess.run([binary, "-i", str(inventory), "playbooks/audit.yml",
-                           "-e", "report_dir=%s" % (tmp_path / "reports")] + list(extra),
-                          cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, timeout=300)
+    proc = ansible_playbook(["-i", str(inventory), "playbooks/audit.yml",
+                             "-e", "report_dir=%s" % (tmp_path / "reports")] + list(extra))
     return proc.returncode, proc.stdout
 
 

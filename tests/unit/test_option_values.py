@@ -5,15 +5,11 @@ builtin vars lookup gives, so the digest is the one the roles and
 harden.yml made before it existed."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 import yaml
 
-REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+from playbook_run import ansible_playbook
 
 VARIABLES = {
     "ollama_bind_address": "127.0.0.1",
@@ -35,10 +31,9 @@ def render(tmp_path, expressions, variables=None):
     play = [{"name": "Render", "hosts": "localhost", "gather_facts": False, "connection": "local",
              "tasks": [{"name": "Render", "ansible.builtin.debug": {"msg": msg}}]}]
     (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
-               ANSIBLE_LOAD_CALLBACK_PLUGINS="1")
-    run = subprocess.run([PLAYBOOK, "-i", "localhost,", str(tmp_path / "play.yml"), "-e", "@%s" % (tmp_path / "vars.json")],
-                         cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    run = ansible_playbook(["-i", "localhost,", str(tmp_path / "play.yml"), "-e", "@%s" % (tmp_path / "vars.json")],
+                           {"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json", "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1"},
+                           timeout=120, merge=False)
     result = json.loads(run.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
     if run.returncode != 0:
         raise AssertionError(result.get("msg") or run.stdout[-2000:])

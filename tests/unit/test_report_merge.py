@@ -7,11 +7,10 @@ import json
 import multiprocessing
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 from conftest import without_unfixed
+from playbook_run import ansible_playbook
 
 from ansible.errors import AnsibleActionFail
 
@@ -22,7 +21,6 @@ from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_rep
 from test_entry_report_action import action
 from test_ollama_render import run
 
-ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 T1, T2, T3 = "2026-12-01T10:00:00Z", "2026-12-02T10:00:00Z", "2026-12-03T10:00:00Z"
 SLICES = {"1": {"web": "0.0.0.0", "ok": "127.0.0.1"}, "2": {"db": "0.0.0.0:8080", "down": False, "bare": None}}
 
@@ -195,13 +193,10 @@ def test_two_merges_into_one_directory_at_once_leave_a_whole_report(tmp_path, sl
 
 def test_the_playbook_merges_the_slices(tmp_path, slices):
     """playbooks/report.yml on localhost, as the AWX merge job runs it."""
-    binary = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
     dest = str(tmp_path / "fleet")
 
     def playbook(*extra):
-        return subprocess.run([binary, "playbooks/report.yml"] + list(extra), cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=300)
+        return ansible_playbook(["playbooks/report.yml"] + list(extra))
 
     proc = playbook("-e", json.dumps({"merge_from": slices}), "-e", "report_dir=%s" % dest)
     assert proc.returncode == 0, proc.stdout
@@ -216,14 +211,11 @@ def test_the_playbook_merges_the_slices(tmp_path, slices):
 def test_the_playbook_is_idempotent_and_safe_in_check_mode(tmp_path, slices):
     """A second merge of the same slices changes nothing (recap changed=0, the
     report does not move); --check changes nothing either."""
-    binary = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     dest = str(tmp_path / "fleet")
 
     def playbook(*extra):
-        return subprocess.run([binary, "playbooks/report.yml", "-e", json.dumps({"merge_from": slices}),
-                               "-e", "report_dir=%s" % dest] + list(extra), cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=300)
+        return ansible_playbook(["playbooks/report.yml", "-e", json.dumps({"merge_from": slices}),
+                                 "-e", "report_dir=%s" % dest] + list(extra), {"ANSIBLE_NOCOLOR": "1"})
 
     first = playbook()
     assert first.returncode == 0, first.stdout

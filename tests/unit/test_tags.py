@@ -16,12 +16,9 @@ what harden.yml lists and selects.
 import glob
 import os
 import re
-import shutil
-import subprocess
-import sys
-
-import pytest
 import yaml
+
+from playbook_run import ansible_playbook
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 ID_NAME = re.compile(r"^(OLLAMA-[A-Z]+-\d{3}) \|")
@@ -176,14 +173,8 @@ def test_dynamic_includes_pass_their_controls_on():
     assert checked >= 12
 
 
-def ansible_playbook(*args):
-    binary = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-    binary = binary if os.path.exists(binary) else shutil.which("ansible-playbook")
-    if not binary:
-        pytest.skip("ansible-playbook is not installed")
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
-    proc = subprocess.run([binary, "-i", "inventories/lab/hosts.yml"] + list(args), cwd=ROOT, env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=300)
+def lab_playbook(*args):
+    proc = ansible_playbook(["-i", "inventories/lab/hosts.yml"] + list(args))
     assert proc.returncode == 0, proc.stdout
     return proc.stdout
 
@@ -201,7 +192,7 @@ def normal_path_ids():
 
 def test_harden_lists_the_controls():
     controls, remediation = catalog()
-    out = ansible_playbook("--list-tags", "playbooks/harden.yml")
+    out = lab_playbook("--list-tags", "playbooks/harden.yml")
     listed = set()
     for line in re.findall(r"TASK TAGS: \[(.*)\]", out):
         listed |= set(t.strip() for t in line.split(",") if t.strip())
@@ -219,7 +210,7 @@ def listed_tasks(out):
 
 
 def test_tags_select_one_control_with_its_prerequisites():
-    tasks = listed_tasks(ansible_playbook("--list-tasks", "--tags", "OLLAMA-BIND-002", "playbooks/harden.yml"))
+    tasks = listed_tasks(lab_playbook("--list-tasks", "--tags", "OLLAMA-BIND-002", "playbooks/harden.yml"))
     names = " ".join(tasks)
     # The walls are entered (tagged always); in them, the rebind is selected by its own tag.
     assert "HARDEN | PATCH | Raise the walls where one has work" in names and "HARDEN | ROLLOUT" in names
@@ -232,7 +223,7 @@ def test_tags_select_one_control_with_its_prerequisites():
 
 
 def test_skip_tags_skip_one_control_only():
-    tasks = listed_tasks(ansible_playbook("--list-tasks", "--skip-tags", "OLLAMA-FW-004", "playbooks/harden.yml"))
+    tasks = listed_tasks(lab_playbook("--list-tasks", "--skip-tags", "OLLAMA-FW-004", "playbooks/harden.yml"))
     names = " ".join(tasks)
     assert "OLLAMA-FW-004" not in names
     # The roles' normal paths stay (tagged always); inside, each task keeps its own tags.
