@@ -31,7 +31,7 @@ def ollama_firewall_plan(facts, state, backend="auto", ports=None, front_enabled
                          front_sources=None, ssh_port=22, docker_user=True,
                          ufw_enable=False, ssh_allow=False, docker_republish=False, install=False,
                          before=None, state_file="/var/lib/ollama-exposure-toolkit/firewall.json", firewalld_zone="",
-                         front_conn_limit=64, front_conn_limit_ipv6_prefix=64):
+                         front_conn_limit=64, front_conn_limit_ipv6_prefix=64, front_conn_limit_exempt=None):
     try:
         return fw.plan(facts, state, backend=backend, ports=ports if ports is not None else [],
                        front_enabled=front_enabled, front_port=front_port, front_sources=front_sources,
@@ -39,7 +39,8 @@ def ollama_firewall_plan(facts, state, backend="auto", ports=None, front_enabled
                        ufw_enable=ufw_enable, ssh_allow=ssh_allow, docker_republish=docker_republish,
                        install=install, before=before, state_file=state_file, firewalld_zone=firewalld_zone,
                        front_conn_limit=front_conn_limit,
-                       front_conn_limit_ipv6_prefix=front_conn_limit_ipv6_prefix)
+                       front_conn_limit_ipv6_prefix=front_conn_limit_ipv6_prefix,
+                       front_conn_limit_exempt=front_conn_limit_exempt)
     except ValueError as exc:
         raise AnsibleFilterError(str(exc))
 

@@ -640,7 +640,8 @@ def test_conn_limit_iptables_chain_is_wanted_for_the_limit_alone():
 def test_conn_limit_ufw_and_firewalld_cannot_and_say_so():
     ufw = fw.plan(facts(listeners=[listener(11434)]), state(ufw_active=True), front_conn_limit=8)
     assert ufw["backend"] == "ufw"
-    assert ufw["front_conn_limit"] == {"limit": 8, "ipv6_prefix": 64, "applied": False, "why": fw.UFW_NO_CONN_LIMIT}
+    assert ufw["front_conn_limit"] == {"limit": 8, "ipv6_prefix": 64, "exempt": {"ipv4": [], "ipv6": []},
+                                       "applied": False, "why": fw.UFW_NO_CONN_LIMIT}
     assert "ufw" in fw.UFW_NO_CONN_LIMIT and "rate" in fw.UFW_NO_CONN_LIMIT and "not applied" in fw.UFW_NO_CONN_LIMIT
     # Nothing faked: no ufw `limit` rule, the rules are those without the limit.
     assert ufw["ufw_rules"] == fw.plan(facts(listeners=[listener(11434)]), state(ufw_active=True),
@@ -653,6 +654,137 @@ def test_conn_limit_ufw_and_firewalld_cannot_and_say_so():
     assert not any("limit" in r for r in fwd["rich_rules"])
     assert fwd["rich_rules"] == fw.plan(facts(listeners=[listener(11434)]), fwd_state,
                                         front_conn_limit=0)["rich_rules"]
+
+
+# -- sources the limit does not count (ollama_firewall_front_conn_limit_exempt) -----------
+def test_conn_limit_exempt_default_is_none_and_entries_are_collapsed_by_family():
+    assert fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY)["front_conn_limit"]["exempt"] == {
+        "ipv4": [], "ipv6": []}
+    p = fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY, front_conn_limit_exempt=[
+        "10.0.0.5", "10.0.0.0/8", " 192.168.1.7/24", "192.168.2.0/24", "2001:db8::1", "2001:db8::/64"])
+    # An entry inside another goes; host bits are dropped; adjacent networks stay apart (no overlap).
+    assert p["front_conn_limit"]["exempt"] == {"ipv4": ["10.0.0.0/8", "192.168.1.0/24", "192.168.2.0/24"],
+                                               "ipv6": ["2001:db8::/64"]}
+    why = p["front_conn_limit"]["why"]
+    assert why.endswith("not counted (exempt): 10.0.0.0/8, 192.168.1.0/24, 192.168.2.0/24, 2001:db8::/64"), why
+
+
+@pytest.mark.parametrize("exempt", [["10.0.0.300"], ["nat-gateway"], ["10.0.0.0/33"], [5], [True], [None],
+                                    "10.0.0.1", {"a": 1}])
+def test_conn_limit_exempt_bad_entries_are_named(exempt):
+    with pytest.raises(ValueError) as err:
+        fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY, front_conn_limit_exempt=exempt)
+    assert "ollama_firewall_front_conn_limit_exempt" in str(err.value)
+    assert "ollama_front_rate_exempt" in str(err.value)
+
+
+def test_conn_limit_exempt_every_bad_entry_and_variable_at_once():
+    with pytest.raises(ValueError) as err:
+        fw.plan(facts(), state(), front_conn_limit=-1, front_conn_limit_exempt=["10.0.0.1", "bad", "::g"])
+    text = str(err.value)
+    assert "ollama_firewall_front_conn_limit must" in text and "'bad'" in text and "'::g'" in text
+    assert "'10.0.0.1'" not in text
+
+
+def test_conn_limit_exempt_nftables_skips_the_limit_not_the_sources():
+    p = fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY, front_sources=["10.0.0.0/8", "::/0"], front_conn_limit=8,
+                front_conn_limit_exempt=["10.1.2.3", "192.0.2.0/24", "2001:db8::/64"])
+    text = p["nftables"]
+    v4 = ("tcp dport 11443 ip saddr { 10.0.0.0/8 } ip saddr != { 10.1.2.3/32, 192.0.2.0/24 } ct state new "
+          "add @front_conn_ipv4 { ip saddr ct count over 8 } reject with tcp reset")
+    v6 = ("tcp dport 11443 ip6 saddr != { 2001:db8::/64 } ct state new add @front_conn_ipv6 "
+          "{ ip6 saddr and ffff:ffff:ffff:ffff:: ct count over 8 } reject with tcp reset")
+    assert "\t\t" + v4 + "\n" in text and "\t\t" + v6 + "\n" in text
+    # The exempt sources reach only what the sources allow: the accept and the drop are unchanged.
+    assert without_conn_limit(text) == without_conn_limit(fw.plan(
+        facts(listeners=[listener(11434)]), NFT_ONLY, front_sources=["10.0.0.0/8", "::/0"], front_conn_limit=8)["nftables"])
+    assert text.index(v4) < text.index("tcp dport 11443 ip saddr { 10.0.0.0/8 } accept") < text.index(
+        "tcp dport 11443 drop")
+    assert "192.0.2.0/24 } accept" not in text
+
+
+def test_conn_limit_exempt_iptables_accepts_the_exempt_part_of_each_source_first():
+    p = fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY, backend="iptables",
+                front_sources=["10.0.0.0/8", "172.16.5.0/24", "192.168.0.0/16", "::/0"], front_conn_limit=8,
+                front_conn_limit_exempt=["10.9.9.9", "172.16.0.0/12", "203.0.113.0/24", "2001:db8::/64"])
+    v4 = [r["line"] for r in p["iptables"]["ipv4"]]
+    assert v4 == ["-A OLLAMA-TOOLKIT -i lo -j RETURN",
+                  # Inside the source: accepted before the limit counts it.
+                  "-A OLLAMA-TOOLKIT -s 10.9.9.9/32 -p tcp -m tcp --dport 11443 -j ACCEPT",
+                  "-A OLLAMA-TOOLKIT -s 10.0.0.0/8 " + LIMIT_V4 % 8,
+                  "-A OLLAMA-TOOLKIT -s 10.0.0.0/8 -p tcp -m tcp --dport 11443 -j ACCEPT",
+                  # The whole source is exempt: no limit for it.
+                  "-A OLLAMA-TOOLKIT -s 172.16.5.0/24 -p tcp -m tcp --dport 11443 -j ACCEPT",
+                  # Apart from every exempt network: limited as before; 203.0.113.0/24 is not allowed at all.
+                  "-A OLLAMA-TOOLKIT -s 192.168.0.0/16 " + LIMIT_V4 % 8,
+                  "-A OLLAMA-TOOLKIT -s 192.168.0.0/16 -p tcp -m tcp --dport 11443 -j ACCEPT",
+                  "-A OLLAMA-TOOLKIT -p tcp -m tcp --dport 11443 -j DROP",
+                  "-A OLLAMA-TOOLKIT -p tcp -m tcp --dport 11434 -j DROP"]
+    assert [r["command"] for r in p["iptables"]["ipv4"]] == [False, False, True, False, False, True, False, False, False]
+    assert p["iptables"]["ipv4"][1]["source"] == "10.9.9.9/32" and p["iptables"]["ipv4"][1]["jump"] == "ACCEPT"
+    v6 = [r["line"] for r in p["iptables"]["ipv6"]]
+    assert v6[:4] == ["-A OLLAMA-TOOLKIT -i lo -j RETURN",
+                      "-A OLLAMA-TOOLKIT -s 2001:db8::/64 -p tcp -m tcp --dport 11443 -j ACCEPT",
+                      "-A OLLAMA-TOOLKIT " + (LIMIT_V4 % 8).replace("--connlimit-mask 32", "--connlimit-mask 64"),
+                      "-A OLLAMA-TOOLKIT -p tcp -m tcp --dport 11443 -j ACCEPT"]
+    # A chain built without the exemption is stale: flushed and rebuilt.
+    old = fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY, backend="iptables", front_conn_limit=8)
+    new = fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY, backend="iptables", front_conn_limit=8,
+                  front_conn_limit_exempt=["10.9.9.9"])
+    assert fw.stale_chain(["-N OLLAMA-TOOLKIT"] + [r["line"] for r in old["iptables"]["ipv4"]], new["iptables"]["ipv4"])
+
+
+def test_conn_limit_exempt_everything_or_without_limit():
+    p = fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY, backend="iptables", front_conn_limit=8,
+                front_conn_limit_exempt=["0.0.0.0/0"])
+    assert "connlimit" not in str(p["iptables"]["ipv4"]) and "connlimit" in str(p["iptables"]["ipv6"])
+    # Without a limit there is nothing to exempt: the rules are those without exemption.
+    off = fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY, backend="iptables", front_conn_limit=0,
+                  front_conn_limit_exempt=["10.9.9.9", "2001:db8::/64"])
+    assert off["iptables"] == fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY, backend="iptables",
+                                      front_conn_limit=0)["iptables"]
+    assert "!=" not in fw.plan(facts(listeners=[listener(11434)]), NFT_ONLY, front_conn_limit=0,
+                               front_conn_limit_exempt=["10.9.9.9"])["nftables"]
+
+
+EXEMPT_PLAY = """
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  vars_files: [%s/roles/ollama_firewall/defaults/main.yml]
+  tasks:
+    - ansible.builtin.debug:
+        msg: >-
+          {{ {'listeners': [{'port': 11434, 'address': '::', 'pid': 1}]} | ollama_firewall_plan(
+             {'tools': {'nft': '/usr/sbin/nft'}, 'units': {'nftables.service': {'active': true}}},
+             front_conn_limit=8, front_conn_limit_exempt=ollama_firewall_front_conn_limit_exempt) }}
+"""
+
+
+def exempt_play(tmp_path, *extra):
+    from playbook_run import ROOT, ansible_playbook
+    play = tmp_path / "exempt.yml"
+    play.write_text(EXEMPT_PLAY % ROOT)
+    return ansible_playbook([str(play), "-i", "localhost,"] + list(extra), env={"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"},
+                            merge=False)
+
+
+def test_conn_limit_exempt_defaults_to_the_fronts_list_in_the_role(tmp_path):
+    """Ansible itself: the role's default takes the front's ollama_front_rate_exempt
+    into the plan; a bad entry there fails naming both variables."""
+    import json
+    run = exempt_play(tmp_path, "-e", '{"ollama_front_rate_exempt": ["198.51.100.7", "2001:db8:1::/64"]}')
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    plan = json.loads(run.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]["msg"]
+    assert plan["front_conn_limit"]["exempt"] == {"ipv4": ["198.51.100.7/32"], "ipv6": ["2001:db8:1::/64"]}
+    assert "ip saddr != { 198.51.100.7/32 }" in plan["nftables"]
+    unset = exempt_play(tmp_path)
+    assert unset.returncode == 0, unset.stdout[-2000:] + unset.stderr[-2000:]
+    plan = json.loads(unset.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]["msg"]
+    assert plan["front_conn_limit"]["exempt"] == {"ipv4": [], "ipv6": []} and "!=" not in plan["nftables"]
+    bad = exempt_play(tmp_path, "-e", '{"ollama_front_rate_exempt": ["office-nat"]}')
+    assert bad.returncode != 0
+    assert "ollama_firewall_front_conn_limit_exempt: 'office-nat' is not a valid address or CIDR" in bad.stdout
 
 
 # -- ollama_info: other_listeners ---------------------------------------------------------

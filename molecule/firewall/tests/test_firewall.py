@@ -192,6 +192,38 @@ def test_front_conn_limit_resets_connections_over_it_per_source(host, lab):
         assert again == ["open"], family
 
 
+# The exempt source (ollama_front_rate_exempt of the nftables and iptables
+# hosts in the inventory, which the firewall role takes by default): another
+# lab container, in the scanner's IPv6 /64.
+EXEMPT = "ofw-firewalld"
+
+
+def test_front_conn_limit_spares_an_exempt_source_and_still_caps_the_others(host, lab):
+    if lab["fw_backend"] not in ("nftables", "iptables") or lab.get("fw_install") or lab["fw_service"] == "docker.service":
+        pytest.skip("the exemption is tested on the nftables and the iptables hosts")
+    port = lab["fw_front_port"]
+    plan = json.loads(host.file(STATE_FILE).content_string)
+    assert plan["backend"] == lab["fw_backend"]
+    for family in FAMILIES:
+        address = addresses(lab)[family]
+        capped = Held("ofw-scanner", address, port, LIMIT + 4)
+        try:
+            # The non-exempt source is still capped...
+            assert capped.seen == ["open"] * LIMIT + ["reset"] * 4, (family, capped.seen)
+            # ...while the exempt one opens more than the limit (bounded: LIMIT + 4),
+            # over IPv6 from inside the /64 that the scanner has filled.
+            spared = Held(EXEMPT, address, port, LIMIT + 4)
+            try:
+                assert spared.seen == ["open"] * (LIMIT + 4), (family, spared.seen)
+                # Its connections are not counted for the others: a third source
+                # in the scanner's /64 is still reset over IPv6, open over IPv4.
+                assert held(PEER, address, port, 1) == (["open"] if family == "ipv4" else ["reset"]), family
+            finally:
+                assert spared.close().startswith("HTTP/1.0 200"), family
+        finally:
+            capped.close()
+
+
 def test_front_conn_limit_is_not_faked_where_the_backend_cannot(host, lab):
     """Positive control of the probe: on ufw and firewalld (no per-source
     connection count) every connection is accepted, and the role said so."""

@@ -197,6 +197,35 @@ def normalize_sources(sources):
     return nets, errors
 
 
+def normalize_exempt(exempt):
+    """(networks by family, errors) of ``ollama_firewall_front_conn_limit_exempt``:
+    each family's addresses and CIDRs collapsed (an entry inside another one
+    goes, adjacent ones merge), so that the rules never hold overlapping
+    intervals (nftables refuses them in a set)."""
+    nets = {"ipv4": [], "ipv6": []}
+    name = "ollama_firewall_front_conn_limit_exempt"
+    if exempt is None or exempt == "":
+        return nets, []
+    if not isinstance(exempt, (list, tuple)):
+        return nets, ["%s must be a list of addresses or CIDRs (its default is the front's "
+                      "ollama_front_rate_exempt), got %r" % (name, exempt)]
+    errors = []
+    found = {"ipv4": [], "ipv6": []}
+    for entry in exempt:
+        try:
+            if isinstance(entry, bool) or not isinstance(entry, str):
+                raise ValueError(entry)
+            net = ipaddress.ip_network(entry.strip(), strict=False)
+        except ValueError:
+            errors.append("%s: %r is not a valid address or CIDR (its default is the front's "
+                          "ollama_front_rate_exempt)" % (name, entry))
+            continue
+        found["ipv4" if net.version == 4 else "ipv6"].append(net)
+    for family in FAMILIES:
+        nets[family] = [str(net) for net in ipaddress.collapse_addresses(found[family])]
+    return nets, errors
+
+
 def install_needed(requested, state):
     """Packages ollama_firewall_install installs before planning: nftables
     when ``requested`` is auto and the host has no firewall tool at all, or
@@ -262,7 +291,7 @@ def choose_backend(requested, state, ufw_enable=False, install=False):
 def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_port=11443, front_sources=None,
          ssh_port=22, docker_user=True, ufw_enable=False, ssh_allow=False, docker_republish=False,
          install=False, before=None, state_file="/var/lib/ollama-exposure-toolkit/firewall.json",
-         firewalld_zone="", front_conn_limit=64, front_conn_limit_ipv6_prefix=64):
+         firewalld_zone="", front_conn_limit=64, front_conn_limit_ipv6_prefix=64, front_conn_limit_exempt=None):
     """The host's firewall plan, or ValueError naming every bad variable.
 
     Keys: backend, install (packages the role installs first, with
@@ -281,6 +310,9 @@ def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_por
     public; empty for another backend), front_conn_limit (``limit``: at most
     that many concurrent connections to the front's port per source, 0 off;
     ``ipv6_prefix``: IPv6 sources grouped by that prefix, IPv4 by /32;
+    ``exempt``: the sources no limit counts, by family, from
+    ``front_conn_limit_exempt`` (the role's default is the front's
+    ``ollama_front_rate_exempt``): they still pass the front's sources;
     ``applied`` and ``why``: see ``conn_limit_status``), and what ``finish`` adds: the rules of each backend and
     ``act``.
 
@@ -325,6 +357,8 @@ def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_por
     cprefix, problem = _count(front_conn_limit_ipv6_prefix, "ollama_firewall_front_conn_limit_ipv6_prefix", 1, 128)
     if problem:
         errors.append(problem)
+    exempt, problems = normalize_exempt(front_conn_limit_exempt)
+    errors.extend(problems)
     nets, source_errors = normalize_sources(front_sources if front_sources is not None else
                                             [ANYWHERE["ipv4"], ANYWHERE["ipv6"]])
     errors.extend(source_errors)
@@ -379,7 +413,7 @@ def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_por
         "docker": published,
         "front": {"enabled": bool(front_enabled), "port": fport,
                   "sources": nets, "anywhere": anywhere},
-        "front_conn_limit": {"limit": climit, "ipv6_prefix": cprefix},
+        "front_conn_limit": {"limit": climit, "ipv6_prefix": cprefix, "exempt": exempt},
         "ssh_port": sport,
         "ufw": ufw,
         "docker_user": bool(docker_user),
@@ -477,6 +511,7 @@ def conn_limit_status(p):
     settings = dict(p.get("front_conn_limit") or {})
     limit = settings.setdefault("limit", 0)
     prefix = settings.setdefault("ipv6_prefix", 64)
+    exempt = settings.setdefault("exempt", {"ipv4": [], "ipv6": []})
     applied = False
     if not p["front"]["enabled"]:
         why = "the front's port is not opened (ollama_firewall_front_enabled is false): no limit"
@@ -492,6 +527,9 @@ def conn_limit_status(p):
         applied = True
         why = ("%s: at most %d concurrent connections to port %d per IPv4 address (/32) and per IPv6 /%d; "
                "a new one over that is reset" % (p["backend"], limit, p["front"]["port"], prefix))
+        spared = exempt.get("ipv4", []) + exempt.get("ipv6", [])
+        if spared:
+            why += "; not counted (exempt): %s" % ", ".join(spared)
     settings.update(applied=applied, why=why)
     return settings
 
@@ -538,6 +576,29 @@ def _conn_mask(family, p):
     return 32 if family == "ipv4" else (p.get("front_conn_limit") or {}).get("ipv6_prefix", 64)
 
 
+def _conn_exempt(family, p):
+    """The family's sources the limit does not count (collapsed CIDRs)."""
+    return list(((p.get("front_conn_limit") or {}).get("exempt") or {}).get(family) or [])
+
+
+def _exempt_within(family, source, p):
+    """(the whole ``source`` is exempt, the exempt networks inside it): CIDRs
+    either nest or are apart, so this is the exact intersection."""
+    if ANYWHERE[family] in _conn_exempt(family, p):
+        return True, []
+    if source == ANYWHERE[family]:
+        return False, _conn_exempt(family, p)
+    net = ipaddress.ip_network(source)
+    inside = []
+    for item in _conn_exempt(family, p):
+        spared = ipaddress.ip_network(item)
+        if net.subnet_of(spared):
+            return True, []
+        if spared.subnet_of(net):
+            inside.append(item)
+    return False, inside
+
+
 def _nft_source_key(family, p):
     if family == "ipv4":
         return "ip saddr"
@@ -578,6 +639,10 @@ def nftables_ruleset(p):
         # Before the accept: a new connection over the limit of its source is reset.
         match = "" if front["anywhere"][family] else " %s saddr { %s }" % (
             NFT_KEYWORD[family], ", ".join(front["sources"][family]))
+        # An exempt source skips the limit, not the front's sources.
+        spared = _conn_exempt(family, p)
+        if spared:
+            match += " %s saddr != { %s }" % (NFT_KEYWORD[family], ", ".join(spared))
         lines.append("\t\ttcp dport %d%s ct state new add @%s { %s ct count over %d } reject with tcp reset"
                      % (front["port"], match, NFT_CONN_SET[family], _nft_source_key(family, p), limit))
     if front["enabled"] and all(front["anywhere"].values()):
@@ -615,7 +680,15 @@ def iptables_rules(p, family):
         limit = _conn_limit(p)
         for source in sources:
             src = "" if source == ANYWHERE[family] else "-s %s " % source
-            if limit:
+            whole, inside = _exempt_within(family, source, p) if limit else (False, [])
+            for spared in inside:
+                # An exempt source (within this one) is accepted before the
+                # limit counts it.
+                rules.append({"source": spared, "protocol": "tcp", "destination_port": str(front["port"]),
+                              "jump": "ACCEPT",
+                              "line": "-A %s -s %s -p tcp -m tcp --dport %d -j ACCEPT" % (CHAIN, spared, front["port"]),
+                              "args": "-s %s -p tcp -m tcp --dport %d -j ACCEPT" % (spared, front["port"])})
+            if limit and not whole:
                 # Before the accept: a new connection over the limit of its
                 # source (IPv6: its prefix) is reset. ansible.builtin.iptables
                 # has no connlimit option: the tasks insert it with the
