@@ -382,6 +382,9 @@ BAD_INPUT = [
     ("fw-iptables", ["ollama_firewall_front_conn_limit=many"], ["ollama_firewall_front_conn_limit"]),
     ("fw-iptables", ["ollama_firewall_front_conn_limit_ipv6_prefix=0"],
      ["ollama_firewall_front_conn_limit_ipv6_prefix must be"]),
+    # The exempt list, through the front's variable the role takes by default.
+    ("fw-iptables", ['{"ollama_front_rate_exempt": ["office-nat", "10.0.0.0/8"]}'],
+     ["ollama_firewall_front_conn_limit_exempt: 'office-nat' is not a valid address or CIDR"]),
 ]
 
 
