@@ -313,18 +313,31 @@ def test_enabling_ufw_with_default_deny_and_no_ssh_rule_is_refused():
         fw.plan(facts(listeners=[listener(11434)]), st, backend="ufw", ufw_enable=True)
     assert "refused" in str(err.value) and "ollama_firewall_ssh_allow" in str(err.value)
     p = fw.plan(facts(listeners=[listener(11434)]), st, backend="ufw", ufw_enable=True, ssh_allow=True)
-    assert p["ufw"] == {"enable": True, "ssh_allow": True}
+    assert p["ufw"] == {"enable": True, "ssh_allow": True, "enable_unit": True}
 
 
 def test_enabling_ufw_that_already_allows_ssh_is_fine():
     st = state(ufw_active=False, default_incoming="deny", rules=["22/tcp ALLOW IN Anywhere"])
     p = fw.plan(facts(listeners=[listener(11434)]), st, backend="ufw", ufw_enable=True)
-    assert p["ufw"] == {"enable": True, "ssh_allow": False}
+    assert p["ufw"] == {"enable": True, "ssh_allow": False, "enable_unit": True}
 
 
 def test_active_ufw_is_not_touched_for_ssh():
     p = fw.plan(facts(listeners=[listener(11434)]), state(ufw_active=True, default_incoming="deny"), backend="ufw")
-    assert p["ufw"] == {"enable": False, "ssh_allow": False}
+    assert p["ufw"] == {"enable": False, "ssh_allow": False, "enable_unit": False}
+
+
+def test_enabling_ufw_also_enables_its_unit_where_disabled():
+    """`ufw enable` loads the rules now; only ufw.service loads them at boot."""
+    st = state(ufw_active=False, default_incoming="allow")
+    st["units"] = {"ufw.service": {"loaded": True, "active": False, "enabled": False}}
+    assert fw.plan(facts(listeners=[listener(11434)]), st, backend="ufw", ufw_enable=True)["ufw"]["enable_unit"] is True
+    st["units"]["ufw.service"]["enabled"] = True
+    assert fw.plan(facts(listeners=[listener(11434)]), st, backend="ufw", ufw_enable=True)["ufw"]["enable_unit"] is False
+    # No systemd: no unit to enable.
+    st["units"]["ufw.service"]["enabled"] = False
+    nosd = dict(facts(listeners=[listener(11434)]), systemd=False)
+    assert fw.plan(nosd, st, backend="ufw", ufw_enable=True)["ufw"]["enable_unit"] is False
 
 
 @pytest.mark.parametrize("rules,port,allowed", [

@@ -290,29 +290,110 @@ def test_docker_published_port_is_filtered_in_docker_user(host, lab):
     assert re.search(r"tcp dport (11434|\{[^}]*\b11434\b[^}]*\}) drop", table), table
 
 
+def live_toolkit_rules(host, lab):
+    """The toolkit's rules closing the host's Ollama port as the kernel holds
+    them now (not the files a service would load), one label each: the
+    toolkit's nftables table, its OLLAMA-TOOLKIT chain jumped to from INPUT,
+    ufw's live user chains, firewalld's live table, DOCKER-USER."""
+    port = lab["fw_ollama_ports"][0]
+    found = []
+    table = host.run("nft list table inet ollama_exposure_toolkit")
+    if table.rc == 0 and re.search(r"tcp dport (%d|\{[^}]*\b%d\b[^}]*\}) drop" % (port, port), table.stdout):
+        found.append("nftables table")
+    for tool, ufw_chain in (("iptables", "ufw-user-input"), ("ip6tables", "ufw6-user-input")):
+        chain = host.run("%s -w -S OLLAMA-TOOLKIT" % tool)
+        jump = host.run("%s -w -S INPUT" % tool)
+        if chain.rc == 0 and "--dport %d -j DROP" % port in chain.stdout and "-A INPUT -j OLLAMA-TOOLKIT" in jump.stdout:
+            found.append("%s chain" % tool)
+        ufw = host.run("%s -w -S %s" % (tool, ufw_chain))
+        if ufw.rc == 0 and re.search(r"--dport %d\b.*-j DROP" % port, ufw.stdout):
+            found.append("%s ufw" % tool)
+        docker_user = host.run("%s -w -S DOCKER-USER" % tool)
+        if docker_user.rc == 0 and "--ctorigdstport %d " % port in docker_user.stdout:
+            found.append("%s DOCKER-USER" % tool)
+    firewalld = host.run("nft list table inet firewalld")
+    if firewalld.rc == 0 and re.search(r"tcp dport %d\b.*drop" % port, firewalld.stdout):
+        found.append("firewalld table")
+    return found
+
+
+# What each host holds once hardened (the Docker host's IPv6 is not NATed:
+# no ip6tables DOCKER-USER; its nftables table closes docker-proxy's port).
+EXPECTED_RULES = {
+    "nftables": ["nftables table"],
+    "iptables": ["iptables chain", "ip6tables chain"],
+    "ufw": ["iptables ufw", "ip6tables ufw"],
+    "firewalld": ["firewalld table"],
+    "docker": ["nftables table", "iptables DOCKER-USER"],
+}
+
+
+def open_soon(host, lab, port, tries=10):
+    """The port answers from outside again, over IPv4 and IPv6 (the positive
+    control of a proof that rules are gone)."""
+    for _ in range(tries):
+        if answers(host, lab, port) == {"ipv4": "200", "ipv6": "200"}:
+            return True
+        time.sleep(1)
+    return False
+
+
 def test_rules_survive_a_restart_of_the_firewall_service(host, lab):
+    """Each host loses the toolkit's rules as a stop of its firewall service
+    (or a reboot) loses them: they are proven GONE (absent from the live
+    ruleset, and Ollama answers from outside again), then the service's start
+    or restart (the toolkit's persistence) brings them back."""
+    port = lab["fw_ollama_ports"][0]
+    expected = EXPECTED_RULES["docker" if lab["fw_service"] == "docker.service" else lab["fw_backend"]]
+    unit = "ollama-exposure-toolkit-firewall.service"
+    assert live_toolkit_rules(host, lab) == expected
     if lab.get("fw_install"):
         # nftables.service is not enabled on the host the role installed it
         # on: lose the table as a reboot would, then start the role's unit.
         host.run_expect([0], "nft delete table inet ollama_exposure_toolkit")
-        assert answers(host, lab, lab["fw_ollama_ports"][0]) == {"ipv4": "200", "ipv6": "200"}
-        host.run_expect([0], "systemctl restart ollama-exposure-toolkit-firewall.service")
-    elif lab["fw_service"]:
-        host.run_expect([0], "systemctl restart %s" % lab["fw_service"])
+        restore = ["systemctl restart %s" % unit]
+    elif lab["fw_service"] in ("nftables.service", "ufw.service", "firewalld.service"):
+        # Stopping the service takes its rules out of the kernel (nftables:
+        # flush ruleset; ufw-init stop; firewalld cleans up on exit); starting
+        # it loads them again (nftables.conf's include, ufw's and firewalld's
+        # own files). The role's unit is PartOf nftables: started again after.
+        host.run_expect([0], "systemctl stop %s" % lab["fw_service"])
+        restore = ["systemctl start %s" % lab["fw_service"]]
+    elif lab["fw_service"] == "docker.service":
+        # A reboot's loss: the DOCKER-USER rule and the table; a restart of
+        # Docker restarts the role's unit (PartOf), which puts both back.
+        host.run_expect([0], "iptables -w -S DOCKER-USER | grep -- '--ctorigdstport %d ' | sed 's/^-A /-D /' | "
+                             "while read -r rule; do eval iptables -w $rule || exit 1; done" % port)
+        host.run_expect([0], "nft delete table inet ollama_exposure_toolkit")
+        restore = ["systemctl restart docker.service"]
     else:
         # No firewall service on the iptables host (ufw breaks iptables-persistent
         # in the image): lose the rules as a reboot would, then start the unit.
-        host.run_expect([0], "iptables -D INPUT -j OLLAMA-TOOLKIT && iptables -F OLLAMA-TOOLKIT && "
-                             "iptables -X OLLAMA-TOOLKIT && ip6tables -D INPUT -j OLLAMA-TOOLKIT")
-        assert "-j OLLAMA-TOOLKIT" not in host.check_output("ip6tables -S INPUT")
-        assert answers(host, lab, lab["fw_ollama_ports"][0]) == {"ipv4": "200", "ipv6": "200"}
-        host.run_expect([0], "systemctl restart ollama-exposure-toolkit-firewall.service")
-        # Both jumps are back, first in INPUT.
         for tool in ("iptables", "ip6tables"):
-            assert host.check_output("%s -S INPUT" % tool).splitlines()[1] == "-A INPUT -j OLLAMA-TOOLKIT", tool
+            host.run_expect([0], "%s -w -D INPUT -j OLLAMA-TOOLKIT && %s -w -F OLLAMA-TOOLKIT && %s -w -X OLLAMA-TOOLKIT"
+                            % (tool, tool, tool))
+        restore = ["systemctl restart %s" % unit]
+    # GONE: no rule of the toolkit's in the kernel, and the port answers from outside.
+    assert live_toolkit_rules(host, lab) == [], "the toolkit's rules are still live"
+    assert open_soon(host, lab, port), "the port did not open without the rules: %r" % answers(host, lab, port)
+    for command in restore:
+        host.run_expect([0], command)
     # firewalld answers systemctl before it has loaded its zones: wait for it.
     if lab["fw_service"] == "firewalld.service":
         host.run("for i in $(seq 20); do firewall-cmd --state >/dev/null 2>&1 && exit 0; sleep 0.5; done; exit 0")
+    # RESTORED: the same rules live again, the port closed, the front open.
+    for _ in range(10):
+        if live_toolkit_rules(host, lab) == expected:
+            break
+        time.sleep(1)
+    assert live_toolkit_rules(host, lab) == expected
+    if lab["fw_backend"] == "iptables":
+        # Both jumps are back, first in INPUT.
+        for tool in ("iptables", "ip6tables"):
+            assert host.check_output("%s -S INPUT" % tool).splitlines()[1] == "-A INPUT -j OLLAMA-TOOLKIT", tool
+    if lab["fw_service"] == "nftables.service":
+        # The role's unit, stopped with nftables (PartOf), as it was.
+        host.run_expect([0], "systemctl start %s" % unit)
     for port in lab["fw_ollama_ports"]:
         assert wait_loopback(host, port), "Ollama did not come back on loopback"
         assert closed_soon(host, lab, port)

@@ -301,6 +301,8 @@ def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_por
     conflicts ({port: addresses}: left open and reported), docker (published
     ports for DOCKER-USER), front ({enabled, port, sources by family,
     anywhere by family}), ssh_port, ufw (enable, ssh_allow), docker_user,
+    ufw's ``enable_unit`` (enabling ufw: ufw.service is disabled, so
+    nothing would load its rules at boot: the role enables it),
     docker_republish (bool), before (what an earlier run recorded: ``before``,
     the role's state file), python (the host's interpreter, from the facts),
     docker_state_file (the republished containers' record, next to
@@ -389,11 +391,15 @@ def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_por
     if front_enabled and fport == sport and not all(nets[f] == [ANYWHERE[f]] for f in nets):
         raise ValueError("refused: ollama_firewall_front_port=%d is the SSH port Ansible uses and "
                          "ollama_firewall_front_sources would restrict it" % fport)
-    ufw = {"enable": False, "ssh_allow": False}
+    ufw = {"enable": False, "ssh_allow": False, "enable_unit": False}
     if chosen == "ufw":
         ufw_state = state.get("ufw") or {}
         if not ufw_state.get("active"):
             ufw["enable"] = True
+            # `ufw enable` loads the rules now; ufw.service loads them at
+            # boot, and may be disabled: enabled (and started) too.
+            ufw["enable_unit"] = facts.get("systemd") is not False and not (
+                (state.get("units") or {}).get("ufw.service") or {}).get("enabled", False)
             default = ufw_state.get("default_incoming") or "deny"
             if default in ("deny", "reject") and not ufw_allows_port(ufw_state.get("rules") or [], sport):
                 if not ssh_allow:
