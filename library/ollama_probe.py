@@ -21,9 +21,16 @@ description:
   - C(auth_required) - something answered 401 or 403 (for example the
     authenticating front), over plain HTTP or TLS.
   - C(open_other) - the port is open but does not answer like Ollama.
-  - C(closed) - the connection was refused.
-  - C(filtered) - no answer before the timeout (a firewall drops it), or the
-    network is unreachable.
+  - C(closed) - the connection was refused (TCP reset).
+  - C(filtered) - no answer before the timeout (a firewall drops it).
+  - C(no_route) - the address could not be reached from where the probe runs
+    (ENETUNREACH, ENETDOWN, EHOSTUNREACH, EHOSTDOWN, EACCES, EPERM,
+    EADDRNOTAVAIL, EAFNOSUPPORT, a name that does not resolve); it says
+    nothing of the host and is never proof that a port is closed.
+    EHOSTUNREACH is here although a host firewall rejecting with ICMP
+    host-prohibited also causes it - a router or a missing neighbour gives
+    the same errno (docs/firewall.md).
+  - C(error) - any other failure, such as a reset after the connection opened.
   - It contacts only the targets it is given; the audit role builds them
     from inventory hosts and their own interface addresses, never from a
     range.

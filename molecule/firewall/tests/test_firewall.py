@@ -97,6 +97,53 @@ def test_ollama_port_was_open_and_is_closed_from_outside(host, lab):
         assert answers(host, lab, port) == {"ipv4": "000", "ipv6": "000"}
 
 
+# -- the toolkit's own probe from the scanner (issue 25, item 9) -----------------------------
+_PROBE_AFTER = []
+
+
+def toolkit_probe():
+    """probe.yml now: ollama_probe on the scanner, every lab host's Ollama
+    port over IPv4 and IPv6 and the addresses without a route (run once)."""
+    if not _PROBE_AFTER:
+        out = os.path.join(tempfile.mkdtemp(prefix="fw-probe-"), "after.json")
+        run = subprocess.run(["ansible-playbook", "-i", INVENTORY, os.path.join(HERE, "..", "probe.yml"),
+                              "-e", "fw_probe_out=%s" % out], cwd=PROJECT, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, timeout=300)
+        assert run.returncode == 0, run.stdout[-3000:]
+        with open(out) as handle:
+            _PROBE_AFTER.append(json.load(handle))
+    return _PROBE_AFTER[0]
+
+
+def probe_states(results, name):
+    """{family: state} of the host's probe results."""
+    return dict(("ipv6" if ":" in r["address"] else "ipv4", r["state"]) for r in results if r["host"] == name)
+
+
+def test_the_toolkits_probe_saw_ipv6_exposed_before_and_not_after(host, lab):
+    """Positive control of the IPv6 proof: the toolkit's own probe, from the
+    scanner, reported the host exposed over IPv6 (and IPv4) before the role;
+    after it, neither; an address without a route is no_route, not filtered."""
+    with open(os.path.join(EPHEMERAL, "probe-before.json")) as handle:
+        before = json.load(handle)
+    name = lab["inventory_hostname"]
+    assert probe_states(before, name) == {"ipv4": "exposed", "ipv6": "exposed"}, before
+    ipv6 = [r for r in before if r["host"] == name and ":" in r["address"]]
+    assert "without credentials" in ipv6[0]["evidence"]
+    after = toolkit_probe()
+    # Closed by the toolkit's rules: silence (dropped), over both families.
+    assert probe_states(after, name) == {"ipv4": "filtered", "ipv6": "filtered"}, after
+    # No route from the scanner: not silence, before or after.
+    for results in (before, after):
+        unreached = dict((r["address"], r) for r in results if r["host"] == "no-route")
+        assert sorted(unreached) == sorted(["192.0.2.1", "2001:db8::1", "198.51.100.1", "2001:db8:1::1"]), results
+        assert [r["state"] for r in unreached.values()] == ["no_route"] * 4, unreached
+        # `unreachable` routes: EHOSTUNREACH; `throw` routes: ENETUNREACH.
+        for address, code in (("192.0.2.1", "EHOSTUNREACH"), ("2001:db8::1", "EHOSTUNREACH"),
+                              ("198.51.100.1", "ENETUNREACH"), ("2001:db8:1::1", "ENETUNREACH")):
+            assert unreached[address]["evidence"].startswith("no route from here: %s " % code), unreached[address]
+
+
 def test_front_port_is_open_from_outside(host, lab):
     assert answers(host, lab, lab["fw_front_port"]) == {"ipv4": "200", "ipv6": "200"}
 

@@ -343,6 +343,9 @@ def probe_findings(probe, catalog, host_id):
 # probe's own answer: never mitigated).
 MITIGABLE = ("OLLAMA-BIND-001", "OLLAMA-BIND-002", "OLLAMA-DOCKER-001")
 SILENT = ("closed", "filtered")
+# Probe states that say nothing of the host (no route from the scanner, a
+# failure of the probe): never silence, never an answer either.
+UNPROVEN = ("no_route", "error")
 
 
 def _family(address):
@@ -384,7 +387,11 @@ def mitigation(finding, closures, probe_results, addresses):
         mine = [r for r in probed if _family(r.get("address")) == family]
         if not mine:
             return None, "tcp/%s was not probed from outside over %s" % (port, family)
-        loud = [r for r in mine if r.get("state") not in SILENT]
+        unproven = [r for r in mine if r.get("state") in UNPROVEN]
+        loud = [r for r in mine if r.get("state") not in SILENT + UNPROVEN]
+        if unproven and not loud:
+            return None, "tcp/%s is unproven from outside on %s (%s: %s)" % (
+                port, unproven[0].get("address"), unproven[0].get("state"), unproven[0].get("evidence") or "")
         if loud:
             return None, "tcp/%s answers from outside on %s (%s)" % (port, loud[0].get("address"), loud[0].get("state"))
     return "%s; no answer from outside on %s" % (
@@ -422,12 +429,15 @@ def apply_mitigations(findings, facts, probe_results, catalog):
     for finding in findings:
         if finding["id"] not in exposure:
             continue
-        text, _why = mitigation(finding, (facts or {}).get("firewall"), probe_results, (facts or {}).get("addresses"))
+        text, why = mitigation(finding, (facts or {}).get("firewall"), probe_results, (facts or {}).get("addresses"))
         if text:
             finding["mitigated_by"] = text
             mitigated = True
         else:
             open_exposure = True
+            if " is unproven from outside " in why:
+                # The toolkit's rules are there, the probe could not reach the host: said, not proof.
+                finding["mitigation_unproven"] = why
     for finding in findings:
         if finding["id"] in ADVISORY_CONTROLS:
             text, _why = advisory_mitigation(facts, open_exposure)

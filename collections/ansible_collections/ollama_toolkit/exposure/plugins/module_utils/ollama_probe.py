@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import json
 import socket
 import ssl
@@ -21,7 +22,45 @@ import threading
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import probe_findings
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_http import http_get
 
-STATE_ORDER = ("exposed", "auth_required", "open_other", "filtered", "closed", "error")
+# ``no_route`` before ``filtered``: a host one of whose addresses could not be
+# reached from here is not proven silent.
+STATE_ORDER = ("exposed", "auth_required", "open_other", "no_route", "filtered", "closed", "error")
+
+# What a failed connect says about the target (docs/firewall.md, "What the
+# probe's states prove"):
+# - refused (RST): ``closed``; the host answered, the port is shut.
+# - no answer before the timeout (also the kernel's ETIMEDOUT): ``filtered``;
+#   something on the way or the host drops it (the toolkit's rules drop).
+# - these: ``no_route``: the probe could not reach the address from where it
+#   runs, so nothing is known of the host; never proof that a port is closed.
+#   ENETUNREACH, ENETDOWN (no route, no interface); EHOSTUNREACH, EHOSTDOWN
+#   (no neighbour answered ARP/NDP, or an ICMP host-unreachable, which a router
+#   sends as well as a host firewall rejecting with icmp-host-prohibited or
+#   admin-prohibited: the same errno either way, so it cannot stand for the
+#   host's refusal; the toolkit's own rules never reject with ICMP);
+#   EACCES, EPERM (an ICMPv6 administratively-prohibited from anywhere on the
+#   path, or the scanner's own firewall); EADDRNOTAVAIL, EAFNOSUPPORT (no
+#   source address or no stack of that family here); a name not resolved.
+# - anything else, e.g. a reset after the connection opened: ``error``
+#   (something answered; not silence either).
+NO_ROUTE_ERRNOS = tuple(getattr(errno, name) for name in (
+    "ENETUNREACH", "ENETDOWN", "EHOSTUNREACH", "EHOSTDOWN", "EACCES", "EPERM", "EADDRNOTAVAIL", "EAFNOSUPPORT")
+    if hasattr(errno, name))
+
+
+def classify_error(exc, timeout):
+    """(state, evidence) of a connection that failed with ``exc``."""
+    if isinstance(exc, ConnectionRefusedError):
+        return "closed", "connection refused"
+    if isinstance(exc, socket.timeout) or getattr(exc, "errno", None) == errno.ETIMEDOUT:
+        return "filtered", "no answer within %.1fs" % timeout
+    if isinstance(exc, socket.gaierror):
+        return "no_route", "no route from here: the name does not resolve (%s); unproven" % exc
+    code = getattr(exc, "errno", None)
+    if code in NO_ROUTE_ERRNOS:
+        return "no_route", "no route from here: %s (%s); unproven" % (errno.errorcode.get(code, code), exc)
+    return "error", "connection failed: %s%s" % (
+        ("%s " % errno.errorcode[code]) if code in errno.errorcode else "", exc)
 
 
 def classify(status, headers, body, path):
@@ -48,14 +87,9 @@ def probe_one(address, port, timeout):
               "version": None, "tls": False}
     try:
         status, headers, body = http_get(address, port, "/api/tags", timeout, False)
-    except ConnectionRefusedError:
-        result.update(state="closed", evidence="connection refused")
-        return result
-    except socket.timeout:
-        result.update(state="filtered", evidence="no answer within %.1fs" % timeout)
-        return result
     except (OSError, socket.error) as exc:
-        result.update(state="filtered", evidence="unreachable: %s" % exc)
+        state, evidence = classify_error(exc, timeout)
+        result.update(state=state, evidence=evidence)
         return result
     plain_http_refused = status == 400 and "HTTPS" in body
     if status is None or plain_http_refused:
