@@ -18,7 +18,7 @@ from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_ren
     publish_report, read_report, read_slices)
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import (
     merge_slices, validate_merge_from)
-from test_entry_report_action import action
+from test_entry_report_action import action, tree
 from test_ollama_render import run
 
 T1, T2, T3 = "2026-12-01T10:00:00Z", "2026-12-02T10:00:00Z", "2026-12-03T10:00:00Z"
@@ -208,19 +208,27 @@ def test_the_playbook_merges_the_slices(tmp_path, slices):
     assert not (tmp_path / "bad").exists()
 
 
-def test_the_playbook_is_idempotent_and_safe_in_check_mode(tmp_path, slices):
+def test_the_playbook_is_idempotent_and_writes_nothing_in_check_mode(tmp_path, slices):
     """A second merge of the same slices changes nothing (recap changed=0, the
-    report does not move); --check changes nothing either."""
+    report does not move); --check writes nothing at all: the directory tree
+    (names, contents, modes, mtimes) is the same after it, and a fleet
+    directory that does not exist yet is not created. The control: the same
+    run without --check rewrites the files (its time moves)."""
     dest = str(tmp_path / "fleet")
 
-    def playbook(*extra):
+    def playbook(*extra, **kw):
         return ansible_playbook(["playbooks/report.yml", "-e", json.dumps({"merge_from": slices}),
-                                 "-e", "report_dir=%s" % dest] + list(extra), {"ANSIBLE_NOCOLOR": "1"})
+                                 "-e", "report_dir=%s" % kw.get("dest", dest)] + list(extra), {"ANSIBLE_NOCOLOR": "1"})
 
+    fresh = str(tmp_path / "never")
+    checked = playbook("--check", dest=fresh)
+    assert checked.returncode == 0, checked.stdout
+    assert not os.path.exists(fresh), "--check created the report directory"
     first = playbook()
     assert first.returncode == 0, first.stdout
     before = read_report(dest)
-    for extra in ([], ["--check"]):
+    for extra in (["--check"], []):
+        files = tree(dest)
         again = playbook(*extra)
         assert again.returncode == 0, again.stdout
         assert re.search(r"localhost\s+: ok=\d+\s+changed=0\s", again.stdout), again.stdout[-1500:]
@@ -228,3 +236,9 @@ def test_the_playbook_is_idempotent_and_safe_in_check_mode(tmp_path, slices):
         assert sorted(after["hosts"]) == sorted(before["hosts"])
         assert {f["fingerprint"]: f["first_seen"] for f in after["findings"]} == \
             {f["fingerprint"]: f["first_seen"] for f in before["findings"]}
+        if extra:
+            assert tree(dest) == files, "--check wrote into the report directory"
+        else:
+            # The positive control: a real run rewrites (findings.json's time moves).
+            moved = tree(dest)
+            assert moved != files and moved["findings.json"] != files["findings.json"]

@@ -546,7 +546,7 @@ def read_slices(directories):
     return [(directory,) + load_report(directory) for directory in directories]
 
 
-def publish_report(dest, report, catalog, exceptions=None, baseline=None, write=True):
+def publish_report(dest, report, catalog, exceptions=None, baseline=None, write=True, check=False):
     """Give ``report`` its life cycle and write every document into ``dest``.
 
     New, still open, fixed: against ``baseline`` (the audit before
@@ -554,13 +554,47 @@ def publish_report(dest, report, catalog, exceptions=None, baseline=None, write=
     replaced under dest's lock so that two runs writing into the same
     directory (two merges of a sliced run) follow each other. Returns
     (differs, paths); nothing is written when ``write`` is false.
+
+    ``check`` (check mode): the same life cycle and comparison, but nothing
+    is created, written or removed, not even dest or its lock; returns
+    (differs, []) and sets ``report["would"]`` to what a real run would
+    do: ``write`` (every path), ``remove`` (stale ticket bodies).
     """
     if not write:
         apply_history(report, baseline, exceptions)
         return False, []
+    if check:
+        apply_history(report, baseline if baseline is not None else read_report(dest), exceptions)
+        differs, documents, stale = plan_report(dest, report, catalog, baseline)
+        report["would"] = {"write": [os.path.join(dest, name) for name, _content in documents],
+                           "remove": [os.path.join(dest, "tickets", name) for name in stale]}
+        return differs, []
     with report_lock(dest):
         apply_history(report, baseline if baseline is not None else read_report(dest), exceptions)
         return write_report(dest, report, catalog, baseline)
+
+
+def plan_report(dest, report, catalog=None, baseline=None):
+    """What write_report would do, read-only: (differs, documents, stale).
+
+    ``differs``: the content differs from the report already in ``dest``
+    (times and life-cycle moves alone do not count); ``documents``: (name
+    under dest, content) of every file; ``stale``: ticket bodies in
+    dest/tickets that no open finding wants any more."""
+    old = read_report(os.path.join(dest, "findings.json"))
+    differs = old is None or comparable(old) != comparable(report)
+    documents = [("findings.json", render_json(report)), ("findings.csv", render_csv(report)),
+                 ("report.md", render_markdown(report)), ("junit.xml", render_junit(report, catalog)),
+                 ("report.html", render_html(report, baseline))]
+    wanted = set()
+    for finding in open_findings(report):
+        name = ticket_name(finding)
+        wanted.add(name)
+        documents.append((os.path.join("tickets", name), render_ticket(finding, catalog)))
+    tickets_dir = os.path.join(dest, "tickets")
+    stale = sorted(name for name in (os.listdir(tickets_dir) if os.path.isdir(tickets_dir) else [])
+                   if name.endswith(".md") and name not in wanted)
+    return differs, documents, stale
 
 
 def write_report(dest, report, catalog=None, baseline=None):
@@ -571,27 +605,17 @@ def write_report(dest, report, catalog=None, baseline=None):
     """
     if not os.path.isdir(dest):
         os.makedirs(dest, 0o750)
-    old = read_report(os.path.join(dest, "findings.json"))
-    changed = old is None or comparable(old) != comparable(report)
-    documents = [("findings.json", render_json(report)), ("findings.csv", render_csv(report)),
-                 ("report.md", render_markdown(report)), ("junit.xml", render_junit(report, catalog)),
-                 ("report.html", render_html(report, baseline))]
+    changed, documents, stale = plan_report(dest, report, catalog, baseline)
     tickets_dir = os.path.join(dest, "tickets")
     if not os.path.isdir(tickets_dir):
         os.makedirs(tickets_dir, 0o750)
-    wanted = set()
-    for finding in open_findings(report):
-        name = ticket_name(finding)
-        wanted.add(name)
-        documents.append((os.path.join("tickets", name), render_ticket(finding, catalog)))
     paths = []
     for name, content in documents:
         path = os.path.join(dest, name)
         _write_atomic(path, content, sync=name == "findings.json")
         paths.append(path)
-    for name in os.listdir(tickets_dir):
-        if name.endswith(".md") and name not in wanted:
-            os.unlink(os.path.join(tickets_dir, name))
+    for name in stale:
+        os.unlink(os.path.join(tickets_dir, name))
     return changed, paths
 
 
