@@ -36,7 +36,7 @@ from html import escape
 from xml.etree import ElementTree
 
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import (
-    SEVERITIES, STATUS_ERROR, STATUS_NOT_AUDITED, STATUS_UNREACHABLE, STATUS_UNSUPPORTED, severity_rank)
+    REACH_LOCAL, SEVERITIES, STATUS_ERROR, STATUS_NOT_AUDITED, STATUS_UNREACHABLE, STATUS_UNSUPPORTED, severity_rank)
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import (
     OPEN_STATUSES, STATUS_FIXED, apply_history, comparable)
 
@@ -61,9 +61,14 @@ def location_text(location):
 
 
 def _finding_status(finding):
-    """The life cycle status, with "mitigated" when the toolkit's firewall closes it."""
+    """The life cycle status, with "mitigated" when the toolkit's firewall closes it and
+    "local users only" when only the host's own users reach it (counted apart: open_local)."""
     status = finding.get("status", "")
-    return "%s, mitigated" % status if finding.get("mitigated_by") and status in OPEN_STATUSES else status
+    if status not in OPEN_STATUSES:
+        return status
+    if finding.get("mitigated_by"):
+        status = "%s, mitigated" % status
+    return "%s, local users only" % status if finding.get("reach") == REACH_LOCAL else status
 
 
 def render_json(report):
@@ -120,6 +125,10 @@ def render_markdown(report):
         lines += ["", "**Partial fleet report**: %d slice(s) missing, their hosts are not audited here: %s." % (
             len(report["missing_slices"]), "; ".join(
                 "%s (%s)" % (m.get("dir"), m.get("reason")) for m in report["missing_slices"]))]
+    if "open" in summary:
+        lines += ["", "Open findings someone on the network can use: %d; open findings only the hosts' local "
+                      "users reach: %d (listed below as \"local users only\")." % (
+                          summary["open"], summary.get("open_local", 0))]
     if lifecycle:
         lines += ["", "Since the last run: %s." % ", ".join("%d %s" % (n, s) for s, n in lifecycle.items() if n)]
     lines += ["", "## Hosts", "", "| host | status | listening | note |", "|---|---|---|---|"]
@@ -304,7 +313,9 @@ def _html_summary(report):
     for status in HOST_STATUS_ORDER + tuple(sorted(set(summary["by_status"]) - set(HOST_STATUS_ORDER))):
         if summary["by_status"].get(status):
             cards.append(("status-%s" % status, summary["by_status"][status], status))
-    cards.append(("open", summary.get("open", len(open_findings(report))), "open findings"))
+    cards.append(("open", summary.get("open", len(open_findings(report))), "open findings (from the network)"))
+    if summary.get("open_local"):
+        cards.append(("open-local", summary["open_local"], "open, local users only"))
     out = ['<h2>Fleet</h2><div class="cards" id="fleet">']
     for key, number, label in cards:
         out.append('<div class="card" data-count="%s"><div class="n">%d</div><div class="l">%s</div></div>' % (
@@ -426,6 +437,18 @@ def render_html(report, baseline=None):
     return "\n".join(out) + "\n"
 
 
+REACH_TEXT = (("network", "where the API is reachable from the network (an exposure open, or the toolkit's front)"),
+              ("local", "where only the host's local users reach it (loopback, or closed from outside, and no "
+                        "front; counted apart from the open findings, as `open_local`)"))
+
+
+def _severity_by_reach(control):
+    """The control's severity in context, as docs/controls.md says it."""
+    by = control.get("severity_by_reach") or {}
+    parts = ["%s %s" % (by[reach], text) for reach, text in REACH_TEXT if by.get(reach)]
+    return "; in context: %s" % ", ".join(parts) if parts else ""
+
+
 def render_controls_markdown(catalog):
     """docs/controls.md, generated from the catalog (`make docs`)."""
     lines = [
@@ -455,7 +478,7 @@ def render_controls_markdown(catalog):
     for cid in sorted(controls):
         control = controls[cid]
         lines += ["", "## %s: %s" % (cid, control["title"]), "",
-                  "- **Severity**: %s" % control["severity"],
+                  "- **Severity**: %s%s" % (control["severity"], _severity_by_reach(control)),
                   "- **Why**: %s" % " ".join(str(control.get("rationale", "")).split()),
                   "- **Verify**: %s" % control.get("verify", ""),
                   "- **Remediation**: %s" % " ".join(str(control["remediation"]).split()),
