@@ -225,7 +225,7 @@ def _date(value):
         return value.date()
     if isinstance(value, datetime.date):
         return value
-    if isinstance(value, str) and re.match(r"^\d{4}-\d{2}-\d{2}$", value):
+    if isinstance(value, str) and re.match(r"^\d{4}-\d{2}-\d{2}\Z", value):
         try:
             return datetime.datetime.strptime(value, "%Y-%m-%d").date()
         except ValueError:
