@@ -141,7 +141,7 @@ options:
         HTML report shows each host before and after.
     type: path
 notes:
-  - In check mode (C(--check), or C(check_mode: true) on the task) nothing is
+  - In check mode (C(--check), or the task's C(check_mode) on) nothing is
     created, written or removed, not even I(dest) or its lock - the report is
     built and compared with the previous one as in a real run, and
     C(would_write) and C(would_remove) list what that run would do. C(changed)
