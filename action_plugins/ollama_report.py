@@ -68,16 +68,26 @@ class ActionModule(ActionBase):
         # New, still open, fixed: against the baseline (the audit before
         # hardening) when there is one, else the previous run in dest.
         baseline = read_report(params["baseline"]) if params["baseline"] else None
+        # Check mode (--check, or check_mode: true on the task): the same
+        # report, compared with the same previous one, but nothing is
+        # created, written or removed; `would_write`/`would_remove` say what
+        # a real run would do.
+        check = bool(self._task.check_mode)
         try:
             differs, files = publish_report(params["dest"], report, params["catalog"], exceptions, baseline,
-                                            params["write"])
+                                            params["write"], check=check)
         except (IOError, OSError) as exc:
-            raise AnsibleActionFail("cannot write the report into dest=%s: %s" % (params["dest"], exc))
+            raise AnsibleActionFail("cannot %s the report into dest=%s: %s" % (
+                "read" if check else "write", params["dest"], exc))
+        would = report.pop("would", None)
 
         failing = open_at_or_above(report, params["fail_on"]) if params["fail_on"] != "never" else []
         # The report is the output of a read-only audit, not a change to a
         # managed host: never "changed" (harden.yml's before-audit differs on
-        # every second run by design); `differs` tells whether it moved.
+        # every second run by design); `differs` tells whether it moved. In
+        # check mode too: "changed" says what the real run would say.
+        if would is not None:
+            result.update(would_write=would["write"], would_remove=would["remove"])
         result.update(
             changed=False,
             differs=differs,

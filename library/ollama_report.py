@@ -141,8 +141,14 @@ options:
         HTML report shows each host before and after.
     type: path
 notes:
-  - Writes on the controller also in check mode - the report is the audit's
-    output, not a change to a managed host.
+  - In check mode (C(--check), or the task's C(check_mode) on) nothing is
+    created, written or removed, not even I(dest) or its lock - the report is
+    built and compared with the previous one as in a real run, and
+    C(would_write) and C(would_remove) list what that run would do. C(changed)
+    stays false, as a real run says (see above); C(differs) tells whether
+    the content would differ.
+  - A second real run of an unchanged audit rewrites the files (its time and
+    each finding's C(last_seen) move) and returns C(differs=false).
 attributes:
   check_mode:
     support: full
@@ -185,8 +191,18 @@ differs:
   returned: always
   type: bool
 files:
-  description: Paths written.
+  description: Paths written (none in check mode).
   returned: always
+  type: list
+  elements: str
+would_write:
+  description: In check mode, every path a real run would write.
+  returned: in check mode
+  type: list
+  elements: str
+would_remove:
+  description: In check mode, the stale ticket bodies a real run would remove.
+  returned: in check mode
   type: list
   elements: str
 merged_from:

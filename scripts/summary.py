@@ -15,12 +15,15 @@ def load(directory):
 
 
 def open_ids(report, host):
-    """Open findings of the host; "(mitigated)" when the toolkit's firewall closes them."""
-    found = {}
+    """Open findings of the host; "(mitigated)" when the toolkit's firewall closes them,
+    "(local users only)" when only the host's own users reach them."""
+    found, local = {}, {}
     for f in report["findings"]:
         if f["host"] == host and f.get("status") in ("new", "open", "expired-exception"):
             found[f["id"]] = found.get(f["id"], True) and bool(f.get("mitigated_by"))
-    return ["%s%s" % (i, " (mitigated)" if found[i] else "") for i in sorted(found)]
+            local[f["id"]] = local.get(f["id"], True) and f.get("reach") == "local"
+    return ["%s%s%s" % (i, " (mitigated)" if found[i] else "", " (local users only)" if local[i] else "")
+            for i in sorted(found)]
 
 
 def main(before_dir, after_dir):
@@ -35,10 +38,11 @@ def main(before_dir, after_dir):
     counts = after["summary"].get("by_lifecycle") or {}
     print()
     print("exposed hosts: %d before, %d after (%d mitigated: the firewall closes the port, the service still "
-          "listens); findings fixed: %d, still open: %d, excepted: %d" % (
+          "listens); findings fixed: %d, still open from the network: %d (and %d only local users reach), "
+          "excepted: %d" % (
               before["summary"]["by_status"].get("exposed", 0), after["summary"]["by_status"].get("exposed", 0),
               after["summary"]["by_status"].get("mitigated", 0), counts.get("fixed", 0),
-              after["summary"].get("open", 0), counts.get("excepted", 0)))
+              after["summary"].get("open", 0), after["summary"].get("open_local", 0), counts.get("excepted", 0)))
     print("HTML report: %s" % os.path.abspath(os.path.join(after_dir, "report.html")))
     print("Tickets:     %s" % os.path.abspath(os.path.join(after_dir, "tickets")))
     print("CSV / JUnit: %s, %s" % (os.path.abspath(os.path.join(after_dir, "findings.csv")),

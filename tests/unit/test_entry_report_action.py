@@ -92,9 +92,80 @@ def test_a_second_run_with_the_same_audit_does_not_differ(tmp_path, fleet, catal
 
 
 def test_write_false_writes_nothing(tmp_path, fleet, catalog):
-    result = action(report_args(tmp_path / "none", fleet, catalog, write=False), check_mode=True).run(task_vars={})
+    result = action(report_args(tmp_path / "none", fleet, catalog, write=False)).run(task_vars={})
     assert not (tmp_path / "none").exists()
     assert result["files"] == [] and result["hosts"]["web-1"]["status"] == "exposed"
+    # The control: the same call with write on creates the directory.
+    action(report_args(tmp_path / "none", fleet, catalog)).run(task_vars={})
+    assert (tmp_path / "none" / "findings.json").exists()
+
+
+def tree(root):
+    """Every directory and file under ``root`` (root included): its path,
+    kind, mode, mtime (ns) and, for a file, the SHA-256 of its content."""
+    import hashlib
+    found = {}
+    if not os.path.lexists(root):
+        return found
+    for directory, _dirs, files in os.walk(root):
+        for path in [directory] + [os.path.join(directory, name) for name in files]:
+            info = os.lstat(path)
+            digest = None
+            if os.path.isfile(path):
+                with open(path, "rb") as handle:
+                    digest = hashlib.sha256(handle.read()).hexdigest()
+            found[os.path.relpath(path, root)] = (info.st_mode, info.st_mtime_ns, digest)
+    return found
+
+
+def test_check_mode_writes_nothing_and_says_what_a_real_run_would(tmp_path, fleet, catalog):
+    dest = tmp_path / "reports"
+    action(report_args(dest, fleet, catalog)).run(task_vars={})
+    # The next audit: db-2 now exposed (new findings, new tickets), web-1 fixed (its tickets go).
+    later = dict(fleet, **{"web-1": audited(catalog, "web-1", "127.0.0.1", "127.0.0.1", "loopback", "0.17.1"),
+                           "db-2": audited(catalog, "db-2", "0.0.0.0", "0.0.0.0", "wildcard", "0.17.1")})
+    before = tree(dest)
+    stale = sorted(str(dest / "tickets" / n) for n in os.listdir(dest / "tickets"))
+    assert stale and before
+    args = report_args(dest, later, catalog, generated_at="2026-11-26T18:00:00Z")
+    checked = action(args, check_mode=True).run(task_vars={})
+    assert tree(dest) == before  # no file, directory, content, mode or mtime moved
+    assert checked["changed"] is False and checked["files"] == [] and checked["differs"] is True
+    assert sorted(checked["would_remove"]) == stale
+    assert str(dest / "findings.json") in checked["would_write"]
+    assert checked["hosts"]["db-2"]["status"] == "exposed" and checked["hosts"]["web-1"]["status"] == "secure"
+    # The positive control: the same call without check mode writes what check mode said it would.
+    real = action(args).run(task_vars={})
+    after = tree(dest)
+    assert after != before
+    assert sorted(real["files"]) == sorted(checked["would_write"])
+    assert not any(os.path.exists(p) for p in stale)
+    moved = set(p for p in after if p in before and after[p] != before[p])
+    assert {"findings.json", "report.md", "report.html", "findings.csv", "junit.xml"} <= moved
+    assert real["differs"] is True and real["summary"] == checked["summary"]
+
+
+def test_check_mode_creates_no_directory_nor_lock(tmp_path, fleet, catalog):
+    dest = tmp_path / "new" / "reports"
+    before = tree(tmp_path)
+    checked = action(report_args(dest, fleet, catalog), check_mode=True).run(task_vars={})
+    assert tree(tmp_path) == before and not (tmp_path / "new").exists()
+    assert checked["differs"] is True and str(dest / "findings.json") in checked["would_write"]
+    assert checked["would_remove"] == []
+    # The control: a real run creates it, lock included.
+    action(report_args(dest, fleet, catalog)).run(task_vars={})
+    assert (dest / ".lock").exists() and (dest / "findings.json").exists()
+
+
+def test_a_real_second_run_of_an_unchanged_audit_rewrites_but_does_not_differ(tmp_path, fleet, catalog):
+    """generated_at moves: the files are rewritten (time, last_seen), `differs` stays false, `changed` too."""
+    action(report_args(tmp_path, fleet, catalog)).run(task_vars={})
+    first = json.loads((tmp_path / "findings.json").read_text())
+    again = action(report_args(tmp_path, fleet, catalog, generated_at="2026-11-26T18:00:00Z")).run(task_vars={})
+    second = json.loads((tmp_path / "findings.json").read_text())
+    assert again["changed"] is False and again["differs"] is False
+    assert (first["generated_at"], second["generated_at"]) == (GENERATED_AT, "2026-11-26T18:00:00Z")
+    assert set(f["first_seen"] for f in second["findings"]) == {GENERATED_AT}
 
 
 def test_fail_on_fails_the_task_naming_the_findings(tmp_path, fleet, catalog):

@@ -7,6 +7,7 @@ import json
 import multiprocessing
 import os
 import re
+import time
 
 import pytest
 from conftest import without_unfixed
@@ -18,7 +19,7 @@ from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_ren
     publish_report, read_report, read_slices)
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import (
     merge_slices, validate_merge_from)
-from test_entry_report_action import action
+from test_entry_report_action import action, tree
 from test_ollama_render import run
 
 T1, T2, T3 = "2026-12-01T10:00:00Z", "2026-12-02T10:00:00Z", "2026-12-03T10:00:00Z"
@@ -164,28 +165,69 @@ def test_merge_slices_leaves_the_slices_own_history_out(catalog):
     assert {(f["status"], f["first_seen"]) for f in report["findings"]} == {("new", T3)}
 
 
-def _merge_many(dest, parts, catalog, hour, rounds):
+def _merge_many(dest, parts, catalog, hour, rounds, barrier, log):
+    """One writer: ``rounds`` merges of ``parts`` into ``dest``, each timed
+    (``run``: the whole merge; ``locked``: the time it held dest's lock,
+    writing), after the other writer is ready too (``barrier``)."""
+    from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils import ollama_render
+
+    write = ollama_render.write_report
+
+    def timed_write(*args, **kwargs):
+        start = time.monotonic()
+        time.sleep(0.01)  # a slower disk: the other writer meets the lock
+        try:
+            return write(*args, **kwargs)
+        finally:
+            log.put((hour, "locked", start, time.monotonic()))
+
+    ollama_render.write_report = timed_write  # this process only (forked)
+    barrier.wait(60)
     for minute in range(rounds):
         when = "2026-12-01T%02d:%02d:00Z" % (hour, minute)
+        start = time.monotonic()
         report, exceptions = merge_slices(read_slices(parts), when)
         publish_report(dest, report, catalog, exceptions)
+        log.put((hour, "run", start, time.monotonic()))
 
 
 def test_two_merges_into_one_directory_at_once_leave_a_whole_report(tmp_path, slices, catalog):
+    """Two writers merge into one directory at the same time: they provably
+    overlap (one starts a merge while the other holds the lock), the lock
+    keeps their writing apart, and no entry is lost (every finding of
+    either slice is in the last report, fresh or carried)."""
     dest = str(tmp_path / "fleet")
+    rounds = 15
     context = multiprocessing.get_context("fork")
-    workers = [context.Process(target=_merge_many, args=(dest, parts, catalog, hour, 15))
+    barrier, log = context.Barrier(2), context.Queue()
+    workers = [context.Process(target=_merge_many, args=(dest, parts, catalog, hour, rounds, barrier, log))
                for hour, parts in ((10, slices), (11, slices[:1]))]
     for worker in workers:
         worker.start()
+    events = [log.get(timeout=120) for _ in range(2 * 2 * rounds)]
     for worker in workers:
         worker.join(120)
         assert worker.exitcode == 0
+    spans = dict(((hour, kind), sorted((s, e) for h, k, s, e in events if (h, k) == (hour, kind)))
+                 for hour in (10, 11) for kind in ("run", "locked"))
+    assert all(len(v) == rounds for v in spans.values())  # every round of both writers wrote
+    # They overlapped: a merge of one writer began while the other held the lock.
+    waited = [(h, s) for h, other in ((10, 11), (11, 10)) for s, _e in spans[(h, "run")]
+              if any(ls < s < le for ls, le in spans[(other, "locked")])]
+    assert waited, "the two writers never ran at the same time"
+    # The lock kept them apart: no two writings overlap.
+    writing = sorted(spans[(10, "locked")] + spans[(11, "locked")])
+    assert all(end <= later for (_s, end), (later, _e) in zip(writing, writing[1:])), writing
     with open(os.path.join(dest, "findings.json")) as handle:
         report = json.load(handle)  # whole JSON, never a part
     assert report["generated_at"] in ("2026-12-01T10:14:00Z", "2026-12-01T11:14:00Z")
     # The documents are those of one run: the lock keeps a run's files together.
     assert report["generated_at"] in (tmp_path / "fleet" / "report.md").read_text()
+    # No entry lost: every finding of both slices is there, still open (the hosts of
+    # slice 2, absent from writer 11's merges, carried), none fixed.
+    wanted = set(f["fingerprint"] for d in slices for f in read_report(d)["findings"])
+    assert wanted and set(f["fingerprint"] for f in report["findings"]) == wanted
+    assert {f["status"] for f in report["findings"]} == {"open"}
     assert sorted(os.listdir(os.path.join(dest, "tickets"))) == sorted(
         "%s.md" % f["fingerprint"] for f in report["findings"] if f["status"] in ("new", "open"))
     assert not [n for n in os.listdir(dest) if n.startswith(".tmp-")]
@@ -208,19 +250,27 @@ def test_the_playbook_merges_the_slices(tmp_path, slices):
     assert not (tmp_path / "bad").exists()
 
 
-def test_the_playbook_is_idempotent_and_safe_in_check_mode(tmp_path, slices):
+def test_the_playbook_is_idempotent_and_writes_nothing_in_check_mode(tmp_path, slices):
     """A second merge of the same slices changes nothing (recap changed=0, the
-    report does not move); --check changes nothing either."""
+    report does not move); --check writes nothing at all: the directory tree
+    (names, contents, modes, mtimes) is the same after it, and a fleet
+    directory that does not exist yet is not created. The control: the same
+    run without --check rewrites the files (its time moves)."""
     dest = str(tmp_path / "fleet")
 
-    def playbook(*extra):
+    def playbook(*extra, **kw):
         return ansible_playbook(["playbooks/report.yml", "-e", json.dumps({"merge_from": slices}),
-                                 "-e", "report_dir=%s" % dest] + list(extra), {"ANSIBLE_NOCOLOR": "1"})
+                                 "-e", "report_dir=%s" % kw.get("dest", dest)] + list(extra), {"ANSIBLE_NOCOLOR": "1"})
 
+    fresh = str(tmp_path / "never")
+    checked = playbook("--check", dest=fresh)
+    assert checked.returncode == 0, checked.stdout
+    assert not os.path.exists(fresh), "--check created the report directory"
     first = playbook()
     assert first.returncode == 0, first.stdout
     before = read_report(dest)
-    for extra in ([], ["--check"]):
+    for extra in (["--check"], []):
+        files = tree(dest)
         again = playbook(*extra)
         assert again.returncode == 0, again.stdout
         assert re.search(r"localhost\s+: ok=\d+\s+changed=0\s", again.stdout), again.stdout[-1500:]
@@ -228,3 +278,9 @@ def test_the_playbook_is_idempotent_and_safe_in_check_mode(tmp_path, slices):
         assert sorted(after["hosts"]) == sorted(before["hosts"])
         assert {f["fingerprint"]: f["first_seen"] for f in after["findings"]} == \
             {f["fingerprint"]: f["first_seen"] for f in before["findings"]}
+        if extra:
+            assert tree(dest) == files, "--check wrote into the report directory"
+        else:
+            # The positive control: a real run rewrites (findings.json's time moves).
+            moved = tree(dest)
+            assert moved != files and moved["findings.json"] != files["findings.json"]

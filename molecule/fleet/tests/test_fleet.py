@@ -118,8 +118,41 @@ def test_mitigated_hosts_keep_their_findings_and_say_what_closes_them():
     assert "front (port 11443)" in advisory["faq-dropin"]["mitigated_by"]
     assert "front (port 11443)" in advisory["docker-published"]["mitigated_by"]
     assert not advisory["no-systemd"].get("mitigated_by")
-    with open(os.path.join(EPHEMERAL, "reports", "first", "after", "report.md")) as handle:
-        assert "mitigated" in handle.read()
+    # Its severity in context (issue 25 item 11): the front brings remote users to faq-dropin's Ollama
+    # (medium, counted); no-systemd's is closed from outside with no front (low, local users only).
+    assert (advisory["faq-dropin"]["severity"], advisory["faq-dropin"]["reach"]) == ("medium", "network")
+    assert (advisory["no-systemd"]["severity"], advisory["no-systemd"]["reach"]) == ("low", "local")
+    # The human report says the same, row by row: its findings table parsed by control and host (the
+    # status column, not any line that happens to contain the word, such as VER-003's title).
+    rows = report_md_findings(os.path.join(EPHEMERAL, "reports", "first", "after", "report.md"))
+    for key in (("OLLAMA-DOCKER-001", "docker-published"), ("OLLAMA-BIND-001", "no-systemd"),
+                ("OLLAMA-VER-003", "faq-dropin")):
+        assert rows[key] and all(status.endswith(", mitigated") for status in rows[key]), (key, rows.get(key))
+    # The control: a finding nothing mitigates has a row without it.
+    (control,) = rows[("OLLAMA-VER-003", "no-systemd")]
+    assert "mitigated" not in control and control.endswith(", local users only"), control
+
+
+def report_md_findings(path):
+    """report.md's findings table: {(control, host): [status column of each row]} (fixed ones left out)."""
+    rows = {}
+    with open(path) as handle:
+        text = handle.read()
+    table = text.split("## Findings", 1)[1].split("## Remediation", 1)[0]
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        if len(cells) == 5 and cells[1].startswith("OLLAMA-") and not cells[3].startswith("fixed"):
+            rows.setdefault((cells[1], cells[2]), []).append(cells[3])
+    assert rows, "no findings table in %s" % path
+    return rows
+
+
+def test_the_check_mode_run_wrote_no_report():
+    """harden.yml --check (the scenario's check step) wrote no report at all (issue 25 item 10):
+    its report_dir does not exist. The control: the real run's report_dir has both reports."""
+    assert not os.path.exists(os.path.join(EPHEMERAL, "reports", "check"))
+    for phase in ("before", "after"):
+        assert os.path.exists(os.path.join(EPHEMERAL, "reports", "first", phase, "findings.json")), phase
 
 
 def test_no_front_where_there_is_no_ollama():

@@ -416,13 +416,61 @@ def advisory_mitigation(facts, open_exposure):
             "%s" % (", ".join(str(p) for p in front.get("ports", [])), ", ".join(ADVISORY_ROUTES))), None
 
 
+# Who reaches the Ollama API of a host: the severity of a control that
+# depends on it (the catalog's severity_by_reach) is given in that context.
+REACH_NETWORK = "network"
+REACH_LOCAL = "local"
+
+
+def api_reach(facts, open_exposure):
+    """(reach, why): who can call the host's Ollama API.
+
+    ``network`` where it is reachable from the network: an exposure finding
+    is open (a bind beyond loopback, a published port, an answer to the
+    outside probe on any probed port) or the toolkit's front is configured
+    (it proxies remote clients to Ollama, whatever its state). ``local``
+    otherwise: Ollama on loopback (or its ports closed by the toolkit's
+    firewall, proven from outside) and no front, so only the host's own
+    users reach it. A proxy that is not the toolkit's front, on a port the
+    probe does not try, is not seen: probe its port (ollama_audit_probe_ports).
+    """
+    front = (facts or {}).get("front") or {}
+    if open_exposure:
+        return REACH_NETWORK, "Ollama is reachable from the network"
+    if front.get("config"):
+        return REACH_NETWORK, "the toolkit's front (%s) brings remote clients to Ollama" % front["config"]
+    return REACH_LOCAL, "only local users reach Ollama (loopback or closed from outside, no front)"
+
+
+def severity_in_context(control, reach):
+    """A control's severity where the API's reach is ``reach``: its
+    ``severity_by_reach`` entry for it, else its ``severity``."""
+    return ((control or {}).get("severity_by_reach") or {}).get(reach) or control["severity"]
+
+
+def apply_reach(findings, facts, open_exposure, catalog):
+    """Give each finding of a control with ``severity_by_reach`` its severity
+    in context and its ``reach`` (network or local) with why; the others are
+    left as they are. Returns the findings."""
+    controls = (catalog or {}).get("controls") or {}
+    reach, why = api_reach(facts, open_exposure)
+    for finding in findings:
+        control = controls.get(finding["id"]) or {}
+        if control.get("severity_by_reach"):
+            finding["severity"] = severity_in_context(control, reach)
+            finding["reach"] = reach
+            finding["reach_why"] = why
+    return findings
+
+
 def apply_mitigations(findings, facts, probe_results, catalog):
     """Mark each exposure finding closed by the toolkit's rules (``mitigated_by``)
     and return the host's status: exposed (an exposure finding not mitigated),
     mitigated (every one mitigated), else what ``host_status`` says. An
     advisory finding (ADVISORY_CONTROLS) is marked mitigated where no exposure
     finding is open and the toolkit's front is in place; it never changes the
-    host's status."""
+    host's status. A control with ``severity_by_reach`` gets its severity in
+    context (``apply_reach``)."""
     exposure = set(catalog.get("exposure_controls") or [])
     open_exposure = False
     mitigated = False
@@ -443,6 +491,7 @@ def apply_mitigations(findings, facts, probe_results, catalog):
             text, _why = advisory_mitigation(facts, open_exposure)
             if text:
                 finding["mitigated_by"] = text
+    apply_reach(findings, facts, open_exposure, catalog)
     if open_exposure:
         return STATUS_EXPOSED
     if mitigated:

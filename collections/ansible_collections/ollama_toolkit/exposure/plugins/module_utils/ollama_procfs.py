@@ -101,7 +101,7 @@ def is_ollama_serve(argv):
     return False
 
 
-_UNIT_RE = re.compile(r"([A-Za-z0-9:_.\\@-]+\.service)(?:/|$)")
+_UNIT_RE = re.compile(r"([A-Za-z0-9:_.\\@-]+\.service)(?:/|\Z)")
 
 
 def unit_from_cgroup(text):

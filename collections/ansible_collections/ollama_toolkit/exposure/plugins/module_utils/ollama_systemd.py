@@ -275,7 +275,7 @@ def parse_environment_files_property(values):
     """``EnvironmentFiles=/etc/default/x (ignore_errors=no)`` lines into dicts."""
     files = []
     for value in values or []:
-        match = re.match(r"^(.*?)\s*\(ignore_errors=(yes|no)\)\s*$", value)
+        match = re.match(r"^(.*?)\s*\(ignore_errors=(yes|no)\)\s*\Z", value)
         if match:
             files.append({"path": match.group(1), "optional": match.group(2) == "yes"})
         elif value.strip():

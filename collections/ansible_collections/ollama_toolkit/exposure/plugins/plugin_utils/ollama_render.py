@@ -36,7 +36,7 @@ from html import escape
 from xml.etree import ElementTree
 
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import (
-    SEVERITIES, STATUS_ERROR, STATUS_NOT_AUDITED, STATUS_UNREACHABLE, STATUS_UNSUPPORTED, severity_rank)
+    REACH_LOCAL, SEVERITIES, STATUS_ERROR, STATUS_NOT_AUDITED, STATUS_UNREACHABLE, STATUS_UNSUPPORTED, severity_rank)
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import (
     OPEN_STATUSES, STATUS_FIXED, apply_history, comparable)
 
@@ -61,9 +61,14 @@ def location_text(location):
 
 
 def _finding_status(finding):
-    """The life cycle status, with "mitigated" when the toolkit's firewall closes it."""
+    """The life cycle status, with "mitigated" when the toolkit's firewall closes it and
+    "local users only" when only the host's own users reach it (counted apart: open_local)."""
     status = finding.get("status", "")
-    return "%s, mitigated" % status if finding.get("mitigated_by") and status in OPEN_STATUSES else status
+    if status not in OPEN_STATUSES:
+        return status
+    if finding.get("mitigated_by"):
+        status = "%s, mitigated" % status
+    return "%s, local users only" % status if finding.get("reach") == REACH_LOCAL else status
 
 
 def render_json(report):
@@ -120,6 +125,10 @@ def render_markdown(report):
         lines += ["", "**Partial fleet report**: %d slice(s) missing, their hosts are not audited here: %s." % (
             len(report["missing_slices"]), "; ".join(
                 "%s (%s)" % (m.get("dir"), m.get("reason")) for m in report["missing_slices"]))]
+    if "open" in summary:
+        lines += ["", "Open findings someone on the network can use: %d; open findings only the hosts' local "
+                      "users reach: %d (listed below as \"local users only\")." % (
+                          summary["open"], summary.get("open_local", 0))]
     if lifecycle:
         lines += ["", "Since the last run: %s." % ", ".join("%d %s" % (n, s) for s, n in lifecycle.items() if n)]
     lines += ["", "## Hosts", "", "| host | status | listening | note |", "|---|---|---|---|"]
@@ -304,7 +313,9 @@ def _html_summary(report):
     for status in HOST_STATUS_ORDER + tuple(sorted(set(summary["by_status"]) - set(HOST_STATUS_ORDER))):
         if summary["by_status"].get(status):
             cards.append(("status-%s" % status, summary["by_status"][status], status))
-    cards.append(("open", summary.get("open", len(open_findings(report))), "open findings"))
+    cards.append(("open", summary.get("open", len(open_findings(report))), "open findings (from the network)"))
+    if summary.get("open_local"):
+        cards.append(("open-local", summary["open_local"], "open, local users only"))
     out = ['<h2>Fleet</h2><div class="cards" id="fleet">']
     for key, number, label in cards:
         out.append('<div class="card" data-count="%s"><div class="n">%d</div><div class="l">%s</div></div>' % (
@@ -426,6 +437,18 @@ def render_html(report, baseline=None):
     return "\n".join(out) + "\n"
 
 
+REACH_TEXT = (("network", "where the API is reachable from the network (an exposure open, or the toolkit's front)"),
+              ("local", "where only the host's local users reach it (loopback, or closed from outside, and no "
+                        "front; counted apart from the open findings, as `open_local`)"))
+
+
+def _severity_by_reach(control):
+    """The control's severity in context, as docs/controls.md says it."""
+    by = control.get("severity_by_reach") or {}
+    parts = ["%s %s" % (by[reach], text) for reach, text in REACH_TEXT if by.get(reach)]
+    return "; in context: %s" % ", ".join(parts) if parts else ""
+
+
 def render_controls_markdown(catalog):
     """docs/controls.md, generated from the catalog (`make docs`)."""
     lines = [
@@ -455,7 +478,7 @@ def render_controls_markdown(catalog):
     for cid in sorted(controls):
         control = controls[cid]
         lines += ["", "## %s: %s" % (cid, control["title"]), "",
-                  "- **Severity**: %s" % control["severity"],
+                  "- **Severity**: %s%s" % (control["severity"], _severity_by_reach(control)),
                   "- **Why**: %s" % " ".join(str(control.get("rationale", "")).split()),
                   "- **Verify**: %s" % control.get("verify", ""),
                   "- **Remediation**: %s" % " ".join(str(control["remediation"]).split()),
@@ -546,7 +569,7 @@ def read_slices(directories):
     return [(directory,) + load_report(directory) for directory in directories]
 
 
-def publish_report(dest, report, catalog, exceptions=None, baseline=None, write=True):
+def publish_report(dest, report, catalog, exceptions=None, baseline=None, write=True, check=False):
     """Give ``report`` its life cycle and write every document into ``dest``.
 
     New, still open, fixed: against ``baseline`` (the audit before
@@ -554,13 +577,47 @@ def publish_report(dest, report, catalog, exceptions=None, baseline=None, write=
     replaced under dest's lock so that two runs writing into the same
     directory (two merges of a sliced run) follow each other. Returns
     (differs, paths); nothing is written when ``write`` is false.
+
+    ``check`` (check mode): the same life cycle and comparison, but nothing
+    is created, written or removed, not even dest or its lock; returns
+    (differs, []) and sets ``report["would"]`` to what a real run would
+    do: ``write`` (every path), ``remove`` (stale ticket bodies).
     """
     if not write:
         apply_history(report, baseline, exceptions)
         return False, []
+    if check:
+        apply_history(report, baseline if baseline is not None else read_report(dest), exceptions)
+        differs, documents, stale = plan_report(dest, report, catalog, baseline)
+        report["would"] = {"write": [os.path.join(dest, name) for name, _content in documents],
+                           "remove": [os.path.join(dest, "tickets", name) for name in stale]}
+        return differs, []
     with report_lock(dest):
         apply_history(report, baseline if baseline is not None else read_report(dest), exceptions)
         return write_report(dest, report, catalog, baseline)
+
+
+def plan_report(dest, report, catalog=None, baseline=None):
+    """What write_report would do, read-only: (differs, documents, stale).
+
+    ``differs``: the content differs from the report already in ``dest``
+    (times and life-cycle moves alone do not count); ``documents``: (name
+    under dest, content) of every file; ``stale``: ticket bodies in
+    dest/tickets that no open finding wants any more."""
+    old = read_report(os.path.join(dest, "findings.json"))
+    differs = old is None or comparable(old) != comparable(report)
+    documents = [("findings.json", render_json(report)), ("findings.csv", render_csv(report)),
+                 ("report.md", render_markdown(report)), ("junit.xml", render_junit(report, catalog)),
+                 ("report.html", render_html(report, baseline))]
+    wanted = set()
+    for finding in open_findings(report):
+        name = ticket_name(finding)
+        wanted.add(name)
+        documents.append((os.path.join("tickets", name), render_ticket(finding, catalog)))
+    tickets_dir = os.path.join(dest, "tickets")
+    stale = sorted(name for name in (os.listdir(tickets_dir) if os.path.isdir(tickets_dir) else [])
+                   if name.endswith(".md") and name not in wanted)
+    return differs, documents, stale
 
 
 def write_report(dest, report, catalog=None, baseline=None):
@@ -571,27 +628,17 @@ def write_report(dest, report, catalog=None, baseline=None):
     """
     if not os.path.isdir(dest):
         os.makedirs(dest, 0o750)
-    old = read_report(os.path.join(dest, "findings.json"))
-    changed = old is None or comparable(old) != comparable(report)
-    documents = [("findings.json", render_json(report)), ("findings.csv", render_csv(report)),
-                 ("report.md", render_markdown(report)), ("junit.xml", render_junit(report, catalog)),
-                 ("report.html", render_html(report, baseline))]
+    changed, documents, stale = plan_report(dest, report, catalog, baseline)
     tickets_dir = os.path.join(dest, "tickets")
     if not os.path.isdir(tickets_dir):
         os.makedirs(tickets_dir, 0o750)
-    wanted = set()
-    for finding in open_findings(report):
-        name = ticket_name(finding)
-        wanted.add(name)
-        documents.append((os.path.join("tickets", name), render_ticket(finding, catalog)))
     paths = []
     for name, content in documents:
         path = os.path.join(dest, name)
         _write_atomic(path, content, sync=name == "findings.json")
         paths.append(path)
-    for name in os.listdir(tickets_dir):
-        if name.endswith(".md") and name not in wanted:
-            os.unlink(os.path.join(tickets_dir, name))
+    for name in stale:
+        os.unlink(os.path.join(tickets_dir, name))
     return changed, paths
 
 

@@ -25,8 +25,8 @@ import json
 import re
 
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import (
-    STATUS_ERROR, STATUS_NOT_AUDITED, STATUS_UNREACHABLE, STATUS_UNSUPPORTED, SEVERITIES, apply_mitigations,
-    evaluate_host, severity_rank)
+    REACH_LOCAL, STATUS_ERROR, STATUS_NOT_AUDITED, STATUS_UNREACHABLE, STATUS_UNSUPPORTED, SEVERITIES,
+    apply_mitigations, evaluate_host, severity_rank)
 
 STATUS_NEW = "new"
 STATUS_OPEN = "open"
@@ -225,7 +225,7 @@ def _date(value):
         return value.date()
     if isinstance(value, datetime.date):
         return value
-    if isinstance(value, str) and re.match(r"^\d{4}-\d{2}-\d{2}$", value):
+    if isinstance(value, str) and re.match(r"^\d{4}-\d{2}-\d{2}\Z", value):
         try:
             return datetime.datetime.strptime(value, "%Y-%m-%d").date()
         except ValueError:
@@ -327,8 +327,17 @@ def apply_history(report, previous=None, exceptions=None):
     for finding in report["findings"]:
         counts[finding["status"]] = counts.get(finding["status"], 0) + 1
     report["summary"]["by_lifecycle"] = counts
-    report["summary"]["open"] = sum(counts[s] for s in OPEN_STATUSES)
+    report["summary"].update(open_counts(report["findings"]))
     return report
+
+
+def open_counts(findings):
+    """The headline: ``open``, the findings still open that someone on the
+    network can use; ``open_local``, those only the host's local users can
+    reach (reach ``local``: counted apart, listed and ticketed all the same)."""
+    still = [f for f in findings if f.get("status") in OPEN_STATUSES]
+    local = sum(1 for f in still if f.get("reach") == REACH_LOCAL)
+    return {"open": len(still) - local, "open_local": local}
 
 
 # -- sliced runs ---------------------------------------------------------------
