@@ -46,3 +46,91 @@ def test_bench_passes_within_the_goals():
 ])
 def test_bench_names_each_miss(args, expected):
     assert bench.verdict(*args) == expected
+
+
+# ---------------------------------------------------------------- report_scale.py
+
+report_scale = load("report_scale")
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    with open(os.path.join(report_scale.ROOT, "roles", "ollama_audit", "files", "catalog.yml")) as handle:
+        return yaml.safe_load(handle)
+
+
+def write(catalog, results, probe, dest):
+    for when in ("2026-12-01T10:00:00Z", "2026-12-02T10:00:00Z"):
+        report = report_scale.build_report(report_scale.records_from_results(results), probe, catalog, when)
+        report_scale.publish_report(str(dest), report, catalog)
+
+
+def test_report_reads_its_goals_from_goals_yml():
+    assert (report_scale.GOAL_SECONDS, report_scale.GOAL_MIB) == (GOALS["report"]["seconds"], GOALS["report"]["mib"])
+
+
+def test_the_synthetic_probe_result_has_the_real_probes_shape():
+    # The real probe_one against a loopback port that refuses (bound, then
+    # closed): the keys a probe result has.
+    import socket
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    real = report_scale.ollama_probe.probe_one("127.0.0.1", port, 1.0)
+    assert real["state"] == "closed"
+    for state in ("exposed", "filtered", "closed"):
+        made = report_scale.probe_result("10.0.0.1", 11434, state)
+        assert sorted(made) == sorted(real) and made["state"] == state and made["evidence"]
+    assert report_scale.probe_result("10.0.0.1", 11434, "exposed")["evidence"].startswith("GET /api/tags -> 200 ")
+
+
+def test_the_written_report_checks_out(catalog, tmp_path):
+    results, probe, kinds = report_scale.fleet(catalog, 200)
+    write(catalog, results, probe, tmp_path)
+    assert "exposed" in kinds.values() and "mitigated" in kinds.values()
+    assert report_scale.check_outputs(str(tmp_path), kinds, probe) == []
+
+
+def test_probe_data_in_the_old_shape_is_caught(catalog, tmp_path):
+    # The benchmark's data before: the key "detail" where the probe writes
+    # "evidence", so every OLLAMA-NET-001 read "from controller: None".
+    results, probe, kinds = report_scale.fleet(catalog, 200)
+    for entry in probe.values():
+        for item in entry["results"]:
+            item["detail"] = item.pop("evidence")
+        entry["findings"] = report_scale.ollama_probe.probe_findings(
+            {"results": entry["results"], "scanner": "controller"}, catalog, "x") if entry["findings"] else []
+    write(catalog, results, probe, tmp_path)
+    problems = report_scale.check_outputs(str(tmp_path), kinds, probe)
+    assert any("OLLAMA-NET-001 without the probe's evidence" in p and "None" in p for p in problems), problems
+
+
+@pytest.mark.parametrize("damage, expected", [
+    (lambda d: open(os.path.join(d, "report.html"), "w").close(), "report.html missing or empty"),
+    (lambda d: os.remove(os.path.join(d, "junit.xml")), "junit.xml missing or empty"),
+    (lambda d: os.remove(os.path.join(d, "tickets", sorted(os.listdir(os.path.join(d, "tickets")))[0])),
+     "tickets/: "),
+    (lambda d: open(os.path.join(d, "findings.csv"), "a").write("x,y\n"), "findings.csv: "),
+])
+def test_a_damaged_report_is_caught(catalog, tmp_path, damage, expected):
+    results, probe, kinds = report_scale.fleet(catalog, 200)
+    write(catalog, results, probe, tmp_path)
+    damage(str(tmp_path))
+    problems = report_scale.check_outputs(str(tmp_path), kinds, probe)
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_a_host_with_the_wrong_status_is_caught(catalog, tmp_path):
+    results, probe, kinds = report_scale.fleet(catalog, 200)
+    write(catalog, results, probe, tmp_path)
+    host = next(h for h, kind in kinds.items() if kind == "secure")
+    kinds[host] = "exposed"
+    problems = report_scale.check_outputs(str(tmp_path), kinds, probe)
+    assert any("1 hosts with a status other than their kind's" in p for p in problems), problems
+
+
+def test_report_verdict():
+    assert report_scale.verdict(12.0, 300.0, []) == []
+    assert report_scale.verdict(30.0, 300.0, []) == ["slowest run 30.00 s, goal < 30 s"]
+    assert report_scale.verdict(12.0, 1100.0, ["x"]) == ["peak memory 1100 MiB, goal < 1024 MiB", "x"]
