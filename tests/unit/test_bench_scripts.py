@@ -134,3 +134,53 @@ def test_report_verdict():
     assert report_scale.verdict(12.0, 300.0, []) == []
     assert report_scale.verdict(30.0, 300.0, []) == ["slowest run 30.00 s, goal < 30 s"]
     assert report_scale.verdict(12.0, 1100.0, ["x"]) == ["peak memory 1100 MiB, goal < 1024 MiB", "x"]
+
+
+# ---------------------------------------------------------------- front_bench.py
+
+front_bench = load("front_bench")
+
+
+def row(rps, p50, p99, non2xx=0):
+    return {"rps": rps, "p50": p50, "p99": p99, "non2xx": non2xx}
+
+
+def test_front_reads_its_goals_from_goals_yml():
+    assert front_bench.GOALS == GOALS["front"]
+
+
+def test_the_front_is_benchmarked_with_its_limits_on_and_no_exemption():
+    assert front_bench.FRONT_VARS["ollama_front_rate_exempt"] == []
+    assert front_bench.FRONT_VARS["ollama_front_upstream_port"] == front_bench.UPSTREAM_PORT != 11434
+
+
+def test_front_figures_are_the_added_latency_and_the_shares():
+    found = front_bench.figures(row(20000.0, 0.30, 1.10), row(8000.0, 0.95, 3.60), row(7600.0, 1.00, 4.00))
+    assert found == {"added_p50_ms": 0.65, "added_p99_ms": 2.5, "share": 0.4, "slowloris_share": 0.95}
+
+
+def test_front_within_every_goal_misses_nothing():
+    assert front_bench.verdict(row(20000.0, 0.3, 1.1), row(8000.0, 0.95, 3.6), row(7600.0, 1.0, 4.0),
+                               1000, 1000) == []
+
+
+@pytest.mark.parametrize("front, attacked, ready, expected", [
+    (row(8000.0, 9.0, 3.6), row(7600.0, 9.0, 4.0), 1000, "the front adds 8.70 ms at p50, goal 5 ms"),
+    (row(8000.0, 0.9, 40.0), row(7600.0, 0.9, 40.0), 1000, "the front adds 38.90 ms at p99, goal 20 ms"),
+    (row(900.0, 0.9, 3.6), row(900.0, 0.9, 3.6), 1000, "the front serves 900 requests/s, goal 1000"),
+    (row(8000.0, 0.9, 3.6), row(6000.0, 0.9, 3.6), 1000,
+     "under the slowloris the front keeps 75.0% of its throughput, goal 90%"),
+    (row(8000.0, 0.9, 3.6, 12), row(7600.0, 0.9, 3.6), 1000,
+     "the front: 12 answers not 2xx (a limit throttled the benchmark?)"),
+    (row(8000.0, 0.9, 3.6), row(7600.0, 0.9, 3.6), 412,
+     "only 412 of 1000 slowloris connections were open: the measure is not under attack"),
+])
+def test_front_names_each_miss(front, attacked, ready, expected):
+    assert expected in front_bench.verdict(row(20000.0, 0.3, 1.1), front, attacked, ready, 1000)
+
+
+def test_front_medians_and_wrk_units():
+    runs = [row(100.0, 1.0, 5.0), row(300.0, 3.0, 9.0, 1), row(200.0, 2.0, 7.0)]
+    assert front_bench.medians(runs) == {"rps": 200.0, "p50": 2.0, "p99": 7.0, "non2xx": 1,
+                                         "rps_runs": [100.0, 300.0, 200.0]}
+    assert [front_bench.to_ms(t) for t in ("850.00us", "1.25ms", "2.00s")] == [0.85, 1.25, 2000.0]
