@@ -57,9 +57,10 @@ lint: venv ## yamllint, ansible-lint (production profile), ansible-doc of every 
 	$(BIN)/ansible-lint --profile production
 	for m in library/*.py; do $(BIN)/ansible-doc -M library -t module "$$(basename $$m .py)" >/dev/null || exit 1; done
 
-docs: venv ## Render docs/controls.md from the control catalog, roles/*/README.md from their argument specs
+docs: venv ## Render docs/controls.md from the control catalog, roles/*/README.md from their argument specs, the benchmark figures (README.md, docs/benchmarks.md, docs/front.md) from tests/bench/*.json
 	$(BIN)/python scripts/render-controls.py
 	$(BIN)/python scripts/render_role_docs.py
+	$(BIN)/python scripts/render-benchmarks.py
 
 unit: venv ## Unit and property tests of the parsers and modules
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
