@@ -117,30 +117,33 @@ def front_block(data, goals, where):
     path = link("tests/bench/front_results.json", where)
     if not data:
         return "`make bench-front` has not written its results yet."
-    rows, found, wrk = data["rows"], data["figures"], data["wrk"]
+    rows, found, wrk, load = data["rows"], data["figures"], data["wrk"], data["load"]
     goal = goals["front"]
-    lines = ["`make bench-front` (%s): `GET /api/tags`, wrk with %d thread and %d connections, %d s a run, "
-             "on the front host's loopback; the static answer and the front in turns, %d rounds (medians). "
-             "The front's limits were on for every source, rates %s (no exemption): %s." % (
-                 origin(data, path), wrk["threads"], wrk["connections"], wrk["duration_s"], wrk["rounds"],
-                 ", ".join(data["limits"]["rates"]),
+    lines = ["`make bench-front` (%s): `GET /api/tags`, wrk with one thread, %d s a run, on the front host's "
+             "loopback; the static answer and the front in turns, %d rounds; each figure below the median of the "
+             "rounds'. The front's limits were on for every source, rates %s (no exemption). The load average "
+             "(%d cores) was %s when measuring began (after %s s waiting for it to fall), %s at the end: %s." % (
+                 origin(data, path), wrk["duration_s"], wrk["rounds"], ", ".join(data["limits"]["rates"]),
+                 load["cores"], load["load_after"], load["waited_s"], load["load_end"],
                  "every goal met" if not data["missed"] else "MISSED: " + "; ".join(data["missed"])), "",
              "| | requests/s | p50 ms | p99 ms | not 2xx |", "|---|---|---|---|---|"]
-    for key, name in (("direct", "a static answer, direct (HTTP)"), ("front", "the front (TLS, bearer key, limits)"),
-                      ("direct_one_connection", "a static answer, direct, one connection"),
-                      ("front_one_connection", "the front, one connection"),
+    for key, name in (("direct", "a static answer, direct (HTTP), %d connections" % wrk["connections"]),
+                      ("front", "the front (TLS, bearer key, limits), %d connections" % wrk["connections"]),
+                      ("direct_lat", "a static answer, direct, one connection"),
+                      ("front_lat", "the front, one connection"),
+                      ("front_before_slowloris", "the front, just before the slowloris"),
                       ("front_slowloris", "the front, %d slowloris connections held" % data["slowloris"]["wanted"]),
                       ("standin", "the lab's stand-in, direct (for reference)")):
-        row = rows.get(key)
-        if row is None:
-            continue
+        row = rows[key]
         lines.append("| %s | %.0f | %.2f | %.2f | %d |" % (name, row["rps"], row["p50"], row["p99"], row["non2xx"]))
     lines += ["", "| what the front costs | figure | goal |", "|---|---|---|",
-              "| latency added at p50 (one connection) | %.2f ms | at most %s ms |" % (found["added_p50_ms"], goal["added_p50_ms"]),
-              "| latency added at p99 (one connection) | %.2f ms | at most %s ms |" % (found["added_p99_ms"], goal["added_p99_ms"]),
-              "| the front's throughput | %.0f requests/s | at least %s |" % (rows["front"]["rps"], goal["min_rps"]),
+              "| latency added at p50 (one connection) | %.2f ms | at most %s ms |" % (
+                  found["added_p50_ms"], goal["added_p50_ms"]),
+              "| latency added at p99 (one connection) | %.2f ms | at most %s ms |" % (
+                  found["added_p99_ms"], goal["added_p99_ms"]),
+              "| the front's throughput | %.0f requests/s | at least %s |" % (found["front_rps"], goal["min_rps"]),
               "| its share of the static answer's | %.1f %% | (reported) |" % (found["share"] * 100),
-              "| under the slowloris, of its own | %.1f %% | at least %.0f %% |" % (
+              "| under the slowloris, of its own just before | %.1f %% | at least %.0f %% |" % (
                   found["slowloris_share"] * 100, goal["slowloris_share"] * 100),
               "", "Slowloris: %d connections open when the run began; while it ran: %s." % (
                   data["slowloris"]["ready"], data["slowloris"]["held"] or "no report")]
@@ -245,18 +248,21 @@ def current_block(data, scale, where):
         "docs/benchmarks.md", where), ""]
     if report:
         lines.append("- `make bench-report`, %s simulated hosts: slowest run %.2f s (goal under %s s), peak %d MiB "
-                     "(goal under %s MiB); %s, commit `%s`." % (
+                     "(goal under %s MiB); %s, commit `%s`%s." % (
                          "{:,}".format(report["hosts"]), report["slowest_s"],
                          "{:g}".format(data["goals"]["report"]["seconds"]), report["peak_mib"],
-                         "{:g}".format(data["goals"]["report"]["mib"]), report["date"], report["commit"]))
+                         "{:g}".format(data["goals"]["report"]["mib"]), report["date"], report["commit"],
+                         "" if not report["missed"] else " (MISSED: %s)" % "; ".join(report["missed"])))
     if front:
         found = front["figures"]
         lines.append("- `make bench-front`: the front (TLS, bearer key, limits on) adds %.2f ms at p50 and %.2f ms "
                      "at p99 over a static answer on loopback (goals %s and %s ms) and serves %.0f requests/s, "
-                     "%.1f %% of it under 1,000 slowloris connections; %s, commit `%s`." % (
+                     "%.1f %% of it under %s slowloris connections; %s, commit `%s`%s." % (
                          found["added_p50_ms"], found["added_p99_ms"], data["goals"]["front"]["added_p50_ms"],
-                         data["goals"]["front"]["added_p99_ms"], front["rows"]["front"]["rps"],
-                         found["slowloris_share"] * 100, front["date"], front["commit"]))
+                         data["goals"]["front"]["added_p99_ms"], found["front_rps"],
+                         found["slowloris_share"] * 100, "{:,}".format(front["slowloris"]["wanted"]),
+                         front["date"], front["commit"],
+                         "" if not front["missed"] else " (MISSED: %s)" % "; ".join(front["missed"])))
     lines += ["- `make bench-scale-lab`, the newest run at each size (the ratio is the median of the pairs' ratios "
               "where pairs were measured):", "", scale_current(scale, data["scale"], data["goals"], where)]
     return "\n".join(lines)

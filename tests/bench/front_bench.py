@@ -23,8 +23,10 @@ front scenario's lab (`molecule converge -s front`):
    (TLS done, request head never finished; re-opened as the front's header
    timeout closes them); and the stand-in directly, for reference.
 
-Prints requests/s, p50 and p99 latency, the latency the front adds (p50 and
-p99 over the direct ones with one connection, medians of the rounds), the front's share of the
+Measuring starts once the 1-minute load average is below the number of
+cores (at most --settle seconds; the load is recorded). Prints requests/s,
+p50 and p99 latency, the latency the front adds (p50 and p99 over the
+direct ones with one connection; each round's, then their median), the front's share of the
 direct throughput, and its throughput under the slowloris over its own. The
 goals are in tests/bench/goals.yml (front): it exits 1, after printing every
 figure, when one is missed, an answer was not 2xx, or the slowloris did not
@@ -33,7 +35,7 @@ tests/bench/front_results.json. Sends traffic only to the lab's containers.
 
     tests/bench/front_bench.py [--container ofr-front] [--client ofr-client]
                                [--duration 5] [--connections 8] [--slowloris 1000]
-                               [--rounds 3] [--no-setup]
+                               [--rounds 3] [--settle 300] [--no-setup]
 """
 
 import argparse
@@ -174,39 +176,61 @@ def medians(runs):
             "rps_runs": [r["rps"] for r in runs]}
 
 
-def figures(direct, front, attacked, direct_lat, front_lat):
-    """What the front costs: the latency it adds (p50, p99 of the one-
-    connection runs, where no request waits behind another), its share of
-    the direct throughput, its throughput under the slowloris over its own."""
+def pair_figures(direct, front, direct_lat, front_lat):
+    """One round's figures, from runs made seconds apart: the latency the
+    front adds (p50, p99 of the one-connection runs, where no request waits
+    behind another), its throughput and its share of the direct one."""
     return {"added_p50_ms": round(front_lat["p50"] - direct_lat["p50"], 3),
             "added_p99_ms": round(front_lat["p99"] - direct_lat["p99"], 3),
-            "share": round(front["rps"] / direct["rps"], 3) if direct["rps"] else 0.0,
-            "slowloris_share": round(attacked["rps"] / front["rps"], 3) if front["rps"] else 0.0}
+            "front_rps": front["rps"], "share": round(front["rps"] / direct["rps"], 3) if direct["rps"] else 0.0}
 
 
-def verdict(direct, front, attacked, direct_lat, front_lat, ready, wanted, goals=None):
-    """Each goal of goals.yml missed, each non-2xx answer, a slowloris that
-    did not hold its connections: one line each (none: all met)."""
+def figures(rounds, before, attacked):
+    """The median of each round's figures (each compares runs that saw the
+    same machine), and the front's throughput under the slowloris over its
+    own in the run just before (``before``)."""
+    pairs = [pair_figures(r["direct"], r["front"], r["direct_lat"], r["front_lat"]) for r in rounds]
+    found = dict((key, statistics.median(p[key] for p in pairs)) for key in pairs[0])
+    found["rounds"] = pairs
+    found["attacked_rps"] = attacked["rps"]
+    found["slowloris_share"] = round(attacked["rps"] / before["rps"], 3) if before["rps"] else 0.0
+    return found
+
+
+def verdict(found, runs, ready, wanted, goals=None):
+    """Each goal of goals.yml missed (``found``: figures()), each answer not
+    2xx in ``runs`` ({name: wrk result}), a slowloris that did not hold its
+    connections: one line each (none: all met)."""
     goals = goals or GOALS
-    found, missed = figures(direct, front, attacked, direct_lat, front_lat), []
+    missed = []
     if found["added_p50_ms"] > goals["added_p50_ms"]:
         missed.append("the front adds %.2f ms at p50, goal %s ms" % (found["added_p50_ms"], goals["added_p50_ms"]))
     if found["added_p99_ms"] > goals["added_p99_ms"]:
         missed.append("the front adds %.2f ms at p99, goal %s ms" % (found["added_p99_ms"], goals["added_p99_ms"]))
-    for name, row in (("the front", front), ("the front under the slowloris", attacked)):
-        if row["rps"] < goals["min_rps"]:
-            missed.append("%s serves %.0f requests/s, goal %s" % (name, row["rps"], goals["min_rps"]))
+    for name, rps in (("the front", found["front_rps"]), ("the front under the slowloris", found["attacked_rps"])):
+        if rps < goals["min_rps"]:
+            missed.append("%s serves %.0f requests/s, goal %s" % (name, rps, goals["min_rps"]))
     if found["slowloris_share"] < goals["slowloris_share"]:
         missed.append("under the slowloris the front keeps %.1f%% of its throughput, goal %.0f%%" % (
             found["slowloris_share"] * 100, goals["slowloris_share"] * 100))
-    for name, row in (("direct", direct), ("the front", front), ("the front under the slowloris", attacked),
-                      ("direct, one connection", direct_lat), ("the front, one connection", front_lat)):
+    for name, row in sorted(runs.items()):
         if row["non2xx"]:
             missed.append("%s: %d answers not 2xx (a limit throttled the benchmark?)" % (name, row["non2xx"]))
     if ready < wanted:
         missed.append("only %d of %d slowloris connections were open: the measure is not under attack" % (
             ready, wanted))
     return missed
+
+
+def settle(limit):
+    """Wait until the 1-minute load average is below the number of cores, at
+    most ``limit`` seconds; the load before and after and the wait."""
+    cores = os.cpu_count() or 1
+    before, start = os.getloadavg()[0], time.monotonic()
+    while os.getloadavg()[0] >= cores and time.monotonic() - start < limit:
+        time.sleep(5)
+    return {"cores": cores, "load_before": round(before, 2), "load_after": round(os.getloadavg()[0], 2),
+            "waited_s": round(time.monotonic() - start, 1)}
 
 
 def toolkit_commit():
@@ -225,6 +249,8 @@ def main(argv=None):
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--settle", type=float, default=300.0,
+                        help="seconds to wait at most for the load average to fall below the cores")
     parser.add_argument("--no-setup", action="store_true", help="the static answer and the front are in place")
     args = parser.parse_args(argv)
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -234,42 +260,51 @@ def main(argv=None):
     key = "Authorization: Bearer " + bearer_key()
     static = "http://127.0.0.1:%d/api/tags" % UPSTREAM_PORT
     fronted = "https://127.0.0.1:11443/api/tags"
+    load = settle(args.settle)
     # Warm-up: TLS session, upstream keep-alive pool.
     wrk(args.container, fronted, 1, args.connections, key)
-    directs, fronts, direct_lats, front_lats = [], [], [], []
+    rounds = []
     for _ in range(args.rounds):
-        directs.append(wrk(args.container, static, args.duration, args.connections))
-        fronts.append(wrk(args.container, fronted, args.duration, args.connections, key))
-        direct_lats.append(wrk(args.container, static, args.duration, 1))
-        front_lats.append(wrk(args.container, fronted, args.duration, 1, key))
-    direct, front = medians(directs), medians(fronts)
-    direct_lat, front_lat = medians(direct_lats), medians(front_lats)
+        rounds.append({"direct": wrk(args.container, static, args.duration, args.connections),
+                       "front": wrk(args.container, fronted, args.duration, args.connections, key),
+                       "direct_lat": wrk(args.container, static, args.duration, 1),
+                       "front_lat": wrk(args.container, fronted, args.duration, 1, key)})
+    before = wrk(args.container, fronted, args.duration, args.connections, key)
     attack, ready = slowloris(args.client, args.slowloris, args.duration + 20)
     time.sleep(1)
-    attacked = medians([wrk(args.container, fronted, args.duration, args.connections, key)])
+    attacked = wrk(args.container, fronted, args.duration, args.connections, key)
     held = attack.stdout.read().strip()  # ends when its bounded hold does
     attack.wait(timeout=120)
-    standin = medians([wrk(args.container, "http://127.0.0.1:11434/api/tags", args.duration, args.connections)])
-    print("GET /api/tags, wrk -t1 -c%d -d%ds in %s (loopback), %d rounds in turns (medians)" % (
-        args.connections, args.duration, args.container, args.rounds))
+    standin = wrk(args.container, "http://127.0.0.1:11434/api/tags", args.duration, args.connections)
+    load["load_end"] = round(os.getloadavg()[0], 2)
+    rows = dict((key, medians([r[key] for r in rounds])) for key in ("direct", "front", "direct_lat", "front_lat"))
+    rows.update(front_before_slowloris=medians([before]), front_slowloris=medians([attacked]),
+                standin=medians([standin]))
+    print("GET /api/tags, wrk -t1 in %s (loopback), %d s a run, %d rounds in turns (medians); load %s" % (
+        args.container, args.duration, args.rounds, load))
     print("front limits on: rates %s, %d limit_req and %d limit_conn lines, exempt %s, upstream %s" % (
         ", ".join(limits["rates"]), limits["limit_req"], limits["limit_conn"], limits["exempt"] or "none",
         ", ".join(limits["upstream"])))
-    print("%-46s %10s %10s %10s %8s" % ("", "req/s", "p50 ms", "p99 ms", "non-2xx"))
-    rows = (("static answer, direct (HTTP)", direct), ("front (TLS, bearer key, limits on)", front),
-            ("static answer, direct, one connection", direct_lat), ("front, one connection", front_lat),
-            ("front, %d slowloris held from %s" % (args.slowloris, args.client), attacked),
-            ("stand-in, direct (reference, not judged)", standin))
-    for name, res in rows:
-        print("%-46s %10.1f %10.2f %10.2f %8d" % (name, res["rps"], res["p50"], res["p99"], res["non2xx"]))
-    found = figures(direct, front, attacked, direct_lat, front_lat)
-    print("the front adds %.2f ms at p50 and %.2f ms at p99 with one connection (goals %s, %s ms); it serves %.0f requests/s, "
-          "%.1f%% of the static answer's (goal at least %s requests/s); under the slowloris %.1f%% of its own "
-          "(goal %.0f%%)" % (found["added_p50_ms"], found["added_p99_ms"], GOALS["added_p50_ms"],
-                            GOALS["added_p99_ms"], front["rps"], found["share"] * 100, GOALS["min_rps"],
-                            found["slowloris_share"] * 100, GOALS["slowloris_share"] * 100))
+    print("%-52s %10s %10s %10s %8s" % ("", "req/s", "p50 ms", "p99 ms", "non-2xx"))
+    names = (("direct", "static answer, direct (HTTP), %d connections" % args.connections),
+             ("front", "front (TLS, bearer key, limits on), %d connections" % args.connections),
+             ("direct_lat", "static answer, direct, one connection"), ("front_lat", "front, one connection"),
+             ("front_before_slowloris", "front, just before the slowloris"),
+             ("front_slowloris", "front, %d slowloris held from %s" % (args.slowloris, args.client)),
+             ("standin", "stand-in, direct (reference, not judged)"))
+    for key, name in names:
+        res = rows[key]
+        print("%-52s %10.1f %10.2f %10.2f %8d" % (name, res["rps"], res["p50"], res["p99"], res["non2xx"]))
+    found = figures(rounds, before, attacked)
+    print("the front adds %.2f ms at p50 and %.2f ms at p99 with one connection (goals %s, %s ms); it serves "
+          "%.0f requests/s, %.1f%% of the static answer's (goal at least %s requests/s); under the slowloris "
+          "%.1f%% of its own (goal %.0f%%); medians of the rounds' figures" % (
+              found["added_p50_ms"], found["added_p99_ms"], GOALS["added_p50_ms"], GOALS["added_p99_ms"],
+              found["front_rps"], found["share"] * 100, GOALS["min_rps"], found["slowloris_share"] * 100,
+              GOALS["slowloris_share"] * 100))
     print("slowloris: %d opened before the run; while it ran: %s" % (ready, held or "no report"))
-    missed = verdict(direct, front, attacked, direct_lat, front_lat, ready, args.slowloris)
+    missed = verdict(found, dict((name, rows[key]) for key, name in names if key != "standin"), ready,
+                     args.slowloris)
     if limits["exempt"] or not limits["limit_req"] or not limits["limit_conn"]:
         missed.append("the front's limits were not on for the benchmark: %s" % limits)
     for line in missed:
@@ -280,8 +315,7 @@ def main(argv=None):
                    "wrk": {"threads": 1, "connections": args.connections, "duration_s": args.duration,
                            "rounds": args.rounds},
                    "front_vars": FRONT_VARS, "limits": limits,
-                   "rows": {"direct": direct, "front": front, "front_slowloris": attacked, "standin": standin,
-                            "direct_one_connection": direct_lat, "front_one_connection": front_lat},
+                   "rows": rows, "load": load,
                    "figures": found, "slowloris": {"wanted": args.slowloris, "ready": ready, "held": held},
                    "goals": GOALS, "missed": missed}, handle, indent=1, sort_keys=True)
         handle.write("\n")
