@@ -45,9 +45,11 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 # find it: through the collections_path of the project's ansible.cfg.
 os.environ.setdefault("ANSIBLE_CONFIG", os.path.join(ROOT, "ansible.cfg"))
 
-from ansible.plugins.loader import init_plugin_loader  # noqa: E402
+# Unless collections/ is on the path already (the unit tests: pytest.ini).
+if os.path.join(ROOT, "collections") not in [os.path.abspath(p) for p in sys.path]:
+    from ansible.plugins.loader import init_plugin_loader
 
-init_plugin_loader()
+    init_plugin_loader()
 
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import (  # noqa: E402
     evaluate_host, host_status)
