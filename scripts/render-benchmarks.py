@@ -256,11 +256,12 @@ def current_block(data, scale, where):
     if front:
         found = front["figures"]
         lines.append("- `make bench-front`: the front (TLS, bearer key, limits on) adds %.2f ms at p50 and %.2f ms "
-                     "at p99 over a static answer on loopback (goals %s and %s ms) and serves %.0f requests/s, "
-                     "%.1f %% of it under %s slowloris connections; %s, commit `%s`%s." % (
+                     "at p99 with one connection over a static answer on loopback (goals %s and %s ms), serves %.0f "
+                     "requests/s, and under %s slowloris connections %.1f %% of its throughput just before; %s, "
+                     "commit `%s`%s." % (
                          found["added_p50_ms"], found["added_p99_ms"], data["goals"]["front"]["added_p50_ms"],
                          data["goals"]["front"]["added_p99_ms"], found["front_rps"],
-                         found["slowloris_share"] * 100, "{:,}".format(front["slowloris"]["wanted"]),
+                         "{:,}".format(front["slowloris"]["wanted"]), found["slowloris_share"] * 100,
                          front["date"], front["commit"],
                          "" if not front["missed"] else " (MISSED: %s)" % "; ".join(front["missed"])))
     lines += ["- `make bench-scale-lab`, the newest run at each size (the ratio is the median of the pairs' ratios "
