@@ -57,9 +57,10 @@ lint: venv ## yamllint, ansible-lint (production profile), ansible-doc of every 
 	$(BIN)/ansible-lint --profile production
 	for m in library/*.py; do $(BIN)/ansible-doc -M library -t module "$$(basename $$m .py)" >/dev/null || exit 1; done
 
-docs: venv ## Render docs/controls.md from the control catalog, roles/*/README.md from their argument specs
+docs: venv ## Render docs/controls.md from the control catalog, roles/*/README.md from their argument specs, the benchmark figures (README.md, docs/benchmarks.md, docs/front.md) from tests/bench/*.json
 	$(BIN)/python scripts/render-controls.py
 	$(BIN)/python scripts/render_role_docs.py
+	$(BIN)/python scripts/render-benchmarks.py
 
 unit: venv ## Unit and property tests of the parsers and modules
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
@@ -88,12 +89,12 @@ test: lint unit molecule ## Everything CI runs
 bench: venv lab ## audit.yml and a second harden.yml against `ansible -m ping` on the lab
 	$(BIN)/python tests/bench/bench.py
 
-bench-front: venv front-image ## Front vs direct throughput and latency for /api/tags (wrk on the front host's loopback)
+bench-front: venv front-image ## The front's added latency (p50, p99) and throughput over a static answer on loopback, keys and limits on, and under a slowloris (wrk on the front host's loopback; tests/bench/front_results.json)
 	$(BIN)/molecule converge -s front
 	status=0; $(BIN)/python tests/bench/front_bench.py || status=$$?; \
 	  $(BIN)/molecule destroy -s front; exit $$status
 
-bench-report: venv ## The report for 10,000 simulated hosts: build, life cycle, every file (time, peak memory, sizes; fails over 30 s or 1 GiB)
+bench-report: venv ## The report for 10,000 simulated hosts: build, life cycle, every file, read back and checked (time, peak memory, sizes; fails over 30 s or 1 GiB or on a wrong file; tests/bench/report_results.json)
 	$(BIN)/python tests/bench/report_scale.py
 
 SCALE_SIZES ?= 10 50 100

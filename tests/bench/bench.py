@@ -3,9 +3,9 @@
 playbooks/harden.yml on an already hardened lab, against `ansible -m ping`.
 
 Runs on the lab inventory (inventories/lab, at least 10 hosts), alternating,
-ROUNDS times each, and prints the medians, the ratios (targets: audit at most
-1.5x ping, second harden at most 6x ping) and how many hosts the audit
-classified right (against each host's `lab_expect_status`). `make bench`
+ROUNDS times each, and prints the medians, the ratios (the goals of
+tests/bench/goals.yml: audit at most 1.5x ping, second harden at most 4x
+ping) and how many hosts the audit classified right (against each host's `lab_expect_status`). `make bench`
 builds the lab first. The harden part hardens the lab's fixable hosts (those
 whose exposure a systemd drop-in fixes): run `make lab-destroy lab` to get the
 exposed lab back.
@@ -25,8 +25,10 @@ import yaml
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 INVENTORY = os.environ.get("BENCH_INVENTORY", os.path.join(ROOT, "inventories", "lab", "hosts.yml"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-TARGET = 1.5
-HARDEN_TARGET = 6.0
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "goals.yml")) as _handle:
+    GOALS = yaml.safe_load(_handle)["scale"]
+TARGET = GOALS["audit_over_ping"]
+HARDEN_TARGET = GOALS["harden_again_over_ping"]
 # Hosts whose exposure harden.yml fixes (not hand-started or in Docker).
 FIXABLE = "ollama_lab:!manual-process:!no-systemd:!docker-published:!gone:!no-python:!no-sudo"
 
@@ -50,6 +52,20 @@ def expected_statuses():
 
     walk(data["all"])
     return hosts
+
+
+def verdict(ping, audit, wrong, ping2=None, harden=None):
+    """What missed its goal, one line each: the audit's ratio to ping, the
+    hosts classified wrong, the second harden's ratio to its ping (when
+    measured)."""
+    missed = []
+    if audit / ping > TARGET:
+        missed.append("audit/ping %.2f > %.1f" % (audit / ping, TARGET))
+    if wrong:
+        missed.append("hosts classified wrong: %s" % ", ".join(wrong))
+    if harden is not None and harden / ping2 > HARDEN_TARGET:
+        missed.append("harden/ping %.2f > %.1f" % (harden / ping2, HARDEN_TARGET))
+    return missed
 
 
 def main():
@@ -81,13 +97,8 @@ def main():
                                                                      "met" if audit / ping <= TARGET else "NOT met"))
     print("classified right:          %d/%d%s" % (len(right), len(expected),
                                                   ("  wrong: " + ", ".join(wrong)) if wrong else ""))
-    missed = []
-    if audit / ping > TARGET:
-        missed.append("audit/ping %.2f > %.1f" % (audit / ping, TARGET))
-    if wrong:
-        missed.append("hosts classified wrong: %s" % ", ".join(wrong))
     if os.environ.get("BENCH_HARDEN", "1") == "0":
-        return missed
+        return verdict(ping, audit, wrong)
     harden_cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join("playbooks", "harden.yml"),
                   "-e", "report_dir=%s" % report_dir, "-e", "target=%s" % FIXABLE]
     _seconds, proc = timed(harden_cmd)
@@ -107,9 +118,7 @@ def main():
     print("harden.yml, hardened lab:  %.2f s  %s" % (harden, " ".join("%.2f" % s for s in hardens)))
     print("ratio harden/ping:         %.2f  (target <= %.1f: %s)" % (
         harden / ping2, HARDEN_TARGET, "met" if harden / ping2 <= HARDEN_TARGET else "NOT met"))
-    if harden / ping2 > HARDEN_TARGET:
-        missed.append("harden/ping %.2f > %.1f" % (harden / ping2, HARDEN_TARGET))
-    return missed
+    return verdict(ping, audit, wrong, ping2, harden)
 
 
 if __name__ == "__main__":

@@ -9,19 +9,33 @@ catalog (roles/ollama_audit/files/catalog.yml) and the real evaluate_host,
 probe summary, build_report, apply_history and write_report. Times the
 report's build, life cycle and the writing of every file (a first run, then
 a second one compared with it), and records the peak memory (ru_maxrss) and
-each file's size. Exits 1 over the goal: GOAL_SECONDS (30) for a run (build,
-life cycle, every file) and GOAL_MIB (1024) for the process, at 10,000 hosts.
+each file's size. The probe's results are made by the probe's own code
+(ollama_probe.probe_one, its HTTP client replaced: no traffic). Then reads
+back what it wrote (check_outputs: every file, every host's status, the
+counts, OLLAMA-NET-001 carrying the probe's evidence). Exits 1 over a goal of
+tests/bench/goals.yml (30 s for a run: build, life cycle, every file; 1 GiB
+for the process, at 10,000 hosts) or when the written report is wrong, after
+printing every figure. At 10,000 hosts it writes its figures, with the date
+and the commit, to tests/bench/report_results.json (REPORT_RESULTS=path for
+another size).
 
     .venv/bin/python tests/bench/report_scale.py [HOSTS]    (make bench-report)
 """
 
+import csv
+import datetime
+from html import escape as html_escape
+import json
 import os
 import random
 import resource
 import shutil
+import socket
+import subprocess
 import sys
 import tempfile
 import time
+import xml.etree.ElementTree as ElementTree
 
 import yaml
 
@@ -31,22 +45,28 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 # find it: through the collections_path of the project's ansible.cfg.
 os.environ.setdefault("ANSIBLE_CONFIG", os.path.join(ROOT, "ansible.cfg"))
 
-from ansible.plugins.loader import init_plugin_loader  # noqa: E402
+# Unless collections/ is on the path already (the unit tests: pytest.ini).
+if os.path.join(ROOT, "collections") not in [os.path.abspath(p) for p in sys.path]:
+    from ansible.plugins.loader import init_plugin_loader
 
-init_plugin_loader()
+    init_plugin_loader()
 
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import (  # noqa: E402
     evaluate_host, host_status)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import (  # noqa: E402
     parse_ollama_host)
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_probe import summarize  # noqa: E402
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils import ollama_probe  # noqa: E402
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_render import (  # noqa: E402
     publish_report)
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import (  # noqa: E402
     build_report, records_from_results)
 
-GOAL_SECONDS = 30.0
-GOAL_MIB = 1024.0
+HERE = os.path.dirname(os.path.abspath(__file__))
+with open(os.path.join(HERE, "goals.yml")) as _handle:
+    GOALS = yaml.safe_load(_handle)["report"]
+GOAL_SECONDS = float(GOALS["seconds"])
+GOAL_MIB = float(GOALS["mib"])
+RESULTS = os.environ.get("REPORT_RESULTS", os.path.join(HERE, "report_results.json"))
 OVERRIDE = "/etc/systemd/system/ollama.service.d/override.conf"
 # (kind, share of the fleet)
 MIX = (("secure", 0.70), ("exposed", 0.12), ("mitigated", 0.04), ("not_installed", 0.06),
@@ -89,15 +109,41 @@ def facts_of(catalog, name, kind, rng, address):
     return facts
 
 
+TAGS_BODY = json.dumps({"models": [{"name": "llama3.2:3b", "size": 2019393189}]})
+
+
+def probe_result(address, port, state, version="0.5.7"):
+    """One result of the outside probe, made by ollama_probe.probe_one itself
+    (so its keys and its evidence are the probe's own) with its HTTP client
+    replaced by the answer a host in ``state`` gives: no traffic."""
+    def answer(_address, _port, path, _timeout, _tls):
+        if state == "closed":
+            raise ConnectionRefusedError(111, "Connection refused")
+        if state == "filtered":
+            raise socket.timeout("timed out")
+        if path == "/api/tags":
+            return 200, {"content-type": "application/json; charset=utf-8"}, TAGS_BODY
+        if path == "/api/version":
+            return 200, {"content-type": "application/json; charset=utf-8"}, json.dumps({"version": version})
+        return 200, {"content-type": "text/plain; charset=utf-8"}, "Ollama is running"
+    real = ollama_probe.http_get
+    ollama_probe.http_get = answer
+    try:
+        return ollama_probe.probe_one(address, port, 1.5)
+    finally:
+        ollama_probe.http_get = real
+
+
 def fleet(catalog, count, seed=7):
-    """(results, probe): every host's ollama_info result and the outside probe's summary."""
+    """(results, probe, kinds): every host's ollama_info result, the outside
+    probe's summary and each host's kind (the status it must get)."""
     rng = random.Random(seed)
     kinds = []
     for kind, share in MIX:
         kinds += [kind] * int(round(share * count))
     kinds = (kinds + ["secure"] * count)[:count]
     rng.shuffle(kinds)
-    results, targets, probed = {}, [], []
+    results = {}
     for index, kind in enumerate(kinds):
         name = "ollama-%05d.dc%d.example.com" % (index, index % 4)
         address = "10.%d.%d.%d" % (index // 65536, (index // 256) % 256, index % 256)
@@ -110,19 +156,128 @@ def fleet(catalog, count, seed=7):
                              "module_stderr": "sudo: a password is required\n"}
             continue
         results[name] = facts_of(catalog, name, kind, rng, address)
-        targets.append({"host": name, "addresses": [address], "ports": [11434]})
-        state = {"exposed": "exposed", "mitigated": "filtered"}.get(kind, "closed")
-        probed.append({"host": name, "address": address, "port": 11434, "state": state,
-                       "detail": "GET /api/tags answered 200 with JSON" if state == "exposed" else state})
-    return results, summarize(targets, probed, catalog, "controller")
+    # The probe's targets as the audit builds them (every port a host
+    # reported, and 11434); Ollama's port answers as the host's kind says,
+    # every other port refuses.
+    targets, probed = ollama_probe.build_targets(results), []
+    for target in targets:
+        kind = kinds[int(target["host"][7:12])]
+        ports = [s["bind"]["port"] for s in results[target["host"]]["services"]]
+        for address in target["addresses"]:
+            for port in target["ports"]:
+                state = {"exposed": "exposed", "mitigated": "filtered"}.get(kind, "closed") if port in ports \
+                    else "closed"
+                probed.append(dict(probe_result(address, port, state), host=target["host"]))
+    return results, ollama_probe.summarize(targets, probed, catalog, "controller"), dict(zip(
+        ("ollama-%05d.dc%d.example.com" % (index, index % 4) for index in range(count)), kinds))
+
+
+DOCUMENTS = ("findings.json", "findings.csv", "report.md", "report.html", "junit.xml")
+
+
+def check_outputs(dest, kinds, probe):
+    """What is wrong with the report written into ``dest``, one line each
+    (none: all right). Every document present and not empty; every host in
+    findings.json with the status its kind says; the findings counted alike
+    in the summary, the JSON, the CSV and the tickets (one per open
+    finding); one OLLAMA-NET-001 per exposed host whose evidence is the
+    probe's own (``from controller: <evidence>``), also in report.md and
+    report.html; a JUnit file that parses, with a test case per host at
+    least."""
+    problems = []
+    for name in DOCUMENTS:
+        path = os.path.join(dest, name)
+        if not os.path.isfile(path) or os.path.getsize(path) == 0:
+            problems.append("%s missing or empty" % name)
+    if problems:
+        return problems
+    with open(os.path.join(dest, "findings.json")) as handle:
+        report = json.load(handle)
+    summary, findings = report["summary"], report["findings"]
+    if summary["hosts"] != len(kinds) or len(report["hosts"]) != len(kinds):
+        problems.append("findings.json: %d hosts (summary %d), %d built" % (
+            len(report["hosts"]), summary["hosts"], len(kinds)))
+    wrong = sorted(h for h, kind in kinds.items() if report["hosts"].get(h, {}).get("status") != kind)
+    if wrong:
+        problems.append("findings.json: %d hosts with a status other than their kind's, e.g. %s (%s, built %s)" % (
+            len(wrong), wrong[0], report["hosts"].get(wrong[0], {}).get("status"), kinds[wrong[0]]))
+    if summary["findings"] != len(findings):
+        problems.append("findings.json: summary says %d findings, the list holds %d" % (summary["findings"],
+                                                                                      len(findings)))
+    with open(os.path.join(dest, "findings.csv"), newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if len(rows) != len(findings):
+        problems.append("findings.csv: %d rows for %d findings" % (len(rows), len(findings)))
+    tickets = os.listdir(os.path.join(dest, "tickets")) if os.path.isdir(os.path.join(dest, "tickets")) else []
+    empty = [t for t in tickets if os.path.getsize(os.path.join(dest, "tickets", t)) == 0]
+    if len(tickets) != summary["open"] or empty:
+        problems.append("tickets/: %d files (%d empty) for %d open findings" % (len(tickets), len(empty),
+                                                                               summary["open"]))
+    net = dict((f["host"], f["evidence"]) for f in findings if f["id"] == "OLLAMA-NET-001")
+    exposed = sorted(h for h, kind in kinds.items() if kind == "exposed")
+    if sorted(net) != exposed:
+        problems.append("OLLAMA-NET-001 on %d hosts, %d exposed" % (len(net), len(exposed)))
+    with open(os.path.join(dest, "report.md")) as handle:
+        markdown = handle.read()
+    with open(os.path.join(dest, "report.html")) as handle:
+        html = handle.read()
+    answered = [h for h in exposed if any(r["state"] == "exposed" for r in probe.get(h, {}).get("results", []))]
+    for host in answered[:1] + answered[-1:]:
+        said = next(r.get("evidence") for r in probe[host]["results"] if r["state"] == "exposed")
+        line = "from controller: %s" % said
+        if net.get(host) != line:
+            problems.append("OLLAMA-NET-001 of %s reads %r, the probe said %r" % (host, net.get(host), said))
+        if "| %s | new | %s |" % (host, line) not in markdown and "| %s | open | %s |" % (host, line) not in markdown:
+            problems.append("report.md: no OLLAMA-NET-001 line for %s with the probe's evidence" % host)
+        if html_escape(str(said)) not in html:
+            problems.append("report.html: the probe's evidence for %s is missing" % host)
+    bad = sorted(h for h, text in net.items() if "None" in text or not text.startswith("from controller: GET "))
+    if bad:
+        problems.append("OLLAMA-NET-001 without the probe's evidence on %d hosts, e.g. %s: %r" % (
+            len(bad), bad[0], net[bad[0]]))
+    try:
+        cases = len(list(ElementTree.parse(os.path.join(dest, "junit.xml")).getroot().iter("testcase")))
+        if cases < len(kinds):
+            problems.append("junit.xml: %d test cases for %d hosts" % (cases, len(kinds)))
+    except ElementTree.ParseError as error:
+        problems.append("junit.xml does not parse: %s" % error)
+    return problems
+
+
+def verdict(worst_s, peak_mib, problems):
+    """What missed: the slowest run over GOAL_SECONDS, the peak memory over
+    GOAL_MIB, each problem of the written report."""
+    missed = []
+    if worst_s >= GOAL_SECONDS:
+        missed.append("slowest run %.2f s, goal < %.0f s" % (worst_s, GOAL_SECONDS))
+    if peak_mib >= GOAL_MIB:
+        missed.append("peak memory %.0f MiB, goal < %.0f MiB" % (peak_mib, GOAL_MIB))
+    return missed + problems
+
+
+def toolkit_commit():
+    """``git describe --always --dirty`` of the toolkit, or None outside a checkout."""
+    try:
+        return subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True,
+                              text=True, check=True).stdout.strip() or None
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def save(results, path=None):
+    with open((path or RESULTS) + ".tmp", "w") as handle:
+        json.dump(results, handle, indent=1, sort_keys=True)
+        handle.write("\n")
+    os.replace((path or RESULTS) + ".tmp", path or RESULTS)
 
 
 def main():
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
     with open(os.path.join(ROOT, "roles", "ollama_audit", "files", "catalog.yml")) as handle:
         catalog = yaml.safe_load(handle)
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     started = time.perf_counter()
-    results, probe = fleet(catalog, count)
+    results, probe, kinds = fleet(catalog, count)
     synthetic = time.perf_counter() - started
     dest = tempfile.mkdtemp(prefix="report-scale-")
     try:
@@ -133,14 +288,16 @@ def main():
             built = time.perf_counter()
             publish_report(dest, report, catalog)  # apply_history against the previous run, then every file
             timings.append((run, built - begin, time.perf_counter() - built))
+        # The peak before the check below reads the files back.
+        peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
         sizes = {}
         for base, _dirs, files in os.walk(dest):
             for name in files:
                 if not name.startswith("."):
                     sizes[os.path.relpath(os.path.join(base, name), dest)] = os.path.getsize(os.path.join(base, name))
+        problems = check_outputs(dest, kinds, probe)
     finally:
         shutil.rmtree(dest, ignore_errors=True)
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     worst = max(b + w for _, b, w in timings)
     summary = report["summary"]
     print("report_scale: %d hosts (%s), %d findings, %d open" % (
@@ -155,9 +312,25 @@ def main():
     print("  tickets/       %10.1f KiB in %d files" % (sum(sizes[n] for n in tickets) / 1024.0, len(tickets)))
     print("  slowest run %.2f s (goal < %.0f s), peak memory %.0f MiB (goal < %.0f MiB)" % (
         worst, GOAL_SECONDS, peak_mib, GOAL_MIB))
-    over = worst >= GOAL_SECONDS or peak_mib >= GOAL_MIB
-    print("  %s" % ("OVER THE GOAL" if over else "within the goal"))
-    return 1 if over else 0
+    for line in problems:
+        print("  WRONG OUTPUT: %s" % line)
+    if not problems:
+        print("  the written report checked: every file there and not empty, every host's status, the counts, "
+              "OLLAMA-NET-001 with the probe's evidence")
+    missed = verdict(worst, peak_mib, problems)
+    print("  %s" % ("MISSED: " + "; ".join(missed) if missed else "within the goal"))
+    if count == 10000 or os.environ.get("REPORT_RESULTS"):
+        save({"date": date, "commit": toolkit_commit(), "command": "make bench-report",
+              "hosts": summary["hosts"], "findings": summary["findings"], "open": summary["open"],
+              "by_status": summary["by_status"], "by_severity": summary.get("by_severity"),
+              "runs": [{"run": run, "build_s": round(build, 2), "write_s": round(write, 2),
+                        "total_s": round(build + write, 2)} for run, build, write in timings],
+              "slowest_s": round(worst, 2), "peak_mib": round(peak_mib), "synthetic_s": round(synthetic, 2),
+              "sizes_kib": dict((n, round(sizes[n] / 1024.0, 1)) for n in sizes if n not in tickets),
+              "tickets": {"files": len(tickets), "kib": round(sum(sizes[n] for n in tickets) / 1024.0, 1)},
+              "goals": {"seconds": GOAL_SECONDS, "mib": GOAL_MIB}, "problems": problems, "missed": missed})
+        print("  results: %s" % os.path.relpath(RESULTS, ROOT))
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":

@@ -36,6 +36,12 @@ RSS of the command's whole process tree, every 0.2 s). The work inside the
 containers (dockerd, the modules' Python in the hosts) is not controller CPU
 and is not counted.
 
+The goals (tests/bench/goals.yml): the audit at most 1.5x ping, the
+converged harden at most 4x ping. The run exits 1, after printing every
+figure, when a ratio misses its goal, a run fails (rc, failed or unreachable
+hosts, a converged harden that changes something), a host is classified
+wrong or a step was not measured.
+
 Results go to tests/bench/scale_results.json (written after every step, so a
 run stopped half-way keeps what it measured) and are printed as a table. The
 lab is always torn down at the end (also on failure or SIGTERM).
@@ -43,6 +49,7 @@ lab is always torn down at the end (also on failure or SIGTERM).
     .venv/bin/python tests/bench/scale.py            (make bench-scale-lab)
     .venv/bin/python tests/bench/scale.py destroy    (tear a left-over lab down)
     .venv/bin/python tests/bench/scale.py table      (print the recorded results)
+    .venv/bin/python tests/bench/scale.py check      (exit 1 when the recorded results miss a goal)
 
 Not part of `make test`: at 100 hosts it takes the better part of an hour on
 the 2-core development machine.
@@ -88,8 +95,17 @@ REPEAT = max(1, int(os.environ.get("SCALE_REPEAT", "3")))
 # to fall below the number of cores (the lab's units settling) before the
 # first measurement.
 SETTLE = float(os.environ.get("SCALE_SETTLE", "300"))
-AUDIT_TARGET = 1.5
-HARDEN_TARGET = 4.0
+
+
+def load_goals():
+    """The benchmarks' goals (tests/bench/goals.yml, the one place they live)."""
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "goals.yml")) as handle:
+        return yaml.safe_load(handle)
+
+
+GOALS = load_goals()["scale"]
+AUDIT_TARGET = GOALS["audit_over_ping"]
+HARDEN_TARGET = GOALS["harden_again_over_ping"]
 # One cycle of 20 hosts, repeated: 16 exposed (a systemd drop-in, the unit,
 # an environment file, an IPv6 or http:// bind, drift, a hand-started process
 # the rebind adopts), 4 not (secure, CORS wildcard, malformed, no Ollama).
@@ -468,6 +484,63 @@ def ratio_of(run, ping):
     return ratio(run.get("wall_s"), ping.get("wall_s"))
 
 
+def ratio_value(run, ping):
+    """The ratio as a number (see ratio_of), or None when not measured."""
+    if run.get("ratio"):
+        return float(run["ratio"])
+    if run.get("wall_s") and ping.get("wall_s"):
+        return run["wall_s"] / ping["wall_s"]
+    return None
+
+
+def misses(results, sizes=None, harden=None):
+    """What the results say went wrong, one line each (none: every goal met).
+
+    A ratio over its goal (the audit, the converged harden), a run that
+    failed (a non-zero rc, failed or unreachable hosts, a converged harden
+    that changed something, a first harden that failed a host), a host the
+    audit classified wrong, a size or step not measured, an error that
+    stopped the run."""
+    found = []
+    if results.get("error"):
+        found.append("the run stopped: %s" % results["error"])
+    if not results.get("complete"):
+        found.append("incomplete run")
+    harden = results.get("harden", True) if harden is None else harden
+    every = results.get("sizes", {})
+    for size in sizes if sizes is not None else results.get("sizes_wanted") or sorted(int(s) for s in every):
+        row = every.get(str(size), {})
+        steps = ["ping", "audit"] + (["harden_first", "ping_walled", "harden_again"] if harden else [])
+        for step in steps:
+            run = row.get(step)
+            if not run:
+                found.append("%s hosts: %s not measured" % (size, step))
+                continue
+            if run.get("rc"):
+                found.append("%s hosts: %s rc %s" % (size, step, run["rc"]))
+            recap = run.get("recap") or {}
+            for key in ("failed", "unreachable"):
+                if recap.get(key):
+                    found.append("%s hosts: %s %s=%s" % (size, step, key, recap[key]))
+        audit = row.get("audit")
+        if audit:
+            if audit.get("classified_wrong"):
+                found.append("%s hosts: classified wrong: %s" % (size, ", ".join(audit["classified_wrong"])))
+            elif audit.get("classified_right") != size and not audit.get("rc"):
+                found.append("%s hosts: %s of %s classified right" % (size, audit.get("classified_right"), size))
+            value = ratio_value(audit, row.get("ping", {}))
+            if value is not None and value > AUDIT_TARGET:
+                found.append("%s hosts: audit %.2fx ping, goal %.1fx" % (size, value, AUDIT_TARGET))
+        again = row.get("harden_again")
+        if harden and again:
+            if (again.get("recap") or {}).get("changed"):
+                found.append("%s hosts: converged harden changed=%s" % (size, again["recap"]["changed"]))
+            value = ratio_value(again, row.get("ping_walled", {}))
+            if value is not None and value > HARDEN_TARGET:
+                found.append("%s hosts: converged harden %.2fx ping, goal %.1fx" % (size, value, HARDEN_TARGET))
+    return found
+
+
 def table(results):
     lines = ["Scale lab, %s, toolkit %s; %s; forks %s; lab of %s hosts built in %s s (create %s, provision %s), "
              "%s MiB RSS in its hosts, torn down in %s s" % (
@@ -520,6 +593,12 @@ def main(argv):
         with open(RESULTS) as handle:
             print(table(json.load(handle)))
         return 0
+    if action == "check":
+        with open(RESULTS) as handle:
+            missed = misses(json.load(handle))
+        for line in missed:
+            print("MISSED: " + line)
+        return 1 if missed else 0
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped (SIGTERM)"))
     results = {}
     status = 0
@@ -534,7 +613,12 @@ def main(argv):
         results.setdefault("lab", {})["destroy_s"] = destroy()
         save(results)
     print(table(results))
-    return status
+    missed = misses(results)
+    for line in missed:
+        print("MISSED: " + line)
+    print("goals (tests/bench/goals.yml): audit <= %.1fx ping, converged harden <= %.1fx ping: %s" % (
+        AUDIT_TARGET, HARDEN_TARGET, "missed" if missed else "met"))
+    return 1 if missed else status
 
 
 if __name__ == "__main__":

@@ -80,3 +80,80 @@ def test_an_even_count_of_pairs_keeps_the_upper_middle_ratio(monkeypatch):
     monkeypatch.setattr(scale, "measure", measure)
     _ping, run = scale.paired_runs(["ansible"], ["ansible-playbook"], repeat=2)
     assert run["pair_ratios"] == [1.1, 1.3] and run["ratio"] == 1.3 and run["wall_s"] == 2.6
+
+
+# ---------------------------------------------------------------- the verdict
+
+def passing_results():
+    """A whole run at 10 hosts that meets every goal (figures of run F)."""
+    def run(wall, **extra):
+        return dict({"wall_s": wall, "rc": 0, "recap": {"ok": 10, "changed": 0, "unreachable": 0, "failed": 0},
+                     "hosts": 10, "cpu_s": 10.0, "cpu_s_per_host": 1.0, "peak_mib": 100.0, "range": "osc-001..osc-010"},
+                    **extra)
+    return {"complete": True, "harden": True, "sizes_wanted": [10], "sizes": {"10": {
+        "ping": run(1.71), "audit": run(2.47, ratio=1.444, classified_right=10, classified_wrong=[]),
+        "harden_first": run(121.0, recap={"ok": 721, "changed": 212, "unreachable": 0, "failed": 0}),
+        "ping_walled": run(1.73), "harden_again": run(5.04, ratio=2.913)}}}
+
+
+def test_a_run_that_meets_every_goal_misses_nothing():
+    assert scale.misses(passing_results()) == []
+
+
+def test_the_goals_come_from_goals_yml():
+    goals = scale.load_goals()["scale"]
+    assert (scale.AUDIT_TARGET, scale.HARDEN_TARGET) == (goals["audit_over_ping"], goals["harden_again_over_ping"])
+
+
+@pytest.mark.parametrize("step, change, expected", [
+    ("audit", {"ratio": 1.52}, "10 hosts: audit 1.52x ping, goal 1.5x"),
+    ("harden_again", {"ratio": 4.2}, "10 hosts: converged harden 4.20x ping, goal 4.0x"),
+    ("audit", {"rc": 2}, "10 hosts: audit rc 2"),
+    ("harden_first", {"rc": 2, "recap": {"failed": 1}}, "10 hosts: harden_first failed=1"),
+    ("harden_again", {"recap": {"changed": 3}}, "10 hosts: converged harden changed=3"),
+    ("ping", {"recap": {"unreachable": 1}}, "10 hosts: ping unreachable=1"),
+    ("audit", {"classified_right": 9, "classified_wrong": ["osc-004"]}, "10 hosts: classified wrong: osc-004"),
+])
+def test_each_miss_is_named(step, change, expected):
+    results = passing_results()
+    results["sizes"]["10"][step].update(change)
+    assert expected in scale.misses(results)
+
+
+def test_a_ratio_without_pairs_is_judged_on_the_walls():
+    results = passing_results()
+    del results["sizes"]["10"]["audit"]["ratio"]
+    results["sizes"]["10"]["audit"]["wall_s"] = 2.6  # 2.6 / 1.71 = 1.52
+    assert scale.misses(results) == ["10 hosts: audit 1.52x ping, goal 1.5x"]
+
+
+def test_a_step_not_measured_an_error_and_an_incomplete_run_miss():
+    results = passing_results()
+    del results["sizes"]["10"]["harden_again"]
+    results.update(complete=False, error="provisioning failed")
+    assert scale.misses(results) == ["the run stopped: provisioning failed", "incomplete run",
+                                     "10 hosts: harden_again not measured"]
+
+
+def test_an_audit_only_run_is_not_asked_for_the_harden():
+    results = passing_results()
+    for step in ("harden_first", "ping_walled", "harden_again"):
+        del results["sizes"]["10"][step]
+    results["harden"] = False
+    assert scale.misses(results) == []
+
+
+def test_main_exits_1_when_a_goal_is_missed_and_prints_the_figures(monkeypatch, capsys):
+    missed = passing_results()
+    missed["sizes"]["10"]["audit"]["ratio"] = 1.7
+
+    def run_all(results):
+        results.update(missed)
+    monkeypatch.setattr(scale, "run_all", run_all)
+    monkeypatch.setattr(scale, "destroy", lambda: 0.5)
+    monkeypatch.setattr(scale, "save", lambda results: None)
+    assert scale.main(["scale.py"]) == 1
+    out = capsys.readouterr().out
+    assert "| 10 | 1.71 | 2.47 | 1.70 (goal 1.5)" in out and "MISSED: 10 hosts: audit 1.70x ping" in out
+    missed["sizes"]["10"]["audit"]["ratio"] = 1.444
+    assert scale.main(["scale.py"]) == 0
