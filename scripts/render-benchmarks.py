@@ -90,9 +90,12 @@ def report_block(data, goals, where):
         return "`make bench-report` has not written its results yet."
     runs = data["runs"]
     sizes = data["sizes_kib"]
-    lines = ["`make bench-report` (%s): %s hosts, %s findings, %s open; %s." % (
+    local = ""
+    if "open_local" in data:
+        local = " (and %s open to local users only)" % "{:,}".format(data["open_local"])
+    lines = ["`make bench-report` (%s): %s hosts, %s findings, %s open%s; %s." % (
         origin(data, path), "{:,}".format(data["hosts"]), "{:,}".format(data["findings"]),
-        "{:,}".format(data["open"]), "every goal met, the written report checked" if not data["missed"]
+        "{:,}".format(data["open"]), local, "every goal met, the written report checked" if not data["missed"]
         else "MISSED: " + "; ".join(data["missed"])), "",
         "| | figure | goal |", "|---|---|---|"]
     lines.append("| slowest run (build, life cycle, every file) | %.2f s | under %s s |" % (

@@ -180,7 +180,7 @@ def check_outputs(dest, kinds, probe):
     (none: all right). Every document present and not empty; every host in
     findings.json with the status its kind says; the findings counted alike
     in the summary, the JSON, the CSV and the tickets (one per open
-    finding); one OLLAMA-NET-001 per exposed host whose evidence is the
+    finding, those only local users reach included); one OLLAMA-NET-001 per exposed host whose evidence is the
     probe's own (``from controller: <evidence>``), also in report.md and
     report.html; a JUnit file that parses, with a test case per host at
     least."""
@@ -210,9 +210,10 @@ def check_outputs(dest, kinds, probe):
         problems.append("findings.csv: %d rows for %d findings" % (len(rows), len(findings)))
     tickets = os.listdir(os.path.join(dest, "tickets")) if os.path.isdir(os.path.join(dest, "tickets")) else []
     empty = [t for t in tickets if os.path.getsize(os.path.join(dest, "tickets", t)) == 0]
-    if len(tickets) != summary["open"] or empty:
+    still_open = summary["open"] + summary.get("open_local", 0)
+    if len(tickets) != still_open or empty:
         problems.append("tickets/: %d files (%d empty) for %d open findings" % (len(tickets), len(empty),
-                                                                               summary["open"]))
+                                                                               still_open))
     net = dict((f["host"], f["evidence"]) for f in findings if f["id"] == "OLLAMA-NET-001")
     exposed = sorted(h for h, kind in kinds.items() if kind == "exposed")
     if sorted(net) != exposed:
@@ -300,9 +301,9 @@ def main():
         shutil.rmtree(dest, ignore_errors=True)
     worst = max(b + w for _, b, w in timings)
     summary = report["summary"]
-    print("report_scale: %d hosts (%s), %d findings, %d open" % (
+    print("report_scale: %d hosts (%s), %d findings, %d open (and %d open to local users only)" % (
         summary["hosts"], ", ".join("%d %s" % (n, s) for s, n in sorted(summary["by_status"].items())),
-        summary["findings"], summary["open"]))
+        summary["findings"], summary["open"], summary.get("open_local", 0)))
     print("  synthetic fleet (evaluate_host, probe summary): %.2f s (not counted)" % synthetic)
     for run, build, write in timings:
         print("  run %d: build_report %.2f s, apply_history + every file %.2f s" % (run, build, write))
@@ -322,7 +323,7 @@ def main():
     if count == 10000 or os.environ.get("REPORT_RESULTS"):
         save({"date": date, "commit": toolkit_commit(), "command": "make bench-report",
               "hosts": summary["hosts"], "findings": summary["findings"], "open": summary["open"],
-              "by_status": summary["by_status"], "by_severity": summary.get("by_severity"),
+              "open_local": summary.get("open_local", 0), "by_status": summary["by_status"], "by_severity": summary.get("by_severity"),
               "runs": [{"run": run, "build_s": round(build, 2), "write_s": round(write, 2),
                         "total_s": round(build + write, 2)} for run, build, write in timings],
               "slowest_s": round(worst, 2), "peak_mib": round(peak_mib), "synthetic_s": round(synthetic, 2),
