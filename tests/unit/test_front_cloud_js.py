@@ -204,6 +204,17 @@ def test_the_refusals_say_why(module):
 def test_a_big_body_is_scanned_to_its_end(module):
     # The scenario's 6 MB prompt goes through the same scanner in njs; a
     # second model key after it is still seen.
-    big = json.dumps({"model": "llama3.2:1b", "prompt": "x\\\"" * 1500000, "messages": [{"a": [1, {"b": "c"}]}] * 20000})
+    big = json.dumps({"model": "llama3.2:1b", "prompt": "x\\\"" * 500000 + "y" * 5000000,
+                      "messages": [{"role": "user", "content": "hi"}] * 20000})
     verdicts = inspect(module, [[big, CHAT], [big[:-1] + ',"MODEL":"glm-4.6:cloud"}', CHAT]])
     assert verdicts[0] is None and verdicts[1]["code"] == 403, verdicts
+
+
+def test_a_body_too_complex_to_scan_is_refused_not_scanned_forever(module):
+    # njs runs in the nginx worker: the scanner stops after 2,000,000 steps (413).
+    numbers = '{"model":"llama3.2:1b","input":[' + ",".join(["7"] * 1100000) + "]}"  # 2.2 M characters in a container
+    quotes = json.dumps({"model": "llama3.2:1b", "prompt": "\"" * 2100000})      # 2.1 M escaped quotes
+    under = '{"model":"llama3.2:1b","input":[' + ",".join(["7"] * 900000) + "]}"   # 1.8 M: scanned, passes
+    verdicts = inspect(module, [[numbers, "/v1/embeddings"], [quotes, "/api/generate"], [under, "/v1/embeddings"]])
+    assert [v and v["code"] for v in verdicts] == [413, 413, None], verdicts
+    assert verdicts[0]["message"] == "request body too complex for the front to inspect"
