@@ -251,7 +251,8 @@ def test_account_and_web_endpoints_are_for_admins_only(method, path, body):
 
 
 # ollama_front_refuse_cloud_models is on in this scenario's inventory.
-CLOUD_MODELS = ["gpt-oss:120b-cloud", "glm-4.6:cloud", "GPT-OSS:120B-CLOUD", "qwen3-coder-cloud", "kimi-k2:1t-cloud:latest"]
+# (upstream's modelref reads the tag after the last ":": "qwen3-coder-cloud", no tag, is a local name.)
+CLOUD_MODELS = ["gpt-oss:120b-cloud", "glm-4.6:cloud", "GPT-OSS:120B-CLOUD", "qwen3-coder:480b-cloud", "kimi-k2:1t-cloud:latest"]
 
 
 def post_json(user, path, body, *args):
