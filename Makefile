@@ -62,7 +62,7 @@ docs: venv ## Render docs/controls.md from the control catalog, roles/*/README.m
 	$(BIN)/python scripts/render_role_docs.py
 	$(BIN)/python scripts/render-benchmarks.py
 
-unit: venv ## Unit and property tests of the parsers and modules
+unit: venv host ## Unit and property tests of the parsers and modules
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
 
 runner: venv front-image ## The audit and harden jobs through ansible-runner (AWX's engine) on a 2-host lab of its own (orun-*): rc, reports under the artifacts, no secret in the job events

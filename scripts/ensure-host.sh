@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make this (Debian) machine ready for the lab: Docker engine running,
-# debootstrap and chromium present. Idempotent; needs root. Used by `make demo/test`.
+# debootstrap, chromium and node present. Idempotent; needs root. Used by `make demo/test`.
 set -euo pipefail
 
 need=()
@@ -8,6 +8,8 @@ command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 # The HTML report is checked in a real headless browser (audit scenario).
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# The front's njs check (cloud-models.js) is unit-tested under node.
+command -v node >/dev/null 2>&1 || need+=(nodejs)
 if [[ ${#need[@]} -gt 0 ]]; then
   echo "installing ${need[*]} from Debian"
   apt-get update -qq

@@ -50,6 +50,21 @@ def test_entries_split_users_admins_and_keys():
     assert credential_entries(creds, "front") == out  # idempotent
 
 
+def test_names_that_differ_only_in_case_are_refused_by_name():
+    # nginx's map compares strings in any case: "Alice" the admin and "alice"
+    # the user would be one name to the front's maps (known names, admins).
+    creds = [{"name": "alice", "role": "user", "api_key": KEY},
+             {"name": "bob", "role": "user", "api_key": "b" * 30},
+             {"name": "Alice", "role": "admin", "password": "alice-admin-password"}]
+    with pytest.raises(ValueError) as err:
+        credential_entries(creds, "front")
+    assert str(err.value).startswith("credential Alice: name differs only in case from credential alice")
+    assert KEY not in str(err.value) and "alice-admin-password" not in str(err.value)
+    # Control: the same three with distinct names pass.
+    creds[2]["name"] = "alicia"
+    assert set(credential_entries(creds, "front")["names"]) == {"alice", "bob", "alicia"}
+
+
 @pytest.mark.parametrize("creds, message", [
     ([{"name": "a b", "api_key": KEY}], "name must match"),
     ([{"name": "a", "api_key": KEY}, {"name": "a", "api_key": "z" * 30}], "duplicate name"),

@@ -251,7 +251,8 @@ def test_account_and_web_endpoints_are_for_admins_only(method, path, body):
 
 
 # ollama_front_refuse_cloud_models is on in this scenario's inventory.
-CLOUD_MODELS = ["gpt-oss:120b-cloud", "glm-4.6:cloud", "GPT-OSS:120B-CLOUD", "qwen3-coder-cloud", "kimi-k2:1t-cloud:latest"]
+# (upstream's modelref reads the tag after the last ":": "qwen3-coder-cloud", no tag, is a local name.)
+CLOUD_MODELS = ["gpt-oss:120b-cloud", "glm-4.6:cloud", "GPT-OSS:120B-CLOUD", "qwen3-coder:480b-cloud", "kimi-k2:1t-cloud:latest"]
 
 
 def post_json(user, path, body, *args):
@@ -307,6 +308,84 @@ def test_a_big_local_body_passes_the_cloud_check():
                         "\"prompt\": \"x\" * 6000000}))' > /tmp/big-chat.json")
     code, answer = post_json(bearer("bob"), "/api/generate", "@/tmp/big-chat.json")
     assert code == 200 and json.loads(answer)["done"] is True, (code, answer[:300])
+
+
+# The issue's bodies, raw as a client sends them (json.dumps would tidy them):
+# each one Ollama reads as a cloud model, or a body the front cannot read as
+# Go does. Each must get 403 and never reach Ollama.
+HOSTILE_BODIES = [
+    '{"model":"gpt-oss:120b-cloud","model":null,"messages":[]}',       # Go keeps the first, JSON.parse the null
+    '{"model":"glm-4.6: cloud","messages":[]}',                        # modelref trims after the last ":"
+    '{"model":"glm-4.6:\\tcloud","messages":[]}',
+    '{"model":"glm-4.6:\u00a0cloud","messages":[]}',                  # a raw U+00A0
+    '{"model":"glm-4.6:\\u00a0cloud","messages":[]}',
+    '{"model":"gpt-oss:120b-cloud\\u0085","messages":[]}',           # Go's TrimSpace, not JavaScript's trim()
+    '{"model":"llama3.2:1b","mod\\u0065l":"gpt-oss:120b-cloud","messages":[]}',
+    '{"model":["gpt-oss:120b-cloud"],"messages":[]}',
+]
+
+
+@pytest.mark.parametrize("body", HOSTILE_BODIES)
+def test_a_users_hostile_body_gets_403_and_never_reaches_ollama(body):
+    standin_log()
+    for user in (bearer("bob"), basic("alice")):
+        code, answer = post_json(user, "/api/chat", body)
+        assert code == 403 and json.loads(answer)["error"], (code, answer)
+    # Positive control: the same user's local model reaches the stand-in, and is all that did.
+    code, answer = post_json(bearer("bob"), "/api/chat", {"model": "llama3.2:1b", "messages": [], "stream": False})
+    assert code == 200, (code, answer)
+    seen = [gin_request(line) for line in standin_log_until("POST", "/api/chat")]
+    time.sleep(1)
+    seen += [gin_request(line) for line in standin_log()]
+    assert seen == [("POST", "/api/chat")], seen
+
+
+# Routes where the server runs ollama.com's web search itself (signed with
+# the host's key) when the body declares a web search tool, local model or not.
+WEB_SEARCH = [
+    ("/v1/messages", {"model": "llama3.2:1b", "max_tokens": 16, "messages": [{"role": "user", "content": "news?"}],
+                      "tools": [{"type": "web_search_20250305", "name": "web_search", "max_uses": 1}]}),
+    ("/v1/responses", {"model": "llama3.2:1b", "input": "news?", "tools": [{"type": "web_search"}]}),
+]
+
+
+@pytest.mark.parametrize("path, body", WEB_SEARCH)
+def test_a_users_web_search_tool_is_refused_and_an_admins_passes(path, body):
+    standin_log()
+    for user in (bearer("bob"), basic("alice")):
+        code, answer = post_json(user, path, body)
+        assert code == 403 and "web search" in json.loads(answer)["error"], (code, answer)
+    # Control: the same user without the tool reaches the stand-in; so do both admin forms with it.
+    code, answer = post_json(bearer("bob"), path, dict((k, v) for k, v in body.items() if k != "tools"))
+    assert code == 200, (code, answer)
+    for admin in (bearer("root"), basic("root")):
+        code, answer = post_json(admin, path, body)
+        assert code == 200, (code, answer)
+    seen = [gin_request(line) for line in standin_log()]
+    deadline = time.monotonic() + 20
+    while len(seen) < 3 and time.monotonic() < deadline:
+        time.sleep(0.5)
+        seen += [gin_request(line) for line in standin_log()]
+    time.sleep(1)
+    seen += [gin_request(line) for line in standin_log()]
+    assert seen == [("POST", path)] * 3, seen
+
+
+def test_transcriptions_are_for_admins_only_with_the_cloud_check():
+    # The form's "model" becomes a chat request upstream; the front does not read forms.
+    CLIENT.check_output("head -c 4000 /dev/urandom > /tmp/audio.wav")
+    form = ["-F", "model=gpt-oss:120b-cloud", "-F", "file=@/tmp/audio.wav"]
+    path = "/v1/audio/transcriptions"
+    standin_log()
+    assert status(*bearer("bob"), *form, path=path) == 403
+    assert status(*bearer("alice"), *form, path=path) == 403
+    assert status(*basic("alice"), *form, path=path) == 401  # not in the admins' file
+    assert status(*bearer("root"), *form, path=path) == 200
+    assert status(*basic("root"), *form, path=path) == 200
+    seen = [gin_request(line) for line in standin_log_until("POST", path)]
+    time.sleep(1)
+    seen += [gin_request(line) for line in standin_log()]
+    assert seen == [("POST", path)] * 2, seen
 
 
 def test_admin_uploads_a_large_blob():
@@ -601,22 +680,37 @@ def assert_limited(requests, parallel, answer, burst, rate, what, tries=3):
     raise AssertionError("%s: every run too slow to tell a limit from none (sent, seconds, bound): %s" % (what, runs))
 
 
-def test_spellings_of_one_basic_credential_share_one_bucket():
+B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def basic_spellings(name):
+    """Every spelling nginx decodes to this credential: the base64 text's
+    last character with any value of its unused low bits (4 or 16 of them),
+    with or without padding, text after "=", "Basic" in another case."""
     import base64
-    token = base64.b64encode(("alice:%s" % CREDS["alice"]["password"]).encode()).decode()
-    spellings = ["Basic %s" % token, "bAsIc   %s" % token, "Basic %s=1" % token]
+    token = base64.b64encode(("%s:%s" % (name, CREDS[name]["password"])).encode()).decode().rstrip("=")
+    unused = {0: 0, 2: 4, 3: 2}[len(token) % 4]
+    first = B64.index(token[-1]) >> unused << unused
+    lasts = [token[:-1] + c for c in B64[first:first + (1 << unused)]]
+    forms = ["Basic %s", "bAsIc   %s", "Basic %s=1", "BASIC %s=="]
+    return ["Authorization: " + forms[i % len(forms)] % body for i, body in enumerate(lasts)]
+
+
+def test_spellings_of_one_basic_credential_share_one_bucket():
+    spellings = basic_spellings("alice")
+    assert len(spellings) == 16, spellings  # alice's user:password is 28 bytes: 2 characters of 4 bits unused
     burst = _VARS["ollama_front_rate_user_burst"]
     # Each spelling alone is a valid credential.
     time.sleep(3)
-    assert _statuses(*[(["-H", "Authorization: " + s], "/api/version") for s in spellings]) == ["200"] * 3
+    assert _statuses(*[(["-H", s], "/api/version") for s in spellings]) == ["200"] * len(spellings)
     # Control: `burst` requests for each of three credentials, four at a time:
     # no bucket passes its burst, so none is refused.
     time.sleep(3)
-    others = ["-u", "root:%s" % CREDS["root"]["password"]], bearer("bob"), ["-H", "Authorization: " + spellings[0]]
+    others = ["-u", "root:%s" % CREDS["root"]["password"]], bearer("bob"), ["-H", spellings[0]]
     codes = _statuses(*[(others[i % 3], "/api/version") for i in range(3 * burst)], parallel=4)
     assert codes == ["200"] * (3 * burst), codes
-    # The same with the three spellings of alice's: one bucket, refused past its burst.
-    assert_limited([(["-H", "Authorization: " + spellings[i % 3]], "/api/version") for i in range(4 * burst)], 4, "200",
+    # The same with all of alice's spellings in turn: one bucket, refused past its burst.
+    assert_limited([(["-H", spellings[i % len(spellings)]], "/api/version") for i in range(4 * burst)], 4, "200",
                    burst, rate_per_second(_VARS["ollama_front_rate_user"]), "alice's spellings")
 
 
@@ -681,6 +775,34 @@ def test_client_forwarding_headers_do_not_reach_ollama():
     assert lines[gin[-1] + 1] == "[standin] forwarding headers: X-Forwarded-For; X-Forwarded-For=%s" % seen_as, lines
 
 
+BUSY = {"error": "the Ollama server is busy or not answering, try again later"}
+
+
+def test_ollama_down_gets_the_fronts_json_503():
+    chat = ["-H", "Content-Type: application/json", "--data-binary", '{"model":"llama3.2:1b","messages":[]}']
+
+    def answers():
+        """[code, content type, body] of /api/tags (proxied) and /api/chat (through njs)."""
+        out = []
+        for args, path in (([], "/api/tags"), (chat, "/api/chat")):
+            written = curl("-o", "/tmp/busy-answer", "-w", "%{http_code} %{content_type}", *bearer("bob"), *args, path=path)
+            out.append(written.stdout.split(None, 1) + [CLIENT.check_output("cat /tmp/busy-answer")])
+        return out
+
+    assert [a[0] for a in answers()] == ["200", "200"]  # control: Ollama up
+    FRONT.check_output("systemctl stop ollama.service")
+    try:
+        down = answers()
+    finally:
+        FRONT.check_output("systemctl start ollama.service")
+        deadline = time.monotonic() + 30
+        while FRONT.run("curl -sf -m 2 -o /dev/null http://127.0.0.1:11434/").rc != 0 and time.monotonic() < deadline:
+            time.sleep(0.5)
+    for code, ctype, body in down:
+        assert (code, ctype.strip(), json.loads(body)) == ("503", "application/json", BUSY), down
+    assert [a[0] for a in answers()] == ["200", "200"]  # restored
+
+
 def test_upstream_connections_are_capped_at_ollamas_capacity():
     conf = FRONT.check_output("cat /etc/nginx/conf.d/ollama-front.conf")
     # The stand-in's unit sets no OLLAMA_NUM_PARALLEL, _MAX_LOADED_MODELS or _MAX_QUEUE: 1 x 3 + 512.
@@ -696,8 +818,11 @@ def test_upstream_connections_are_capped_at_ollamas_capacity():
      ["ollama_front_allowed_origins", "ollama_front_listen"]),
     ({"ollama_front_credentials": [{"name": "eve\n", "api_key": "ak_eve_" + "x" * 30}]},
      ["ollama_front_credentials: credential #0: name must match"]),
+    # nginx's maps compare names in any case: an admin "Alice" would be the user alice's name too.
+    ({"ollama_front_credentials": list(CREDS.values()) + [{"name": "Alice", "role": "admin", "api_key": "ak_Alice_" + "y" * 30}]},
+     ["ollama_front_credentials: credential Alice: name differs only in case from credential alice"]),
 ])
-def test_a_value_ending_in_a_newline_is_refused_by_name_before_any_change(extra, named):
+def test_a_bad_value_is_refused_by_name_before_any_change(extra, named):
     conf = "/etc/nginx/conf.d/ollama-front.conf"
     before = FRONT.file(conf).sha256sum, FRONT.file("/etc/nginx/ollama-front/keys.map").sha256sum
     out = run_front("-e", json.dumps(extra))

@@ -119,6 +119,12 @@ def credential_entries(credentials, host):
             raise ValueError("credential #%d: name must match %s" % (index, NAME_RE.pattern))
         if name in names:
             raise ValueError("credential %s: duplicate name" % name)
+        # nginx's map matches strings in any case: the front's maps of known
+        # user names and of admins would take "Alice" for "alice".
+        same = [other for other in names if other.lower() == name.lower()]
+        if same:
+            raise ValueError("credential %s: name differs only in case from credential %s (the front's nginx maps "
+                             "compare names in any case)" % (name, same[0]))
         role = cred.get("role", "user")
         if role not in ROLES:
             raise ValueError("credential %s: role must be user or admin" % name)
