@@ -25,8 +25,9 @@ import yaml
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 INVENTORY = os.environ.get("BENCH_INVENTORY", os.path.join(ROOT, "inventories", "lab", "hosts.yml"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "goals.yml")) as _handle:
-    GOALS = yaml.safe_load(_handle)["scale"]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402  (tests/bench/benchlib.py)
+GOALS = benchlib.load_goals("scale")
 TARGET = GOALS["audit_over_ping"]
 HARDEN_TARGET = GOALS["harden_again_over_ping"]
 # Hosts whose exposure harden.yml fixes (not hand-started or in Docker).

@@ -50,12 +50,14 @@ import time
 
 import yaml
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402  (tests/bench/benchlib.py)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 INVENTORY = os.path.join(ROOT, "molecule", "front", "inventory.yml")
 RESULTS = os.environ.get("FRONT_RESULTS", os.path.join(HERE, "front_results.json"))
-with open(os.path.join(HERE, "goals.yml")) as _handle:
-    GOALS = yaml.safe_load(_handle)["front"]
+GOALS = benchlib.load_goals("front")
 UPSTREAM_PORT = 11500
 # The front for the benchmark: in front of the static answer, limits on for
 # every source (no exemption) and high enough not to throttle wrk.
@@ -222,23 +224,8 @@ def verdict(found, runs, ready, wanted, goals=None):
     return missed
 
 
-def settle(limit):
-    """Wait until the 1-minute load average is below the number of cores, at
-    most ``limit`` seconds; the load before and after and the wait."""
-    cores = os.cpu_count() or 1
-    before, start = os.getloadavg()[0], time.monotonic()
-    while os.getloadavg()[0] >= cores and time.monotonic() - start < limit:
-        time.sleep(5)
-    return {"cores": cores, "load_before": round(before, 2), "load_after": round(os.getloadavg()[0], 2),
-            "waited_s": round(time.monotonic() - start, 1)}
 
 
-def toolkit_commit():
-    try:
-        return subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True,
-                              text=True, check=True).stdout.strip() or None
-    except (OSError, subprocess.CalledProcessError):
-        return None
 
 
 def main(argv=None):
@@ -260,7 +247,7 @@ def main(argv=None):
     key = "Authorization: Bearer " + bearer_key()
     static = "http://127.0.0.1:%d/api/tags" % UPSTREAM_PORT
     fronted = "https://127.0.0.1:11443/api/tags"
-    load = settle(args.settle)
+    load = benchlib.settle(args.settle)
     # Warm-up: TLS session, upstream keep-alive pool.
     wrk(args.container, fronted, 1, args.connections, key)
     rounds = []
@@ -311,7 +298,7 @@ def main(argv=None):
         print("MISSED: " + line)
     print("goals (tests/bench/goals.yml, front): %s" % ("missed" if missed else "met"))
     with open(RESULTS + ".tmp", "w") as handle:
-        json.dump({"date": date, "commit": toolkit_commit(), "command": "make bench-front",
+        json.dump({"date": date, "commit": benchlib.toolkit_commit(), "command": "make bench-front",
                    "wrk": {"threads": 1, "connections": args.connections, "duration_s": args.duration,
                            "rounds": args.rounds},
                    "front_vars": FRONT_VARS, "limits": limits,

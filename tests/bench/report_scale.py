@@ -62,8 +62,10 @@ from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_rep
     build_report, records_from_results)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-with open(os.path.join(HERE, "goals.yml")) as _handle:
-    GOALS = yaml.safe_load(_handle)["report"]
+sys.path.insert(0, HERE)
+import benchlib  # noqa: E402  (tests/bench/benchlib.py)
+
+GOALS = benchlib.load_goals("report")
 GOAL_SECONDS = float(GOALS["seconds"])
 GOAL_MIB = float(GOALS["mib"])
 RESULTS = os.environ.get("REPORT_RESULTS", os.path.join(HERE, "report_results.json"))
@@ -256,13 +258,6 @@ def verdict(worst_s, peak_mib, problems):
     return missed + problems
 
 
-def toolkit_commit():
-    """``git describe --always --dirty`` of the toolkit, or None outside a checkout."""
-    try:
-        return subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True,
-                              text=True, check=True).stdout.strip() or None
-    except (OSError, subprocess.CalledProcessError):
-        return None
 
 
 def save(results, path=None):
@@ -321,7 +316,7 @@ def main():
     missed = verdict(worst, peak_mib, problems)
     print("  %s" % ("MISSED: " + "; ".join(missed) if missed else "within the goal"))
     if count == 10000 or os.environ.get("REPORT_RESULTS"):
-        save({"date": date, "commit": toolkit_commit(), "command": "make bench-report",
+        save({"date": date, "commit": benchlib.toolkit_commit(), "command": "make bench-report",
               "hosts": summary["hosts"], "findings": summary["findings"], "open": summary["open"],
               "open_local": summary.get("open_local", 0), "by_status": summary["by_status"], "by_severity": summary.get("by_severity"),
               "runs": [{"run": run, "build_s": round(build, 2), "write_s": round(write, 2),

@@ -71,6 +71,9 @@ import time
 
 import yaml
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402  (tests/bench/benchlib.py)
+
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 os.environ.setdefault("ANSIBLE_CONFIG", os.path.join(ROOT, "ansible.cfg"))
 RESULTS = os.environ.get("SCALE_RESULTS", os.path.join(ROOT, "tests", "bench", "scale_results.json"))
@@ -97,13 +100,8 @@ REPEAT = max(1, int(os.environ.get("SCALE_REPEAT", "3")))
 SETTLE = float(os.environ.get("SCALE_SETTLE", "300"))
 
 
-def load_goals():
-    """The benchmarks' goals (tests/bench/goals.yml, the one place they live)."""
-    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "goals.yml")) as handle:
-        return yaml.safe_load(handle)
-
-
-GOALS = load_goals()["scale"]
+load_goals = benchlib.load_goals
+GOALS = load_goals("scale")
 AUDIT_TARGET = GOALS["audit_over_ping"]
 HARDEN_TARGET = GOALS["harden_again_over_ping"]
 # One cycle of 20 hosts, repeated: 16 exposed (a systemd drop-in, the unit,
@@ -298,14 +296,7 @@ def settle(limit=None):
     """Wait until the 1-minute load average is below the number of cores, at
     most ``limit`` seconds (SCALE_SETTLE); the load before and after and the
     seconds waited, for the results."""
-    limit = SETTLE if limit is None else limit
-    cores = os.cpu_count() or 1
-    before = os.getloadavg()[0]
-    start = time.monotonic()
-    while os.getloadavg()[0] >= cores and time.monotonic() - start < limit:
-        time.sleep(5)
-    return {"load_before": round(before, 2), "load_after": round(os.getloadavg()[0], 2),
-            "waited_s": round(time.monotonic() - start, 1)}
+    return benchlib.settle(SETTLE if limit is None else limit)
 
 
 def profile(cmd, env=None, top=8):
@@ -376,14 +367,6 @@ def probe_matrix(inventory, count, phase, results):
     save(results)
 
 
-def toolkit_commit():
-    """The toolkit's commit the lab measures (``git describe``; -dirty with
-    local changes), or None outside a git checkout."""
-    try:
-        return subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True,
-                              text=True, check=True).stdout.strip() or None
-    except (OSError, subprocess.CalledProcessError):
-        return None
 
 
 def run_all(results):
@@ -391,7 +374,7 @@ def run_all(results):
     workdir = tempfile.mkdtemp(prefix="ollama-scale-")
     inventory = write_inventory(workdir, count)
     results.update({"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-                    "harden": HARDEN, "commit": toolkit_commit(),
+                    "harden": HARDEN, "commit": benchlib.toolkit_commit(),
                     "machine": "%s, %d cores, %d MiB RAM" % (platform.node(), os.cpu_count(),
                                                             os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 1048576),
                     "sizes_wanted": SIZES, "forks": int(FORKS), "image": IMAGE,

@@ -197,8 +197,9 @@ def test_front_waits_for_the_load_to_settle(monkeypatch):
     monkeypatch.setattr(front_bench.os, "cpu_count", lambda: 2)
     monkeypatch.setattr(front_bench.os, "getloadavg", lambda: (loads.pop(0), 0.0, 0.0))
     monkeypatch.setattr(front_bench.time, "sleep", lambda seconds: None)
-    found = front_bench.settle(60)
+    found = front_bench.benchlib.settle(60)
     assert found["load_before"] == 9.0 and found["load_after"] == 1.0 and not loads
+    assert found["cores"] == 2
 
 
 def test_front_medians_and_wrk_units():
