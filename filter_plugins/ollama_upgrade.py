@@ -9,6 +9,8 @@
                                                 install_dir='/usr/local') }}
         -> version, installed, binary, lib_dir, downgrade, install, services, restart, act
     {{ items | ollama_upgrade_problems(uri_results, version) }}                              -> [] when up
+    {{ tar_listing | ollama_upgrade_archive_problems }}                                       -> [] when only
+        bin/ollama and lib/ollama/ (links staying inside it) are in the archive
 
 The logic lives in plugin_utils/ollama_upgrade.py of the collection
 ollama_toolkit.exposure (unit tested); this file only makes it callable
@@ -44,6 +46,10 @@ def ollama_upgrade_problems(items, results, version):
     return up.problems(items, results, version)
 
 
+def ollama_upgrade_archive_problems(listing):
+    return up.listing_problems(listing)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -51,4 +57,5 @@ class FilterModule(object):
             "ollama_upgrade_binary_version": ollama_upgrade_binary_version,
             "ollama_upgrade_plan": ollama_upgrade_plan,
             "ollama_upgrade_problems": ollama_upgrade_problems,
+            "ollama_upgrade_archive_problems": ollama_upgrade_archive_problems,
         }

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 """module_utils/ollama_cloud.py: whether cloud features are on, as upstream decides."""
 
+import json
+
 import pytest
 
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_cloud import (
@@ -23,6 +25,67 @@ def test_env_bool_is_envconfig_bool(value, expected):
     ('{"disable_ollama_cloud": true, "cluster_seeds": "192.0.2.10:11435"}', True),
 ])
 def test_server_json_as_go_unmarshals_it(text, expected):
+    assert server_json_disables(text) is expected
+
+
+# Each case below is read as upstream's envconfig reads it: Go's
+# json.Unmarshal into struct{DisableOllamaCloud bool
+# `json:"disable_ollama_cloud,omitempty"`}, keeping cfg whatever the error.
+DEEP_OK = '[' * 9999 + ']' * 9999  # with the object around it: 10000 levels, Go's limit
+DEEP_BAD = '[' * 10000 + ']' * 10000
+
+
+@pytest.mark.parametrize("text", [
+    '{"disable_ollama_cloud": true, "x": NaN}', '{"disable_ollama_cloud": true, "x": Infinity}',
+    '{"disable_ollama_cloud": true, "x": -Infinity}', '{"disable_ollama_cloud": true, "x": [NaN]}',
+])
+def test_server_json_with_a_constant_go_refuses_is_ignored(text):
+    """Python's json takes NaN and Infinity; Go's scanner refuses the whole
+    file before decoding anything, so the earlier true never lands."""
+    assert server_json_disables(text) is False
+
+
+@pytest.mark.parametrize("key, expected", [
+    ("Disable_Ollama_Cloud", True), ("DISABLE_OLLAMA_CLOUD", True), ("disable_OLLAMA_cloud", True),
+    ("di\u017fable_ollama_cloud", True),  # U+017F long s folds to s (unicode.SimpleFold)
+    ("d\u0131sable_ollama_cloud", False), ("d\u0130sable_ollama_cloud", False),  # dotless/dotted i do not
+    ("disable-ollama-cloud", False), ("disableollamacloud", False), ("DisableOllamaCloud", False),
+])
+def test_server_json_keys_match_as_go_folds_them(key, expected):
+    assert server_json_disables(u'{"%s": true}' % key) is expected
+    assert server_json_disables(u'{%s: true}' % json.dumps(key)) is expected  # the key written with \\u escapes
+
+
+@pytest.mark.parametrize("text, expected", [
+    # null is ignored for a bool field; a value of another type is a type
+    # error that leaves the field as it was; true/false set it, last one wins.
+    ('{"disable_ollama_cloud": true, "disable_ollama_cloud": null}', True),
+    ('{"disable_ollama_cloud": true, "disable_ollama_cloud": "false"}', True),
+    ('{"disable_ollama_cloud": true, "disable_ollama_cloud": 0}', True),
+    ('{"disable_ollama_cloud": true, "disable_ollama_cloud": {"x": false}}', True),
+    ('{"disable_ollama_cloud": true, "disable_ollama_cloud": [false]}', True),
+    ('{"disable_ollama_cloud": "yes", "disable_ollama_cloud": true, "disable_ollama_cloud": 1}', True),
+    ('{"disable_ollama_cloud": true, "DISABLE_OLLAMA_CLOUD": false}', False),
+    ('{"Disable_Ollama_Cloud": true, "disable_ollama_cloud": null}', True),
+    ('{"disable_ollama_cloud": false, "Disable_Ollama_Cloud": true}', True),
+    ('{"disable_ollama_cloud": true, "disable_ollama_cloud": false}', False),
+])
+def test_server_json_duplicates_follow_go(text, expected):
+    assert server_json_disables(text) is expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('{"disable_ollama_cloud": true, "x": %s}' % DEEP_OK, True),  # Python's own json fails here (recursion)
+    ('{"disable_ollama_cloud": true, "x": %s}' % DEEP_BAD, False),  # Go: exceeded max depth
+    ('{"disable_ollama_cloud": true,}', False), ('{"disable_ollama_cloud": true} {}', False),
+    (u'\ufeff{"disable_ollama_cloud": true}', False), ('{"disable_ollama_cloud": True}', False),
+    ('{"disable_ollama_cloud": true, "x": 01}', False), ('{"disable_ollama_cloud": true, "x": .5}', False),
+    ('{"disable_ollama_cloud": true, "x": "\\x41"}', False), ('{"disable_ollama_cloud": true, "x": "a\tb"}', False),
+    ('{"disable_ollama_cloud": true, \'x\': 1}', False), ('{"disable_ollama_cloud": true, "x": 1e5, "y": -0.5E-3}', True),
+    (' \r\n\t{"disable_ollama_cloud":true}\n', True), (u'\u00a0{"disable_ollama_cloud": true}', False),
+    ("null", False), ("true", False), (b'{"disable_ollama_cloud": true}', True), (b'\xff{}', False),
+])
+def test_server_json_syntax_as_go_scans_it(text, expected):
     assert server_json_disables(text) is expected
 
 

@@ -1,10 +1,16 @@
 # -*- coding: utf-8 -*-
 """The upgrade plan (plugin_utils/ollama_upgrade.py)."""
 
+import io
+import os
+import subprocess
+import tarfile
+
 import pytest
 
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_upgrade import (
-    binary_version, check_input, compare, exec_binary, parse_version, plan, problems, version_url)
+    archive_problems, binary_version, check_input, compare, exec_binary, listing_problems, parse_listing,
+    parse_version, plan, problems, version_url)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import parse_ollama_host
 
 SHA = "a" * 64
@@ -132,3 +138,146 @@ def test_problems_name_each_service_that_is_not_up():
     assert "c.service" in found[1] and "Connection refused" in found[1]
     assert problems(items[:1], results[:1], "0.20.0") == []
     assert "not checked" in problems(items, results[:1], "0.20.0")[-1]
+
+
+
+# The archive check: archives built member by member (tarfile), listed by GNU
+# tar exactly as the role lists them on the host, then judged.
+def tar_listing(tmp_path, members, name="a.tgz"):
+    """GNU tar's listing of a gzip tarball holding `members`: tuples
+    (name, type, target) with type file, dir, symlink, hardlink, chr or
+    fifo; every member owned by uid 1234 with mode 0777, as an archive
+    packed without --owner 0 may be."""
+    path = tmp_path / name
+    kinds = {"file": tarfile.REGTYPE, "dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE,
+             "hardlink": tarfile.LNKTYPE, "chr": tarfile.CHRTYPE, "fifo": tarfile.FIFOTYPE}
+    with tarfile.open(str(path), "w:gz", format=tarfile.GNU_FORMAT) as archive:
+        for member in members:
+            member_name, kind, target = (tuple(member) + (None,))[:3]
+            info = tarfile.TarInfo(member_name)
+            info.type, info.uid, info.gid, info.mode = kinds[kind], 1234, 1234, 0o777
+            data = b"ollama\\n" if kind == "file" else b""
+            info.size = len(data)
+            if target is not None:
+                info.linkname = target
+            archive.addfile(info, io.BytesIO(data) if data else None)
+    return subprocess.run(
+        ["tar", "--list", "--verbose", "--absolute-names", "--numeric-owner", "--full-time", "--quoting-style=c",
+         "--file", str(path)],
+        env=dict(os.environ, LC_ALL="C"), check=True, capture_output=True, text=True).stdout
+
+
+UPSTREAM = [("bin", "dir"), ("bin/ollama", "file"), ("lib", "dir"), ("lib/ollama", "dir"),
+            ("lib/ollama/libggml-base.so", "symlink", "libggml-base.so.0"),
+            ("lib/ollama/libggml-base.so.0", "file"),
+            ("lib/ollama/cuda_v12", "dir"), ("lib/ollama/cuda_v12/libcudart.so.12", "file"),
+            ("lib/ollama/mlx_cuda_v12", "dir"),
+            # deduplicate_cuda_libs.sh's links, and one to the lib dir itself
+            ("lib/ollama/mlx_cuda_v12/libcudart.so.12", "symlink", "../cuda_v12/libcudart.so.12"),
+            ("lib/ollama/mlx_cuda_v12/all", "symlink", "../../ollama"),
+            ("lib/ollama/hard", "hardlink", "lib/ollama/libggml-base.so.0")]
+
+
+def test_archive_check_accepts_upstream_layouts(tmp_path):
+    """`tar c bin lib` (amd64) and `tar c -C dist .` (multi-platform:
+    every name under ./, the root itself a member), with links inside
+    lib/ollama/, owned by uid 1234 with mode 0777 (the role resets those)."""
+    listing = tar_listing(tmp_path, UPSTREAM)
+    members = parse_listing(listing)
+    assert [m["name"] for m in members] == [m[0] + ("/" if m[1] == "dir" else "") for m in UPSTREAM]
+    assert members[4]["target"] == "libggml-base.so.0" and members[4]["type"] == "symbolic link"
+    assert members[-1]["type"] == "hard link" and members[-1]["uid"] == 1234 and members[1]["mode"] == "rwxrwxrwx"
+    assert listing_problems(listing) == []
+    dotted = [("./", "dir")] + [("./" + m[0],) + m[1:2] + tuple("./" + t if m[1] == "hardlink" else t
+                                                                  for t in m[2:]) for m in UPSTREAM]
+    assert listing_problems(tar_listing(tmp_path, dotted, "dot.tgz")) == []
+
+
+@pytest.mark.parametrize("extra,why", [
+    (("etc/cron.d/ollama", "file"), "'etc/cron.d/ollama' is outside bin/ollama and lib/ollama/"),
+    (("bin/ollama-helper", "file"), "'bin/ollama-helper' is outside"),
+    (("lib/libc.so.6", "file"), "'lib/libc.so.6' is outside"),
+    (("ollama", "file"), "'ollama' is outside"),
+    (("/etc/passwd", "file"), "'/etc/passwd' is an absolute path"),
+    (("lib/ollama/../../etc/passwd", "file"), "contains '..'"),
+    (("./../usr/bin/x", "file"), "contains '..'"),
+    (("lib//ollama/x", "file"), "not a plain path"),
+    (("lib/ollama/./x", "file"), "not a plain path"),
+    (("lib/ollama/evil", "symlink", "/etc/shadow"), "symbolic link to '/etc/shadow' (absolute"),
+    (("lib/ollama/evil", "symlink", "../../bin/ollama"), "leads outside lib/ollama/"),
+    (("lib/ollama/evil", "symlink", "../../../../etc"), "leads outside lib/ollama/"),
+    (("lib/ollama/cuda_v12/evil", "symlink", "../.."), "leads outside lib/ollama/"),
+    (("lib/ollama/evil", "symlink", ""), "(absolute or empty)"),
+    (("lib/ollama/evil", "hardlink", "etc/shadow"), "hard link to 'etc/shadow', not to a file"),
+    (("lib/ollama/evil", "hardlink", "/etc/shadow"), "absolute path"),
+    (("lib/ollama/evil", "hardlink", "bin/ollama"), "hard link to 'bin/ollama'"),
+    (("lib/ollama/evil", "hardlink", "lib/ollama/../../etc/shadow"), "contains '..'"),
+    (("lib/ollama/tty", "chr"), "is a other (c)"),
+    (("lib/ollama/fifo", "fifo"), "is a other (p)"),
+    (("bin/ollama", "file"), "'bin/ollama' appears twice"),
+    (("lib/ollama/libggml-base.so.0", "symlink", "/etc/shadow"), "appears twice"),
+])
+def test_archive_check_refuses_anything_else(tmp_path, extra, why):
+    found = listing_problems(tar_listing(tmp_path, UPSTREAM + [extra]))
+    assert len(found) == 1 and why in found[0], found
+
+
+@pytest.mark.parametrize("members,why", [
+    # A link that stays inside by its text but leaves through another link.
+    ([("lib/ollama/d", "symlink", "."), ("lib/ollama/x", "symlink", "d/..")], "'lib/ollama/x' is a symbolic link"),
+    ([("lib/ollama/d", "symlink", "cuda_v12/.."), ("lib/ollama/x", "symlink", "d/../..")], "leads outside"),
+    ([("lib/ollama/a", "symlink", "b"), ("lib/ollama/b", "symlink", "a")], "'lib/ollama/a' is a symbolic link"),
+    # A member unpacked through a link (GNU tar would follow it).
+    ([("lib/ollama/sub", "symlink", "cuda_v12"), ("lib/ollama/sub/x.so", "file")], "goes through the symbolic link"),
+])
+def test_archive_check_follows_links_as_extraction_would(tmp_path, members, why):
+    found = listing_problems(tar_listing(tmp_path, UPSTREAM + members))
+    assert found and why in found[0], found
+
+
+@pytest.mark.parametrize("replace,why", [
+    (("lib", "symlink", "/etc"), "'lib' is a symbolic link (only a directory"),
+    (("lib/ollama", "symlink", "../etc"), "'lib/ollama' is a symbolic link (only a directory"),
+    (("bin", "symlink", "/usr/bin"), "'bin' is a symbolic link"),
+    (("bin/ollama", "symlink", "../lib/ollama/libggml-base.so.0"), "'bin/ollama' is a symbolic link (only a file"),
+    (("bin/ollama", "hardlink", "lib/ollama/libggml-base.so.0"), "'bin/ollama' is a hard link"),
+    (("bin/ollama", "dir"), "'bin/ollama/' is a directory"),
+])
+def test_archive_check_wants_directories_on_the_way_and_a_binary(tmp_path, replace, why):
+    members = [replace if m[0] == replace[0] else m for m in UPSTREAM]
+    found = listing_problems(tar_listing(tmp_path, members))
+    assert found and why in found[0], found
+
+
+def test_archive_check_wants_bin_ollama(tmp_path):
+    assert listing_problems(tar_listing(tmp_path, [m for m in UPSTREAM if m[0] != "bin/ollama"])) == [
+        "there is no bin/ollama"]
+    assert archive_problems([]) == ["there is no bin/ollama"]
+
+
+def test_archive_listing_names_are_read_exactly(tmp_path):
+    """Quotes, newlines, spaces, ' -> ' and non-ASCII in names come back as
+    stored (a name that tar escapes cannot hide another one)."""
+    odd = ['lib/ollama/we"ird\nname \u00e9', "lib/ollama/a -> b", "lib/ollama/x link to y", "lib/ollama/tab\there"]
+    listing = tar_listing(tmp_path, UPSTREAM + [(name, "file") for name in odd])
+    assert [m["name"] for m in parse_listing(listing)][-4:] == odd
+    assert listing_problems(listing) == []
+    found = listing_problems(tar_listing(tmp_path, UPSTREAM + [("lib/ollama/x\n/etc/passwd", "file"),
+                                                               ("x -> lib/ollama/y", "file")], "b.tgz"))
+    assert found == ["'x -> lib/ollama/y' is outside bin/ollama and lib/ollama/"]
+
+
+def test_archive_listing_that_cannot_be_read_is_refused():
+    with pytest.raises(ValueError, match="line 1"):
+        parse_listing("tar: something odd\n")
+    for bad in ['-rwxr-xr-x 0/0 2 2026-01-01 00:00:00 "bin/ollama" junk',
+                '-rwxr-xr-x 0/0 2 2026-01-01 00:00:00 "bin/ollama',
+                '-rwxr-xr-x 0/0 2 2026-01-01 00:00:00 "bin/\\qollama"',
+                '-rwxr-xr-x 0/0 2 2026-01-01 00:00:00 "bin/\\377ollama"',
+                '-rwxr-xr-x 0/0 2 2026-01-01 00:00:00 "bin/ollama" -> "x"',
+                'lrwxrwxrwx 0/0 0 2026-01-01 00:00:00 "lib/ollama/x"']:
+        found = listing_problems(bad)
+        assert len(found) == 1 and "cannot be read" in found[0], (bad, found)
+    many = "\n".join('-rw-r--r-- 0/0 1 2026-01-01 00:00:00 "x%d"' % i for i in range(30))
+    found = listing_problems(many)
+    assert len(found) == 11 and found[-1] == "and 21 more"

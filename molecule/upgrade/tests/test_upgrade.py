@@ -1,7 +1,10 @@
 """Verify the upgrade (after converge and idempotence): each host answers
 0.21.0 on loopback from the packaged release laid out like upstream's
 (/usr/local/bin/ollama, /usr/local/lib/ollama), the service is active, and
-the binary it replaced is kept (byte for byte) for the rollback."""
+the binary it replaced is kept (byte for byte) for the rollback. The
+release was packed by uid 1234 with modes 0777/0666 and holds the archive
+root `./` itself: /usr/local and what was installed stay root's and
+writable by root only, its links stay links."""
 
 import json
 import os
@@ -64,3 +67,31 @@ def test_previous_binary_kept_for_rollback(name):
     assert [s["name"] for s in state["services"]] == ["ollama.service"]
     # Only the rollback's copy is kept.
     assert target.check_output("ls %s/versions" % STATE_DIR).split() == [HOSTS[name]]
+
+
+@pytest.mark.parametrize("name", sorted(HOSTS))
+def test_install_dirs_stay_roots(name):
+    """The archive's owner (1234) and modes (0777) reach neither the
+    directories it was unpacked over nor what it installed."""
+    target = host(name)
+    for path in ("/usr/local", "/usr/local/bin", "/usr/local/lib"):
+        found = target.file(path)
+        assert found.is_directory and (found.uid, found.gid) == (0, 0), path
+        assert found.mode & 0o022 == 0, "%s is %o" % (path, found.mode)
+    lines = target.check_output(
+        "find /usr/local/lib/ollama /usr/local/bin/ollama -printf '%p %y %U %G %m %l\\n'").splitlines()
+    entries = dict((line.split()[0], line.split()[1:]) for line in lines)
+    lib = "/usr/local/lib/ollama/"
+    assert entries == {
+        "/usr/local/bin/ollama": ["f", "0", "0", "755"],
+        lib[:-1]: ["d", "0", "0", "755"],
+        lib + "VERSION": ["f", "0", "0", "644"],
+        lib + "ollama_host.py": ["f", "0", "0", "644"],
+        lib + "libggml-base.so.0": ["f", "0", "0", "644"],
+        lib + "libggml-base.so": ["l", "0", "0", "777", "libggml-base.so.0"],
+        lib + "cuda_v12": ["d", "0", "0", "755"],
+        lib + "cuda_v12/libcudart.so.12": ["f", "0", "0", "644"],
+        lib + "mlx_cuda_v12": ["d", "0", "0", "755"],
+        lib + "mlx_cuda_v12/libcudart.so.12": ["l", "0", "0", "777", "../cuda_v12/libcudart.so.12"],
+    }
+    assert target.file(lib + "mlx_cuda_v12/libcudart.so.12").content_string == "cuda_v12/libcudart.so.12\n"

@@ -13,7 +13,8 @@ the server). Upstream, read up to v0.33.0-rc2:
   ``OLLAMA_NO_CLOUD`` (``envconfig.Bool``: trimmed, quotes stripped, empty
   is false, ``strconv.ParseBool``, anything else unparsable is *true*) OR
   ``disable_ollama_cloud`` of ``$HOME/.ollama/server.json`` (read once per
-  process, JSON ``true`` only; a missing or broken file is false). Neither
+  process, as Go's json.Unmarshal reads it: see server_json_disables;
+  a missing or broken file is false). Neither
   wins over the other: either one turns cloud off. ``GET /api/status``
   answers ``{"cloud": {"disabled": bool, "source": "none|env|config|both"}}``;
 * before v0.16.2 nothing turns cloud off (the variable and the file are
@@ -28,6 +29,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
 
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import version_tuple
 
@@ -54,17 +56,134 @@ def env_bool(value):
     return True
 
 
+# Go's encoding/json, as upstream's envconfig.loadServerConfig uses it:
+# json.Unmarshal(data, &cfg) into struct{DisableOllamaCloud bool
+# `json:"disable_ollama_cloud,omitempty"`}, and cfg is kept even when
+# Unmarshal returns an error (the error is only logged at debug level).
+# * The whole text is checked first (scanner.go checkValid): any syntax
+#   error (NaN, Infinity, a trailing comma, a BOM, nesting deeper than
+#   10000, anything after the value) leaves cfg untouched: false.
+# * Keys match the field exactly or, failing that, under foldName
+#   (fold.go: ASCII case, and each other rune to the smallest of its
+#   unicode.SimpleFold orbit, so U+017F long s matches s and U+212A Kelvin
+#   sign k). Every matching key is decoded in order.
+# * For a bool field: true/false set it; null is ignored (decode.go
+#   literalStore: "ignore null for primitives/string"); a string, number,
+#   object or array is an UnmarshalTypeError that is saved while decoding
+#   goes on, leaving the field as it was. A top-level value that is not an
+#   object leaves cfg zero.
+GO_JSON_MAX_DEPTH = 10000
+SERVER_JSON_FIELD = "disable_ollama_cloud"
+_GO_WS = " \t\n\r"
+_GO_STRING_RE = re.compile(r'"(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"')
+_GO_NUMBER_RE = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_GO_LITERALS = ("true", "false", "null")
+# The non-ASCII runes whose simple-fold orbit holds an ASCII letter.
+_GO_FOLD_TO_ASCII = {"\u017f": "S", "\u212a": "K"}
+
+
+def go_fold_name(name):
+    """encoding/json's foldName, for the runes that matter to an ASCII
+    field name: ASCII letters upper-cased, U+017F and U+212A to S and K;
+    any other rune cannot fold onto ASCII and is kept."""
+    return "".join(_GO_FOLD_TO_ASCII.get(char, char.upper() if char < "\x80" else char) for char in name)
+
+
+def go_json_top_members(text):
+    """Check `text` as Go's json.Unmarshal does before decoding anything
+    (scanner.go, iteratively: no recursion limit below Go's 10000 levels)
+    and return the top-level value's kind ("object", "array", "string",
+    "number", "true", "false", "null") with, for an object, its members in
+    order as (key, kind of the value). ValueError when Go refuses the text."""
+    n, pos, stack, members = len(text), 0, [], []
+    top, key, expect = None, None, "value"
+    while True:
+        while pos < n and text[pos] in _GO_WS:
+            pos += 1
+        char = text[pos] if pos < n else ""
+        if expect == "value":
+            if char in ("{", "["):
+                kind = "object" if char == "{" else "array"
+            elif char == '"':
+                kind = "string"
+            elif char == "-" or char.isdigit() and char < "\x80":
+                kind = "number"
+            else:
+                kind = next((word for word in _GO_LITERALS if text.startswith(word, pos)), None)
+                if kind is None:
+                    raise ValueError("invalid character at offset %d" % pos)
+            if top is None:
+                top = kind
+            elif len(stack) == 1 and stack[0] == "{":
+                members.append((key, kind))
+            if kind in ("object", "array"):
+                stack.append(char)
+                if len(stack) > GO_JSON_MAX_DEPTH:
+                    raise ValueError("exceeded max depth")
+                pos += 1
+                while pos < n and text[pos] in _GO_WS:
+                    pos += 1
+                if pos < n and text[pos] == ("}" if char == "{" else "]"):
+                    stack.pop()
+                    pos += 1
+                    expect = "end"
+                else:
+                    expect = "key" if char == "{" else "value"
+                continue
+            match = (_GO_STRING_RE if kind == "string" else _GO_NUMBER_RE).match(text, pos) \
+                if kind in ("string", "number") else None
+            if kind in ("string", "number") and not match:
+                raise ValueError("invalid %s at offset %d" % (kind, pos))
+            pos = match.end() if match else pos + len(kind)
+            expect = "end"
+        elif expect == "key":
+            match = _GO_STRING_RE.match(text, pos)
+            if not match:
+                raise ValueError("invalid object key at offset %d" % pos)
+            key = json.loads(match.group(0))
+            pos = match.end()
+            while pos < n and text[pos] in _GO_WS:
+                pos += 1
+            if pos >= n or text[pos] != ":":
+                raise ValueError("missing ':' at offset %d" % pos)
+            pos += 1
+            expect = "value"
+        else:  # after a value
+            if not stack:
+                if pos < n:
+                    raise ValueError("invalid character after the top-level value at offset %d" % pos)
+                return top, members
+            if char == ",":
+                pos += 1
+                expect = "key" if stack[-1] == "{" else "value"
+            elif char == ("}" if stack[-1] == "{" else "]"):
+                stack.pop()
+                pos += 1
+            else:
+                raise ValueError("invalid character at offset %d" % pos)
+
+
 def server_json_disables(text):
-    """``disable_ollama_cloud`` of a server.json text as Go's json.Unmarshal
-    into ``struct{DisableOllamaCloud bool}`` leaves it: true only for a JSON
-    object whose field is ``true``; None when there is no file (``text`` None)."""
+    """``disable_ollama_cloud`` of a server.json text as upstream's
+    envconfig leaves it after Go's json.Unmarshal (see above): False for
+    text Go refuses or that is not an object, else the last true/false
+    among the keys that match the field (exactly or case-folded), nulls and
+    values of another type leaving the one before; None when there is no
+    file (``text`` None)."""
     if text is None:
         return None
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
     try:
-        data = json.loads(text)
+        top, members = go_json_top_members(text)
     except ValueError:
         return False
-    return isinstance(data, dict) and data.get("disable_ollama_cloud") is True
+    value, folded = False, go_fold_name(SERVER_JSON_FIELD)
+    for key, kind in members if top == "object" else []:
+        if key == SERVER_JSON_FIELD or go_fold_name(key) == folded:
+            if kind in ("true", "false"):
+                value = kind == "true"
+    return value
 
 
 def source_of(env_disabled, config_disabled):

@@ -173,3 +173,203 @@ def problems(items, results, version):
     if len(results or []) < len(items or []):
         found.append("%d service(s) were not checked" % (len(items) - len(results or [])))
     return found
+
+
+# What an upstream release tarball may hold (scripts/build_linux.sh packs
+# `bin lib` or `.`, with or without a leading "./"): the directories on the
+# way, bin/ollama, and anything under lib/ollama/ (libraries, and symbolic
+# links between them such as mlx_cuda_v12/x.so -> ../cuda_v12/x.so).
+ARCHIVE_DIRS = ("", "bin", "lib", "lib/ollama")
+ARCHIVE_BINARY = "bin/ollama"
+ARCHIVE_LIB = "lib/ollama"
+MAX_LINK_HOPS = 40
+MAX_REPORTED = 10
+# `tar --list --verbose --numeric-owner --quoting-style=c` (LC_ALL=C): the
+# type letter and mode, uid/gid, size, date and time, then the C-quoted name
+# and, for links, ` -> "target"` (symbolic) or ` link to "target"` (hard).
+LISTING_HEAD_RE = re.compile(r"^(?P<type>\S)(?P<mode>\S{9}) (?P<uid>\d+)/(?P<gid>\d+) ")
+TYPES = {"-": "file", "d": "directory", "l": "symbolic link", "h": "hard link"}
+C_ESCAPES = {"\\": b"\\", '"': b'"', "a": b"\a", "b": b"\b", "f": b"\f", "n": b"\n", "r": b"\r",
+             "t": b"\t", "v": b"\v", "?": b"?"}
+
+
+def _c_unquote(text, pos):
+    """The C-quoted string starting at text[pos] (a '"') and the index after
+    its closing quote. ValueError when it is not one or not UTF-8."""
+    if pos >= len(text) or text[pos] != '"':
+        raise ValueError("no quoted name")
+    out = bytearray()
+    i = pos + 1
+    while i < len(text):
+        char = text[i]
+        if char == '"':
+            return out.decode("utf-8"), i + 1
+        if char != "\\":
+            out += char.encode("utf-8")
+            i += 1
+            continue
+        nxt = text[i + 1:i + 2]
+        if nxt in C_ESCAPES:
+            out += C_ESCAPES[nxt]
+            i += 2
+            continue
+        digits = re.match(r"[0-7]{1,3}", text[i + 1:i + 4])
+        if not digits:
+            raise ValueError("unknown escape \\%s" % nxt)
+        out.append(int(digits.group(0), 8) & 0xFF)
+        i += 1 + len(digits.group(0))
+    raise ValueError("unterminated quoted name")
+
+
+def parse_listing(text):
+    """The members of `tar --list --verbose --numeric-owner --full-time
+    --quoting-style=c` output (LC_ALL=C), in archive order: dicts with
+    name (as stored), type (file, directory, symbolic link, hard link, or
+    `other (X)` for X the listing's type letter), target (the link's, or
+    None), uid, gid and mode (the nine rwx letters). ValueError naming the
+    line that cannot be read (the archive is then refused)."""
+    members = []
+    for number, line in enumerate((text or "").splitlines(), 1):
+        if not line.strip():
+            continue
+        head = LISTING_HEAD_RE.match(line)
+        quote = line.find(' "')
+        if not head or quote < 0:
+            raise ValueError("line %d of the listing cannot be read: %r" % (number, line))
+        try:
+            name, end = _c_unquote(line, quote + 1)
+            rest, target = line[end:], None
+            kind = TYPES.get(head.group("type"), "other (%s)" % head.group("type"))
+            for lead, link_kind in ((' -> ', "symbolic link"), (' link to ', "hard link")):
+                if rest.startswith(lead):
+                    if kind != link_kind:
+                        raise ValueError("a link target on a %s" % kind)
+                    target, end = _c_unquote(rest, len(lead))
+                    rest = rest[end:]
+            if rest or (kind in ("symbolic link", "hard link") and target is None):
+                raise ValueError("unexpected %r" % rest)
+        except ValueError as exc:
+            raise ValueError("line %d of the listing cannot be read (%s): %r" % (number, exc, line))
+        members.append({"name": name, "type": kind, "target": target, "uid": int(head.group("uid")),
+                        "gid": int(head.group("gid")), "mode": head.group("mode")})
+    return members
+
+
+def _normal_name(name):
+    """The member's path below the archive root ('./lib/ollama/' ->
+    'lib/ollama', './' -> ''). ValueError for an absolute path, '..', or an
+    empty or '.' component after the leading one."""
+    if name.startswith("/"):
+        raise ValueError("is an absolute path")
+    parts = name.split("/")
+    if parts[0] == "." and len(parts) > 1 or name == ".":
+        parts = parts[1:]
+    while parts and parts[-1] == "":
+        parts.pop()
+    if ".." in parts:
+        raise ValueError("contains '..'")
+    if any(part in ("", ".") for part in parts):
+        raise ValueError("is not a plain path (empty or '.' component)")
+    return "/".join(parts)
+
+
+def _resolve(parts, links):
+    """Where a path (components below the archive root) leads once the
+    archive's symbolic links (name -> target) are followed, as extraction
+    would make them; None when it climbs above the root or loops."""
+    out, queue, hops = [], list(parts), 0
+    while queue:
+        part = queue.pop(0)
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not out:
+                return None
+            out.pop()
+            continue
+        out.append(part)
+        target = links.get("/".join(out))
+        if target is None:
+            continue
+        hops += 1
+        if hops > MAX_LINK_HOPS or target.startswith("/"):
+            return None
+        out.pop()
+        queue = target.split("/") + queue
+    return "/".join(out)
+
+
+def _in_lib(path):
+    return path is not None and (path == ARCHIVE_LIB or path.startswith(ARCHIVE_LIB + "/"))
+
+
+def archive_problems(members):
+    """Why an archive's members (parse_listing) are not only an Ollama
+    release (the directories on the way, bin/ollama as a file, files,
+    directories and links under lib/ollama/ that stay there); [] when they
+    are. Decided from the listing alone, before anything is unpacked."""
+    problems, seen, links, kept = [], {}, {}, []
+    for member in members or []:
+        name, kind = member["name"], member["type"]
+        try:
+            path = _normal_name(name)
+        except ValueError as exc:
+            problems.append("%r %s" % (name, exc))
+            continue
+        if path in seen:
+            problems.append("%r appears twice (also as %r)" % (name, seen[path]))
+            continue
+        seen[path] = name
+        if path in ARCHIVE_DIRS:
+            allowed = ("directory",)
+        elif path == ARCHIVE_BINARY:
+            allowed = ("file",)
+        elif path.startswith(ARCHIVE_LIB + "/"):
+            allowed = ("directory", "file", "symbolic link", "hard link")
+        else:
+            problems.append("%r is outside bin/ollama and lib/ollama/" % name)
+            continue
+        if kind not in allowed:
+            problems.append("%r is a %s (only a %s may be there)" % (name, kind, " or ".join(allowed)))
+            continue
+        if kind == "symbolic link":
+            links[path] = member["target"] or ""
+        kept.append((member, path))
+    for member, path in kept:
+        name = member["name"]
+        parents = path.split("/")[:-1]
+        through = ["/".join(parents[:i]) for i in range(1, len(parents) + 1) if "/".join(parents[:i]) in links]
+        if through:
+            problems.append("%r goes through the symbolic link %r" % (name, seen[through[0]]))
+        elif member["type"] == "symbolic link":
+            target = member["target"] or ""
+            if not target or target.startswith("/"):
+                problems.append("%r is a symbolic link to %r (absolute or empty)" % (name, target))
+            elif not _in_lib(_resolve(parents + target.split("/"), links)):
+                problems.append("%r is a symbolic link to %r, which leads outside lib/ollama/" % (name, target))
+        elif member["type"] == "hard link":
+            try:
+                target = _normal_name(member["target"] or "")
+            except ValueError as exc:
+                problems.append("%r is a hard link to %r, which %s" % (name, member["target"], exc))
+                continue
+            known = [m for m, p in kept if p == target]
+            if not target.startswith(ARCHIVE_LIB + "/") or not known or known[0]["type"] != "file":
+                problems.append("%r is a hard link to %r, not to a file of the archive under lib/ollama/"
+                                % (name, member["target"]))
+    if ARCHIVE_BINARY not in seen:
+        problems.append("there is no bin/ollama")
+    return problems
+
+
+def listing_problems(text, limit=MAX_REPORTED):
+    """archive_problems of a `tar --list` listing (parse_listing), at most
+    `limit` of them plus a count of the rest; a listing that cannot be read
+    is one problem."""
+    try:
+        found = archive_problems(parse_listing(text))
+    except ValueError as exc:
+        return [str(exc)]
+    if len(found) > limit:
+        found = found[:limit] + ["and %d more" % (len(found) - limit)]
+    return found
