@@ -89,7 +89,11 @@ def test_become_failure_is_reported_with_its_cause(report):
 def test_findings_are_complete(report, catalog, lab):
     for finding in host_findings(report, lab["inventory_hostname"]):
         control = catalog["controls"][finding["id"]]
-        assert finding["severity"] == control["severity"]
+        if "severity_by_reach" in control:  # the severity in context (OLLAMA-VER-003)
+            assert finding["reach"] in control["severity_by_reach"], finding
+            assert finding["severity"] == control["severity_by_reach"][finding["reach"]]
+        else:
+            assert finding["severity"] == control["severity"]
         assert finding["title"] == control["title"]
         assert finding["evidence"] and finding["remediation"]
         assert len(finding["fingerprint"]) == 24
@@ -135,8 +139,8 @@ def test_fail_on_passes_when_nothing_reaches_the_threshold():
 # -- reports for tickets, CI dashboards and people (issue: fleet compliance) --
 
 def test_second_run_keeps_every_fingerprint(report):
-    """converge, idempotence and check wrote into the same directory: every
-    finding was seen before (open), none new or fixed."""
+    """converge and idempotence wrote into the same directory (the check step
+    writes nothing): every finding was seen before (open), none new or fixed."""
     assert report["findings"] and report["compared_to"]
     assert {f["status"] for f in report["findings"]} == {"open"}
     assert all(f["first_seen"] < f["last_seen"] for f in report["findings"])
