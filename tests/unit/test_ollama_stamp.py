@@ -135,6 +135,19 @@ def test_read_view_is_the_same_for_two_reads_of_an_unchanged_host():
     assert not set(view) & {"installs", "findings", "stamps", "checksums", "status", "invocation", "changed"}
 
 
+def test_read_view_leaves_out_what_ansible_adds_to_the_first_read_of_a_run():
+    """The first module of a run on a host without ansible_python_interpreter
+    returns the interpreter Ansible discovered: the read before the walls has
+    it, the read after them not (issue 27: harden.json never matched)."""
+    from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_stamp import read_view
+    after = {"changed": False, "failed": False, "services": [{"name": "ollama.service", "bind": {"port": 11434}}],
+             "other_listeners": []}
+    before = dict(after, ansible_facts={"discovered_interpreter_python": "/usr/bin/python3.11"},
+                  warnings=["a warning of Ansible's"], deprecations=[{"msg": "a deprecation"}])
+    assert read_view(before) == read_view(after)
+    assert "ansible_facts" not in read_view(before)
+
+
 def test_read_view_changes_with_what_decides_the_walls():
     from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_stamp import read_view
     base = {"services": [{"name": "ollama.service", "bind": {"port": 11434, "host": "127.0.0.1"}}],

@@ -191,13 +191,21 @@ def report(doc, files, units, chains):
 # checksums asked for) and what is derived from the rest (findings, status).
 VOLATILE_KEYS = frozenset(("pid", "main_pid", "changed", "stamps", "checksums", "file_attrs", "findings",
                            "installs", "status", "reason", "warnings_detail", "host_id", "invocation"))
+# What Ansible adds to the result it registers, not what the host said (left
+# out at the top level): the interpreter it discovered (ansible_facts), which
+# only the first module of a run returns - the read before the walls where no
+# ansible_python_interpreter is set, never the read after them, so harden.json
+# stored at the end of a run never matched the next run's start (issue 27) -
+# and its warnings and deprecations.
+ANSIBLE_RESULT_KEYS = frozenset(("ansible_facts", "warnings", "deprecations"))
 
 
 def read_view(facts):
     """The part of one host's audit read (ollama_info's result) that decides
     what the walls do: the same host read twice with nothing changed gives
-    the same view. Listeners on loopback other than Ollama's (a resolver's
-    ephemeral port) are left out."""
+    the same view, whether or not Ansible discovered the interpreter with
+    it. Listeners on loopback other than Ollama's (a resolver's ephemeral
+    port) are left out."""
     def strip(value):
         if isinstance(value, dict):
             return dict((k, strip(v)) for k, v in value.items()
@@ -205,7 +213,7 @@ def read_view(facts):
         if isinstance(value, list):
             return [strip(v) for v in value]
         return value
-    view = strip(dict(facts or {}))
+    view = strip(dict((k, v) for k, v in (facts or {}).items() if k not in ANSIBLE_RESULT_KEYS))
     view["other_listeners"] = [s for s in view.get("other_listeners") or [] if s.get("scope") != "loopback"]
     return view
 
