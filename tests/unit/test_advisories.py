@@ -147,7 +147,7 @@ def test_front_state(text, listeners, in_place, why):
 
 # -- mitigated vs open -------------------------------------------------------------
 
-def _facts(catalog, exposed=False, front=True, firewall=None):
+def _facts(catalog, exposed=False, front=True, firewall=None, name="h"):
     facts = {"supported": True, "addresses": ADDRESSES, "firewall": firewall or {},
              "listeners": [{"address": "0.0.0.0" if exposed else "127.0.0.1", "port": 11434, "family": "ipv4",
                             "scope": "wildcard" if exposed else "loopback", "unit": "ollama.service"}],
@@ -155,7 +155,7 @@ def _facts(catalog, exposed=False, front=True, firewall=None):
              "processes": [], "containers": [],
              "installs": [{"subject": "ollama.service", "kind": "service", "version": "0.17.1"}],
              "front": front_state(site(), [{"port": 11443}]) if front else front_state(None, [])}
-    facts["findings"] = evaluate_host(facts, catalog, "h")
+    facts["findings"] = evaluate_host(facts, catalog, name)
     return facts
 
 

@@ -12,6 +12,7 @@ import json
 
 import pytest
 from test_advisories import ADDRESSES, RULE_IN, site
+from test_advisories import _facts as advisory_facts
 
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import (
     REACH_LOCAL, REACH_NETWORK, api_reach, apply_reach, evaluate_host, front_state, severity_in_context)
@@ -74,15 +75,8 @@ def test_apply_reach_changes_only_the_controls_with_a_severity_by_reach(catalog)
 # -- in the report: visible, counted apart -------------------------------------
 
 def _facts(catalog, name, exposed=False, front=False, firewall=None):
-    facts = {"supported": True, "addresses": ADDRESSES, "firewall": firewall or {},
-             "listeners": [{"address": "0.0.0.0" if exposed else "127.0.0.1", "port": 11434, "family": "ipv4",
-                            "scope": "wildcard" if exposed else "loopback", "unit": "ollama.service"}],
-             "services": [{"name": "ollama.service", "bind": {"exposed": exposed, "port": 11434}, "masked": False}],
-             "processes": [], "containers": [],
-             "installs": [{"subject": "ollama.service", "kind": "service", "version": "0.17.1"}],
-             "front": front_state(site(), [{"port": 11443}]) if front else front_state(None, [])}
-    facts["findings"] = evaluate_host(facts, catalog, name)
-    return facts
+    """A host's read and findings (test_advisories' model), named, without the front by default."""
+    return advisory_facts(catalog, exposed=exposed, front=front, firewall=firewall, name=name)
 
 
 @pytest.fixture
