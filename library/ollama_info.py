@@ -93,23 +93,15 @@ options:
         C(ollama_firewall_docker_republish) opt-in; the audit does not ask for it.
     type: bool
     default: false
-  checksum_paths:
-    description:
-      - Files whose SHA-1 checksum, mode and ownership to return (C(checksums), C(file_attrs)),
-        never their content. C(playbooks/harden.yml) passes the files the roles manage, so
-        that each role writes only where what it would write differs (its fast path).
-    type: list
-    elements: path
-    default: []
   stamps:
     description:
-      - Stamps the roles wrote with M(ollama_stamp). For each, whether the files, units and
-        nftables chains it records are still as the role left them (C(stamps)).
-        The audit role passes the roles' stamps. A role whose stamp shows no drift
-        and the same inputs skips every task that would read or write the host.
-    type: list
-    elements: path
-    default: []
+      - Read every stamp the walls and C(playbooks/harden.yml) wrote with M(ollama_stamp)
+        (the files of one directory, found by glob). For each, whether the files, units and
+        nftables chains it records are still as the wall left them (C(stamps)).
+        A wall whose stamp shows no drift and the same inputs skips every task that
+        would read or write the host.
+    type: bool
+    default: false
 notes:
   - Supports check mode; it never changes anything.
   - Code paths for Ubuntu and the RHEL family (C(/usr/lib/systemd/system),
@@ -139,27 +131,13 @@ EXAMPLES = r"""
 RETURN = r"""
 stamps:
   description:
-    - For each path of C(stamps), C(present) (a readable stamp), C(inputs) (the digest it was made
+    - For each stamp by name (C(ollama_front), C(harden), ...), C(present) (a readable stamp), C(inputs) (the digest it was made
       from), C(drift) (what differs now, one sentence each, empty when nothing moved) and
       C(data) (what the role kept with it).
   returned: always (empty without stamps)
   type: dict
-  sample: {/var/lib/ollama-exposure-toolkit/stamps/ollama_front.json: {present: true, inputs: 4f2c..., data: null,
+  sample: {ollama_front: {present: true, inputs: 4f2c..., data: null,
            drift: ["/etc/nginx/conf.d/ollama-front.conf: content changed"]}}
-checksums:
-  description:
-    - For each path of C(checksum_paths), the SHA-1 checksum (hex) of the file, or null
-      where it is missing, not a regular file or unreadable. Never the content.
-  returned: always (empty without checksum_paths)
-  type: dict
-  sample: {/etc/nginx/conf.d/ollama-front.conf: 3c1bd0f2e6a7b7b4c1e0b1b5b5b9a8b1f0c2d3e4, /etc/nginx/ollama-front/keys.map: null}
-file_attrs:
-  description:
-    - For each path of C(checksum_paths), its mode, owner and group as C("0640 root www-data"),
-      or null where it is missing (a directory has these, and a null checksum).
-  returned: always (empty without checksum_paths)
-  type: dict
-  sample: {/etc/nginx/conf.d/ollama-front.conf: "0644 root root"}
 status:
   description: exposed, secure, not_installed or unsupported.
   returned: always
@@ -334,7 +312,7 @@ from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_pro
     is_ollama_serve, parse_environ, parse_fib_trie_local, parse_if_inet6, parse_ip_addr_json,
     parse_os_release, parse_proc_net_tcp, split_nul, split_probe_addresses, unit_from_cgroup)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_stamp import (
-    file_checksums, load_stamps, read_stamps, stamp_units)
+    load_stamps, read_stamps, stamp_units)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_systemd import (
     UNIT_DIRS, compute_environment, find_unit_files, parse_systemctl_show,
     parse_unit_text, split_words)
@@ -722,11 +700,9 @@ class Auditor(object):
         result = {"changed": False, "supported": True, "systemd": False, "services": [], "processes": [],
                   "listeners": [], "containers": [], "installs": [], "addresses": [],
                   "other_listeners": [], "python": sys.executable}
-        result["checksums"], result["file_attrs"] = file_checksums(self.params["checksum_paths"] or [])
-        stamp_paths = self.params["stamps"] or []
-        stamp_docs = load_stamps(stamp_paths)
+        stamp_docs = load_stamps() if self.params["stamps"] else {}
         if not sys.platform.startswith("linux"):
-            result["stamps"] = read_stamps(self.module, stamp_paths, parse_systemctl_show, stamp_docs)
+            result["stamps"] = read_stamps(self.module, parse_systemctl_show, stamp_docs)
             result.update(supported=False, status="unsupported",
                           reason="platform %s is not Linux" % sys.platform, warnings_detail=[])
             return result
@@ -743,7 +719,7 @@ class Auditor(object):
         shows = self.systemctl_show(names + (list(FIREWALL_UNITS) if read_firewall else [])
                                     + stamp_units(stamp_docs))
         services = [self.service(name, shows.get(name, {})) for name in names]
-        result["stamps"] = read_stamps(self.module, stamp_paths, parse_systemctl_show, stamp_docs, shows)
+        result["stamps"] = read_stamps(self.module, parse_systemctl_show, stamp_docs, shows)
         result["installs"] = self.installs(services, procs, listeners, containers)
         for proc in procs:
             proc.pop("_inodes")
@@ -779,8 +755,7 @@ def main():
             timeout=dict(type="float", default=2.0),
             firewall=dict(type="str", default="auto", choices=["auto", "always"]),
             docker_inspect=dict(type="bool", default=False),
-            checksum_paths=dict(type="list", elements="path", default=[]),
-            stamps=dict(type="list", elements="path", default=[]),
+            stamps=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )

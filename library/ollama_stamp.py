@@ -27,9 +27,11 @@ description:
 author:
   - Ollama exposure toolkit contributors
 options:
-  path:
-    description: The stamp file.
-    type: path
+  name:
+    description:
+      - The stamp's name (the wall's, as C(ollama_front), or C(harden)). Its file is
+        C(<name>.json) in the one directory the audit reads (module_utils/ollama_stamp.py).
+    type: str
     required: true
   inputs:
     description:
@@ -66,8 +68,8 @@ notes:
 EXAMPLES = r"""
 - name: Record what the front left
   ollama_stamp:
-    path: /var/lib/ollama-exposure-toolkit/stamps/ollama_front.json
-    inputs: "{{ __ollama_front_inputs }}"
+    name: ollama_front
+    inputs: "{{ ollama_front_plan.stamp.inputs }}"
     files: [/etc/nginx/conf.d/ollama-front.conf, /etc/nginx/ollama-front/tls/front.crt]
     units: [nginx.service]
 """
@@ -87,14 +89,14 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_stamp import (
-    document, parse, read_host_state)
+    document, parse, read_host_state, stamp_path)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_systemd import parse_systemctl_show
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            path=dict(type="path", required=True),
+            name=dict(type="str", required=True),
             inputs=dict(type="str"),
             files=dict(type="list", elements="path", default=[]),
             units=dict(type="list", elements="str", default=[]),
@@ -105,7 +107,10 @@ def main():
         required_if=[("state", "present", ["inputs"])],
         supports_check_mode=True,
     )
-    path = module.params["path"]
+    try:
+        path = stamp_path(module.params["name"])
+    except ValueError as exc:
+        module.fail_json(msg="name: %s" % exc)
     try:
         with open(path, "r") as handle:
             old = parse(handle.read())

@@ -127,8 +127,10 @@ def test_ollama_info_asks_systemd_once_for_every_unit(tmp_path, monkeypatch):
     """The read makes one ``systemctl show`` (a round trip to systemd each):
     the firewall's units and the units the stamps record come from it, and
     both read what it answered."""
-    stamp = tmp_path / "ollama_front.json"
+    (tmp_path / "stamps").mkdir()
+    stamp = tmp_path / "stamps" / "ollama_front.json"
     stamp.write_text(json.dumps(document("d1", {}, {"nginx.service": "active enabled"}, {})))
+    monkeypatch.setenv("OLLAMA_TOOLKIT_STAMP_DIR", str(tmp_path / "stamps"))
     real_isdir = os.path.isdir
     monkeypatch.setattr(os.path, "isdir", lambda p: p == "/run/systemd/system" or real_isdir(p))
     monkeypatch.setattr(basic.AnsibleModule, "get_bin_path",
@@ -141,7 +143,7 @@ def test_ollama_info_asks_systemd_once_for_every_unit(tmp_path, monkeypatch):
         return 0, "\n".join("Id=%s\nLoadState=loaded\nActiveState=active\nUnitFileState=enabled\n" % u
                              for u in units), ""
     monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
-    how, result = run_module(ollama_info, {"query_version": False, "firewall": "always", "stamps": [str(stamp)],
+    how, result = run_module(ollama_info, {"query_version": False, "firewall": "always", "stamps": True,
                                            "docker_socket": no_docker(tmp_path)})
     assert how == "exit", result
     shows = [c for c in calls if c[:2] == ["/usr/bin/systemctl", "show"]]
@@ -149,7 +151,7 @@ def test_ollama_info_asks_systemd_once_for_every_unit(tmp_path, monkeypatch):
     assert set(UNITS) | {"nginx.service"} <= set(shows[0][shows[0].index("--") + 1:])
     assert result["firewall"]["detect"]["units"]["ufw.service"] == {"loaded": True, "active": True, "enabled": True}
     assert sorted(result["firewall"]["detect"]["units"]) == sorted(UNITS)
-    assert result["stamps"][str(stamp)]["drift"] == []
+    assert result["stamps"]["ollama_front"]["drift"] == []
 
 
 def test_ollama_info_leaves_the_firewall_where_nothing_is_installed(tmp_path):
@@ -222,29 +224,10 @@ def test_ollama_probe_rejects_a_target_without_its_required_field():
     assert "addresses" in result["msg"]
 
 
-def test_ollama_info_returns_checksums_and_attrs_never_content(tmp_path):
-    import grp
-    import hashlib
-    import pwd
-    secret = tmp_path / "keys.map"
-    secret.write_text("Bearer sk-unit-secret-key user;\n")
-    os.chmod(str(secret), 0o600)
-    missing = tmp_path / "missing.conf"
-    how, result = run_module(ollama_info, {"_ansible_check_mode": True, "query_version": False,
-                                           "docker_socket": no_docker(tmp_path),
-                                           "checksum_paths": [str(secret), str(missing), str(tmp_path)]})
-    assert how == "exit", result
-    assert result["changed"] is False
-    want = hashlib.sha1(b"Bearer sk-unit-secret-key user;\n").hexdigest()
-    assert result["checksums"] == {str(secret): want, str(missing): None, str(tmp_path): None}
-    info = os.stat(str(secret))
-    owner, group = pwd.getpwuid(info.st_uid)[0], grp.getgrgid(info.st_gid)[0]
-    assert result["file_attrs"][str(secret)] == "0600 %s %s" % (owner, group)
-    assert result["file_attrs"][str(missing)] is None
-    assert result["file_attrs"][str(tmp_path)].startswith("%04o " % (os.stat(str(tmp_path)).st_mode & 0o7777))
-    assert "sk-unit-secret-key" not in repr(result)
-
-
-def test_ollama_info_returns_no_checksums_unasked(tmp_path):
+def test_ollama_info_returns_no_file_checksums(tmp_path):
+    """The stamps are the only fast path: the read returns no file's checksum
+    outside a stamp, and takes no list of paths to checksum."""
     how, result = run_module(ollama_info, {"query_version": False, "docker_socket": no_docker(tmp_path)})
-    assert how == "exit" and result["checksums"] == {} and result["file_attrs"] == {}
+    assert how == "exit" and "checksums" not in result and "file_attrs" not in result
+    how, result = run_module(ollama_info, {"query_version": False, "checksum_paths": ["/etc/shadow"]})
+    assert how == "fail" and "checksum_paths" in result["msg"]

@@ -20,48 +20,56 @@ def managed(tmp_path):
     return tmp_path, str(conf)
 
 
-def stamp(path, conf, check=False, inputs="d1"):
-    return run_module(ollama_stamp, {"path": path, "inputs": inputs, "files": [conf], "data": {"ports": [11434]},
+@pytest.fixture(autouse=True)
+def stamps_here(tmp_path, monkeypatch):
+    """The stamps' directory, moved under the test's (the modules' hook)."""
+    monkeypatch.setenv("OLLAMA_TOOLKIT_STAMP_DIR", str(tmp_path / "stamps"))
+
+
+def stamp(name, conf, check=False, inputs="d1"):
+    return run_module(ollama_stamp, {"name": name, "inputs": inputs, "files": [conf], "data": {"ports": [11434]},
                                      "_ansible_check_mode": check})
 
 
 def test_written_once_root_only_then_unchanged(managed):
     tmp, conf = managed
     path = str(tmp / "stamps" / "role.json")
-    kind, result = stamp(path, conf, check=True)
+    kind, result = stamp("role", conf, check=True)
     assert kind == "exit" and result["changed"] and not os.path.exists(path)
-    kind, result = stamp(path, conf)
+    kind, result = stamp("role", conf)
     assert kind == "exit" and result["changed"]
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     doc = json.load(open(path))
     assert doc["inputs"] == "d1" and doc["data"] == {"ports": [11434]} and conf in doc["state"]["files"]
-    assert stamp(path, conf)[1]["changed"] is False
-    assert stamp(path, conf, inputs="d2")[1]["changed"] is True
+    assert stamp("role", conf)[1]["changed"] is False
+    assert stamp("role", conf, inputs="d2")[1]["changed"] is True
 
 
 def test_the_audit_reads_it_back_and_sees_what_moved(managed):
     tmp, conf = managed
-    path = str(tmp / "role.json")
+    path = "role"
     stamp(path, conf)
-    read = run_module(ollama_info, {"query_version": False, "stamps": [path, str(tmp / "none.json")]})[1]["stamps"]
+    (tmp / "stamps" / "none.json").write_text("")
+    read = run_module(ollama_info, {"query_version": False, "stamps": True})[1]["stamps"]
     assert read[path] == {"present": True, "inputs": "d1", "drift": [], "data": {"ports": [11434]}}
-    assert read[str(tmp / "none.json")]["present"] is False
+    assert read["none"]["present"] is False
+    assert run_module(ollama_info, {"query_version": False})[1]["stamps"] == {}
     with open(conf, "a") as handle:
         handle.write("# by hand\n")
-    read = run_module(ollama_info, {"query_version": False, "stamps": [path]})[1]["stamps"]
+    read = run_module(ollama_info, {"query_version": False, "stamps": True})[1]["stamps"]
     assert read[path]["drift"] == ["%s: content changed" % conf]
 
 
 def test_absent_removes_it(managed):
     tmp, conf = managed
-    path = str(tmp / "role.json")
-    stamp(path, conf)
-    assert run_module(ollama_stamp, {"path": path, "state": "absent"})[1]["changed"] is True
+    path = str(tmp / "stamps" / "role.json")
+    stamp("role", conf)
+    assert run_module(ollama_stamp, {"name": "role", "state": "absent"})[1]["changed"] is True
     assert not os.path.exists(path)
-    assert run_module(ollama_stamp, {"path": path, "state": "absent"})[1]["changed"] is False
+    assert run_module(ollama_stamp, {"name": "role", "state": "absent"})[1]["changed"] is False
 
 
 def test_present_needs_the_inputs(managed):
     tmp, conf = managed
-    kind, result = run_module(ollama_stamp, {"path": str(tmp / "x.json"), "files": [conf]})
+    kind, result = run_module(ollama_stamp, {"name": "x", "files": [conf]})
     assert kind == "fail" and "inputs" in result["msg"]

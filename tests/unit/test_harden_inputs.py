@@ -66,15 +66,15 @@ FAKE_READ = '''#!/usr/bin/python
 # A stand-in for ollama_info (test_harden_inputs.py): the fixed read given,
 # and the stamps read back from disk as ollama_info reads them.
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_stamp import read_stamps
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_stamp import load_stamps, read_stamps
 
 
 def main():
     module = AnsibleModule(argument_spec=dict(read=dict(type="dict", required=True),
-                                              stamps=dict(type="list", elements="path", default=[])),
+                                              stamps=dict(type="bool", default=False)),
                            supports_check_mode=True)
     result = dict(module.params["read"])
-    result["stamps"] = read_stamps(module, module.params["stamps"], None, shown={})
+    result["stamps"] = read_stamps(module, None, load_stamps(), shown={})
     module.exit_json(**result)
 
 
@@ -102,8 +102,7 @@ def skeleton(stamp_dir):
     host) and harden-after.yml's stamp task."""
     harden, after = load("playbooks", "harden.yml"), load("playbooks", "tasks", "harden-after.yml")
     first, second = harden[0], harden[1]
-    stamps = [os.path.join(stamp_dir, name) for name in ("ollama_front.json", "ollama_firewall.json", "harden.json")]
-    read = {"name": "Read the host", "fake_read": {"read": "{{ host_read }}", "stamps": stamps},
+    read = {"name": "Read the host", "fake_read": {"read": "{{ host_read }}", "stamps": True},
             "register": "ollama_audit_facts"}
     # Right after the first task, __harden_inputs is what it compared with
     # the stamp (__harden_inputs_now: the same vars, the read before).
@@ -138,7 +137,7 @@ def run(lab, name, stamp_dir, options=None, interpreter=None):
     work = lab / name
     work.mkdir()
     variables = dict(OPTIONS, **(options or {}))
-    variables.update(host_read=READ, __harden_stamp_dir=str(stamp_dir), ansible_connection="local",
+    variables.update(host_read=READ, ansible_connection="local",
                      # Where discovery finds an interpreter: this test's own Python.
                      ansible_interpreter_python_fallback=[sys.executable])
     if interpreter:
@@ -148,7 +147,8 @@ def run(lab, name, stamp_dir, options=None, interpreter=None):
     playbook.write_text(yaml.safe_dump(skeleton(str(stamp_dir)), sort_keys=False))
     done = ansible_playbook(["-i", "%s," % HOST, str(playbook), "-e", "@%s" % (work / "vars.json")],
                             {"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json", "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
-                             "ANSIBLE_PYTHON_INTERPRETER": "auto_silent"},
+                             "ANSIBLE_PYTHON_INTERPRETER": "auto_silent",
+                             "OLLAMA_TOOLKIT_STAMP_DIR": str(stamp_dir)},
                             timeout=240, merge=False)
     try:
         plays = json.loads(done.stdout)["plays"]

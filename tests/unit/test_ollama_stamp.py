@@ -10,6 +10,7 @@ import pytest
 
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils import ollama_stamp as st
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_systemd import parse_systemctl_show
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils import ollama_stamp as cs
 from filter_plugins.ollama_stamp import ollama_stamp_digest, ollama_stamp_unchanged
 
 
@@ -53,7 +54,7 @@ def test_each_kind_of_file_drift_is_named(tree, change, expected):
     files, _units, _chains = st.recorded(doc)
     found = st.drift(doc, st.file_state(files), {"nginx.service": "active enabled"}, {})
     assert len(found) == 1 and expected in found[0]
-    assert not st.unchanged(st.report(doc, st.file_state(files), {"nginx.service": "active enabled"}, {}), "d1")
+    assert not cs.unchanged(st.report(doc, st.file_state(files), {"nginx.service": "active enabled"}, {}), "d1")
 
 
 def test_a_stopped_or_disabled_unit_and_a_changed_chain_are_drift(tree):
@@ -73,12 +74,12 @@ def test_other_inputs_or_no_stamp_take_the_normal_path(tree):
     doc = stamp_for(tree)
     files = st.file_state(st.recorded(doc)[0])
     same = st.report(doc, files, {"nginx.service": "active enabled"}, {})
-    assert st.unchanged(same, "d1")
-    assert not st.unchanged(same, "d2")
-    assert not st.unchanged(same, "")
-    assert not st.unchanged(st.report(None, {}, {}, {}), "d1")
+    assert cs.unchanged(same, "d1")
+    assert not cs.unchanged(same, "d2")
+    assert not cs.unchanged(same, "")
+    assert not cs.unchanged(st.report(None, {}, {}, {}), "d1")
     assert st.report(None, {}, {}, {})["drift"] == ["no stamp"]
-    assert not st.unchanged(None, "d1")
+    assert not cs.unchanged(None, "d1")
 
 
 @pytest.mark.parametrize("text", ["", "not json", "[]", '{"version": 99, "state": {}}', '{"version": 1}'])
@@ -115,7 +116,7 @@ def test_the_digest_ignores_key_order_and_sees_every_value():
 
 
 def test_read_view_is_the_same_for_two_reads_of_an_unchanged_host():
-    from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_stamp import read_view
+    from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_stamp import read_view
     first = {"changed": False, "services": [{"name": "ollama.service", "main_pid": 574, "bind": {"port": 11434}}],
              "processes": [{"pid": 574, "argv": ["ollama", "serve"]}],
              "installs": [{"subject": "pid 574 (ollama serve)"}], "findings": [{"id": "OLLAMA-BIND-001"}],
@@ -139,7 +140,7 @@ def test_read_view_leaves_out_what_ansible_adds_to_the_first_read_of_a_run():
     """The first module of a run on a host without ansible_python_interpreter
     returns the interpreter Ansible discovered: the read before the walls has
     it, the read after them not (issue 27: harden.json never matched)."""
-    from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_stamp import read_view
+    from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_stamp import read_view
     after = {"changed": False, "failed": False, "services": [{"name": "ollama.service", "bind": {"port": 11434}}],
              "other_listeners": []}
     before = dict(after, ansible_facts={"discovered_interpreter_python": "/usr/bin/python3.11"},
@@ -149,7 +150,7 @@ def test_read_view_leaves_out_what_ansible_adds_to_the_first_read_of_a_run():
 
 
 def test_read_view_changes_with_what_decides_the_walls():
-    from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_stamp import read_view
+    from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_stamp import read_view
     base = {"services": [{"name": "ollama.service", "bind": {"port": 11434, "host": "127.0.0.1"}}],
             "other_listeners": [], "addresses": ["10.0.0.2"]}
     for change in ({"services": [{"name": "ollama.service", "bind": {"port": 11434, "host": "0.0.0.0"}}]},
@@ -183,24 +184,48 @@ class FakeModule(object):
 def test_read_stamps_uses_a_show_already_made(tree, monkeypatch):
     """ollama_info makes one systemctl show for its whole read: the stamps'
     units come from it, with the same report as their own call gives."""
-    path = os.path.join(tree["dir"], "front.json")
-    with open(path, "w") as handle:
+    directory = os.path.join(tree["dir"], "stamps")
+    os.mkdir(directory)
+    with open(os.path.join(directory, "ollama_front.json"), "w") as handle:
         json.dump(stamp_for(tree, units={"nginx.service": "active enabled", "gone.service": "missing"}), handle)
-    missing = os.path.join(tree["dir"], "none.json")
-    docs = st.load_stamps([path, missing])
+    with open(os.path.join(directory, "harden.json"), "w") as handle:
+        handle.write("not a stamp")
+    with open(os.path.join(directory, "Not A Name.json"), "w") as handle:
+        handle.write("{}")
+    monkeypatch.setattr(st, "STAMP_DIR", directory)
+    path, missing = "ollama_front", "harden"
+    docs = st.load_stamps()
+    assert sorted(docs) == [missing, path]
     assert docs[missing] is None and st.stamp_units(docs) == ["gone.service", "nginx.service"]
     real_isdir = os.path.isdir
     monkeypatch.setattr(st.os.path, "isdir", lambda p: p == "/run/systemd/system" or real_isdir(p))
     own = FakeModule()
-    alone = st.read_stamps(own, [path, missing], parse_systemctl_show)
+    alone = st.read_stamps(own, parse_systemctl_show, docs)
     assert [c[:2] for c in own.calls] == [["/usr/bin/systemctl", "show"]]
     shared = FakeModule()
     shown = dict((b["Id"], b) for b in parse_systemctl_show(FakeModule.SHOW + "\nId=other.service\nLoadState=loaded\n"))
-    given = st.read_stamps(shared, [path, missing], parse_systemctl_show, docs, shown)
+    given = st.read_stamps(shared, parse_systemctl_show, docs, shown)
     assert shared.calls == []
     assert given == alone
-    assert st.unchanged(given[path], "d1") and given[missing]["drift"] == ["no stamp"]
+    assert cs.unchanged(given[path], "d1") and given[missing]["drift"] == ["no stamp"]
     # A unit the shared show lacks is missing, as systemd not knowing it.
     del shown["nginx.service"]
-    moved = st.read_stamps(shared, [path], parse_systemctl_show, docs, shown)[path]
-    assert not st.unchanged(moved, "d1") and "nginx.service: missing, was active enabled" in moved["drift"]
+    moved = st.read_stamps(shared, parse_systemctl_show, docs, shown)[path]
+    assert not cs.unchanged(moved, "d1") and "nginx.service: missing, was active enabled" in moved["drift"]
+
+
+def test_a_stamp_is_named_never_a_path():
+    assert st.stamp_path("ollama_front", "/d") == "/d/ollama_front.json"
+    assert st.stamp_path("harden").startswith(st.stamp_dir() + "/")
+    for bad in ("../x", "/etc/passwd", "Front", "", "a/b", "a.json", "x" * 65):
+        with pytest.raises(ValueError):
+            st.stamp_path(bad)
+
+
+def test_whole_run_only_without_tags_or_a_skip_of_the_wall():
+    assert cs.whole_run(["all"], [], "OLLAMA-FW", "ollama_firewall")
+    assert cs.whole_run(["all"], ["OLLAMA-FRONT-003", "ollama_front"], "OLLAMA-FW", "ollama_firewall")
+    for skip in (["OLLAMA-FW-003"], ["ollama_firewall"], ["always"]):
+        assert not cs.whole_run(["all"], skip, "OLLAMA-FW", "ollama_firewall"), skip
+    assert not cs.whole_run(["OLLAMA-FW-003"], [], "OLLAMA-FW", "ollama_firewall")
+    assert cs.whole_run(["all"], ["OLLAMA-FW-0030x"], "OLLAMA-FW", "ollama_firewall")

@@ -5,20 +5,23 @@
 the audit's one read that nothing has moved since.
 
 At the end of a run that applied it, a role writes a stamp
-(/var/lib/ollama-exposure-toolkit/stamps/<role>.json, root only) with
-library/ollama_stamp.py: the digest of everything that decided what it
+(STAMP_DIR/<name>.json, root only; the one place the directory is stated)
+with library/ollama_stamp.py: the digest of everything that decided what it
 wrote (its variables and its plan, made on the controller: ``inputs``), and
 the state it left (``state``): each managed file's SHA-1 and "mode owner
 group" (null: must be absent), each unit's active and enabled state, the
 digest of each live nftables chain of the toolkit.
 
-The audit (library/ollama_info.py, ``stamps``) reads each stamp and the same
+The audit (library/ollama_info.py, ``stamps``) reads every stamp of
+STAMP_DIR and the same
 state again and returns the differences (``drift``). A role whose stamp is
 there, shows no drift and was made from the same inputs has nothing to do:
 it skips every task that would read or write the host. Anything else - no
 stamp, a file edited by hand, a unit stopped, a chain flushed, another
 variable - takes the role's normal path, which ends with a new stamp.
 
+Host side only (it ships with ollama_info and ollama_stamp): the inputs'
+digest and the comparison are the controller's (plugin_utils/ollama_stamp.py).
 Pure functions (the readers are passed in): unit tested in
 tests/unit/test_ollama_stamp.py.
 """
@@ -28,13 +31,33 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import grp
+import glob
 import hashlib
 import json
 import os
 import pwd
+import re
 import stat
 
 STAMP_VERSION = 1
+# Where every stamp lives, by name: <name>.json. The audit reads them by glob.
+# (OLLAMA_TOOLKIT_STAMP_DIR in the module's environment moves it: the tests'
+# hook, as they run the playbooks on the controller itself.)
+STAMP_DIR = "/var/lib/ollama-exposure-toolkit/stamps"
+
+
+def stamp_dir():
+    """The stamps' directory (STAMP_DIR unless the environment moves it)."""
+    return os.environ.get("OLLAMA_TOOLKIT_STAMP_DIR") or STAMP_DIR
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")
+
+
+def stamp_path(name, directory=None):
+    """The file of the stamp called name (a wall: ollama_front, ..., harden).
+    ValueError on anything but a plain lower-case name."""
+    if not NAME_PATTERN.match(str(name)):
+        raise ValueError("not a stamp name (lower-case letters, digits, _): %r" % (name,))
+    return os.path.join(directory or stamp_dir(), "%s.json" % name)
 
 
 def _name(lookup, ident):
@@ -116,13 +139,6 @@ def nft_state(run_nft, chains):
     return state
 
 
-def digest(value):
-    """The SHA-256 of a JSON value, keys sorted: how the controller and the
-    host name the same inputs."""
-    return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":"),
-                                     default=str).encode("utf-8")).hexdigest()
-
-
 def document(inputs, files, units, chains, data=None):
     """The stamp a role writes: its inputs' digest and the state it left."""
     doc = {"version": STAMP_VERSION, "inputs": inputs,
@@ -186,45 +202,6 @@ def report(doc, files, units, chains):
             "data": doc.get("data")}
 
 
-# What an audit read holds that moves while nothing changes (process ids, the
-# texts that quote them), what is compared on its own (the stamps, the
-# checksums asked for) and what is derived from the rest (findings, status).
-VOLATILE_KEYS = frozenset(("pid", "main_pid", "changed", "stamps", "checksums", "file_attrs", "findings",
-                           "installs", "status", "reason", "warnings_detail", "host_id", "invocation"))
-# What Ansible adds to the result it registers, not what the host said (left
-# out at the top level): the interpreter it discovered (ansible_facts), which
-# only the first module of a run returns - the read before the walls where no
-# ansible_python_interpreter is set, never the read after them, so harden.json
-# stored at the end of a run never matched the next run's start (issue 27) -
-# and its warnings and deprecations.
-ANSIBLE_RESULT_KEYS = frozenset(("ansible_facts", "warnings", "deprecations"))
-
-
-def read_view(facts):
-    """The part of one host's audit read (ollama_info's result) that decides
-    what the walls do: the same host read twice with nothing changed gives
-    the same view, whether or not Ansible discovered the interpreter with
-    it. Listeners on loopback other than Ollama's (a resolver's ephemeral
-    port) are left out."""
-    def strip(value):
-        if isinstance(value, dict):
-            return dict((k, strip(v)) for k, v in value.items()
-                        if k not in VOLATILE_KEYS and not str(k).startswith("_ansible"))
-        if isinstance(value, list):
-            return [strip(v) for v in value]
-        return value
-    view = strip(dict((k, v) for k, v in (facts or {}).items() if k not in ANSIBLE_RESULT_KEYS))
-    view["other_listeners"] = [s for s in view.get("other_listeners") or [] if s.get("scope") != "loopback"]
-    return view
-
-
-def unchanged(stamp, inputs):
-    """True when a stamp (as ollama_info returns it) is there, shows no
-    drift and was made from these inputs (a digest)."""
-    return bool(isinstance(stamp, dict) and stamp.get("present") and not stamp.get("drift")
-                and inputs and stamp.get("inputs") == inputs)
-
-
 def read_host_state(module, files, units, chains, parse_show, shown=None):
     """The state of these files, units and chains on this host now, with an
     AnsibleModule's run_command (read-only commands: systemctl show, nft
@@ -251,15 +228,19 @@ def read_host_state(module, files, units, chains, parse_show, shown=None):
     return file_state(list(files)), unit_state(blocks, list(units)), nft_state(run_nft, list(chains))
 
 
-def load_stamps(paths):
-    """{path: stamp document or None} for each stamp path, read from disk."""
+def load_stamps(directory=None):
+    """{name: stamp document or None} for every stamp of the directory
+    (<name>.json), read from disk."""
     out = {}
-    for path in paths:
+    for path in sorted(glob.glob(os.path.join(directory or stamp_dir(), "*.json"))):
+        name = os.path.basename(path)[:-len(".json")]
+        if not NAME_PATTERN.match(name):
+            continue
         try:
             with open(path, "r") as handle:
-                out[path] = parse(handle.read())
+                out[name] = parse(handle.read())
         except (IOError, OSError):
-            out[path] = None
+            out[name] = None
     return out
 
 
@@ -268,17 +249,14 @@ def stamp_units(docs):
     return sorted(set(unit for doc in docs.values() if doc is not None for unit in recorded(doc)[1]))
 
 
-def read_stamps(module, paths, parse_show, docs=None, shown=None):
-    """{path: report} for each stamp path (ollama_info ``stamps``). docs:
-    load_stamps(paths) when the caller read them already; shown: as
-    read_host_state."""
-    docs = load_stamps(paths) if docs is None else docs
+def read_stamps(module, parse_show, docs, shown=None):
+    """{name: report} for each stamp load_stamps found (ollama_info
+    ``stamps``); shown: as read_host_state."""
     out = {}
-    for path in paths:
-        doc = docs.get(path)
+    for name, doc in sorted(docs.items()):
         if doc is None:
-            out[path] = report(None, {}, {}, {})
+            out[name] = report(None, {}, {}, {})
             continue
         files, units, chains = recorded(doc)
-        out[path] = report(doc, *read_host_state(module, files, units, chains, parse_show, shown))
+        out[name] = report(doc, *read_host_state(module, files, units, chains, parse_show, shown))
     return out
