@@ -96,28 +96,30 @@ def named(tasks, words):
 
 
 def skeleton(stamp_dir):
-    """harden.yml's skeleton, from the real files: the toolkit's digest and
-    the read before (play 1); the second play's vars_files, vars and first
-    task, then the read again (read.yml, where a wall may have changed the
-    host) and harden-after.yml's stamp task."""
+    """harden.yml's skeleton, from the real files: the toolkit's and the
+    options' digests and the read before (play 1); the second play's
+    vars_files, vars and first task, then the read again (read.yml, where a
+    wall may have changed the host) and harden-after.yml's stamp task."""
     harden, after = load("playbooks", "harden.yml"), load("playbooks", "tasks", "harden-after.yml")
     first, second = harden[0], harden[1]
     read = {"name": "Read the host", "fake_read": {"read": "{{ host_read }}", "stamps": True},
             "register": "ollama_audit_facts"}
-    # Right after the first task, __harden_inputs is what it compared with
-    # the stamp (__harden_inputs_now: the same vars, the read before).
+    # Right after the first task: what it compared with the stamp.
     show = {"name": "Show the inputs", "ansible.builtin.debug": {"msg": {
-        "untouched": "{{ __harden_untouched }}", "stored": "{{ __harden_stamp_read.inputs | default(none) }}",
-        "inputs": "{{ __harden_inputs }}"}}}
+        "untouched": "{{ __harden.untouched }}", "stored": "{{ ollama_audit_facts.stamps.harden.inputs | default(none) }}",
+        "inputs": "{{ __harden.inputs }}"}}}
+    record = named(after, "Record what the run left")
+    stored = {"name": "Show what was stored", "ansible.builtin.debug": {"msg": "{{ __harden_record.inputs }}"},
+              "vars": record["vars"]}
+    vars_files = [os.path.join(ROOT, "playbooks", f) for f in second["vars_files"]]
     return [
-        {"name": "Audit before hardening", "hosts": "all", "gather_facts": False,
-         "tasks": [named(first["pre_tasks"], "Name the toolkit's code"), read]},
-        {"name": "Harden", "hosts": "all", "gather_facts": False,
-         "vars_files": [os.path.join(ROOT, "playbooks", f) for f in second["vars_files"]],
-         "vars": second["vars"],
-         "tasks": [named(second["tasks"], "Note the batch"), show, dict(read, name="Read again"),
-                   named(after, "Record what the run left"),
-                   {"name": "Show what was stored", "ansible.builtin.debug": {"msg": "{{ __harden_inputs }}"}}]},
+        {"name": "Audit before hardening", "hosts": "all", "gather_facts": False, "vars_files": vars_files,
+         "tasks": [named(first["pre_tasks"], "Name the toolkit's code"),
+                   named(first["pre_tasks"], "Name the walls' options"), read]},
+        {"name": "Harden", "hosts": "all", "gather_facts": False, "vars_files": vars_files,
+         "vars": dict(second["vars"], ollama_audit_report={"hosts": {HOST: {"status": "secure"}}}),
+         "tasks": [named(second["tasks"], "Note what the audit before said"), show, dict(read, name="Read again"),
+                   record, stored]},
     ]
 
 
@@ -203,3 +205,19 @@ def test_the_inputs_move_with_a_credential(lab, change):
                 {"ollama_front_credentials": credentials})["Show the inputs"]["msg"]
     assert moved["stored"] == stored
     assert moved["inputs"] != stored and moved["untouched"] is False
+
+
+def test_the_options_are_named_before_any_wall_role():
+    """The walls' options enter harden.json as the operator set them, taken
+    in the first play, where no wall's role is imported: a role's defaults
+    (visible to a play once a batch imported the role) never move the
+    inputs from one batch or one run to the next."""
+    harden = load("playbooks", "harden.yml")
+    first = harden[0]
+    text = json.dumps(first)
+    for role in ("ollama_front", "ollama_bind", "ollama_firewall", "ollama_upgrade"):
+        assert role not in text, role
+    assert "__harden_options" in json.dumps(named(first["pre_tasks"], "Name the walls' options"))
+    for play in harden[1:]:
+        for task in play.get("tasks", []) + play.get("pre_tasks", []):
+            assert "__harden_options" not in (task.get("ansible.builtin.set_fact") or {}), task["name"]
