@@ -94,6 +94,8 @@ def test_record_counts_on_the_stamps_written_and_only_after_a_settled_whole_run(
     assert done["inputs"] == h.inputs_of(after, plan["digests"]) != plan["inputs"]
     assert not h.record(plan, after, [wall("ollama_front", settled=False)], RUN)["write"]
     assert not h.record(plan, READ, [wall("ollama_front")], RUN)["write"]
+    by_hand = dict(after, processes=[{"pid": 9, "unit": None, "container": None}])
+    assert not h.record(plan, by_hand, [wall("ollama_front")], RUN)["write"]
     for run in ({"run_tags": ["OLLAMA-FW-003"]}, {"skip_tags": ["ollama_front"]}, {"skip_tags": ["OLLAMA-BIND-002"]},
                 {"check_mode": True}):
         assert not h.record(plan, after, [wall("ollama_front")], dict(RUN, **run))["write"], run

@@ -138,8 +138,10 @@ def record(plan, facts_after, walls, context):
     skip = re.compile(r"^(OLLAMA-[A-Z]+-[0-9]+|ollama_[a-z_]+|always)\Z")
     whole = list(context.get("run_tags") or []) == ["all"] and not any(
         skip.match(str(t)) for t in context.get("skip_tags") or [])
-    write = (whole and not context.get("check_mode") and settled and plan.get("no_front_why") is None
-             and set(expects) <= set(still(facts_after.get("stamps"))))
+    # Ollama still running by hand after the walls (OLLAMA-BIND-004 says so each run).
+    by_hand = [p for p in facts_after.get("processes") or [] if not p.get("unit") and not p.get("container")]
+    write = (whole and not context.get("check_mode") and settled and not by_hand
+             and plan.get("no_front_why") is None and set(expects) <= set(still(facts_after.get("stamps"))))
     return {"name": STAMP, "inputs": inputs_of(facts_after, plan["digests"]), "expects": expects,
             "write": bool(write)}
 
