@@ -7,11 +7,13 @@ firewall detection and Docker configurations ollama_info reads, the front's cred
 import os
 
 import pytest
+import yaml
 
 from ansible.errors import AnsibleFilterError
 from ansible.plugins.loader import filter_loader
 
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_docker import recreate_config
+from ansible_collections.ollama_toolkit.exposure.plugins.filter.wall_plan import wall_plan
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import parse_ollama_host
 from filter_plugins import ollama_audit, ollama_bind, ollama_firewall, ollama_front
 
@@ -81,9 +83,8 @@ def loader():
 
 @pytest.mark.parametrize("plugin,names", [
     (ollama_audit, {"ollama_audit_inputs", "ollama_audit_option_sets"}),
-    (ollama_bind, {"ollama_bind_plan", "ollama_bind_adoptions", "ollama_bind_steps", "ollama_bind_backups",
-                   "ollama_bind_apply", "ollama_bind_relaunch", "ollama_bind_unsettled", "ollama_bind_health",
-                   "ollama_bind_stamp_view"}),
+    (ollama_bind, {"ollama_bind_backups", "ollama_bind_apply", "ollama_bind_relaunch", "ollama_bind_unsettled",
+                   "ollama_bind_health"}),
     (ollama_firewall, {"ollama_firewall_plan", "ollama_firewall_republish", "ollama_firewall_stale",
                        "ollama_firewall_docker_state_file"}),
     (ollama_front, {"ollama_front_credentials", "ollama_front_plan", "ollama_front_check_address"}),
@@ -102,23 +103,34 @@ def test_every_filter_name_resolves(loader, plugin, names):
 BIND = ollama_bind.FilterModule().filters()
 
 
+def bind_plan(**options):
+    """The bind wall's plan as roles/ollama_bind/tasks/main.yml asks for it:
+    the role's defaults, then ``options``."""
+    with open(os.path.join(FILTER_PLUGINS, "..", "roles", "ollama_bind", "defaults", "main.yml")) as handle:
+        values = yaml.safe_load(handle)
+    values.update(("ollama_bind_" + k, v) for k, v in options.items())
+    context = {"host": "h", "ansible_host": "h", "run_tags": ["all"], "skip_tags": [], "check_mode": False,
+               "role_path": os.path.join(FILTER_PLUGINS, "..", "roles", "ollama_bind")}
+    return wall_plan(FACTS, "bind", values, context)
+
+
 def test_bind_plan_rebinds_the_service_on_its_port():
-    [item] = BIND["ollama_bind_plan"](FACTS, address="127.0.0.1")
+    [item] = bind_plan()["services"]
     assert (item["unit"], item["action"], item["listen"]) == ("ollama.service", "rebind", "127.0.0.1:11434")
-    with pytest.raises(AnsibleFilterError, match="loopback"):
-        BIND["ollama_bind_plan"](FACTS, address="0.0.0.0")
+    with pytest.raises(AnsibleFilterError, match="ollama_bind_address"):
+        bind_plan(address="0.0.0.0")
 
 
 def test_bind_adoptions_adopt_the_hand_started_server():
-    [item] = BIND["ollama_bind_adoptions"](FACTS, address="127.0.0.1")
+    [_service, item] = bind_plan(adopt=True)["services"]
     assert item["pid"] == 4242 and item["listen"] == "127.0.0.1:11500"
     assert item["unit"] == "ollama-11500.service"  # ollama.service is taken
 
 
 def test_bind_plan_with_adopt_is_the_whole_host_plan_and_its_steps():
-    plan = BIND["ollama_bind_plan"](FACTS, address="127.0.0.1", adopt=True)
+    whole = bind_plan(adopt=True, backup_dir="/var/backups/t")
+    plan, steps = whole["services"], whole["steps"]
     assert [(i["unit"], i["action"]) for i in plan] == [("ollama.service", "rebind"), ("ollama-11500.service", "adopt")]
-    steps = BIND["ollama_bind_steps"](plan, backup_dir="/var/backups/t")
     assert [i["unit"] for i in steps["rebind"]] == ["ollama.service"] and steps["adopt"] == plan[1:]
     to_back_up = BIND["ollama_bind_backups"]({"results": [{"__ollama_bind_item": plan[0], "stat": {"exists": False}}]})
     assert to_back_up["services"] == plan[:1]

@@ -2,6 +2,7 @@
 """The rebind plan (plugin_utils/ollama_bind.py)."""
 
 import itertools
+import os
 import shlex
 
 import jinja2
@@ -9,7 +10,7 @@ import pytest
 
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_bind import (
     RELAUNCH_PATH, apply_plan, backups, env_without, health, host_plan, plan, plan_adoptions, plan_service,
-    relaunch_argv, stamp_view, steps, systemd_quote, unsettled)
+    relaunch_argv, stamp_view, steps, systemd_quote, unsettled, wall_plan)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import parse_ollama_host
 
 DROPIN = "zz-ollama-exposure-toolkit.conf"
@@ -18,9 +19,16 @@ OUR_DROPIN = "/etc/systemd/system/ollama.service.d/" + DROPIN
 OUR_ENV = ENV_DIR + "/ollama.service.env"
 
 
-def service(history, running=None, dropins=(), env_files=(), name="ollama.service"):
+def service(history, running=None, dropins=(), env_files=(), name="ollama.service", resolved_scopes=None):
+    """An audited service as ollama_info reads it: ``bind`` is the parse of
+    the OLLAMA_HOST its next start reads (the last one of its history), with
+    the scopes a hostname resolves to."""
+    configured = [entry["value"] for entry in history if entry["key"] == "OLLAMA_HOST"]
+    bind = parse_ollama_host(configured[-1] if configured else "")
+    if resolved_scopes is not None:
+        bind["resolved_scopes"] = list(resolved_scopes)
     return {"name": name, "env_history": history, "dropins": list(dropins), "environment_files": list(env_files),
-            "running_bind": parse_ollama_host(running) if running is not None else None,
+            "bind": bind, "running_bind": parse_ollama_host(running) if running is not None else None,
             "main_pid": 42 if running is not None else 0, "active_state": "active" if running is not None else "inactive"}
 
 
@@ -409,3 +417,93 @@ def test_host_plan_passes_disable_cloud_to_every_service():
     items = host_plan(facts, "127.0.0.1", no_cloud=True)
     assert [i["env"].get("OLLAMA_NO_CLOUD") for i in items] == ["1", "1"]
     assert [i["action"] for i in host_plan(facts, "127.0.0.1")] == ["none", "none"]
+
+
+# -- the wall's plan (wall_plan: the contract of plugin_utils/ollama_wall.py) ----------------
+
+ROLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "roles", "ollama_bind")
+OPTIONS = {"ollama_bind_address": "127.0.0.1", "ollama_bind_port": 0, "ollama_bind_services": [],
+           "ollama_bind_fix_origins": True, "ollama_bind_origins": [], "ollama_bind_disable_cloud": False,
+           "ollama_bind_adopt": False, "ollama_bind_restart": True, "ollama_bind_wait_timeout": 30,
+           "ollama_bind_dropin_name": DROPIN, "ollama_bind_env_dir": ENV_DIR,
+           "ollama_bind_backup_dir": "/var/backups/ollama-exposure-toolkit"}
+
+
+def context(**extra):
+    found = {"host": "h", "ansible_host": "h", "run_tags": ["all"], "skip_tags": [], "check_mode": False,
+             "role_path": ROLE}
+    found.update(extra)
+    return found
+
+
+def exposed_host():
+    return {"systemd": True, "services": [service([h("OLLAMA_HOST", "0.0.0.0:11434")], running="0.0.0.0:11434")],
+            "processes": [], "listeners": []}
+
+
+def rebound_host(stamp=None):
+    """The same host after the rebind: the toolkit's files win."""
+    svc = service([h("OLLAMA_HOST", "0.0.0.0:11434"), h("OLLAMA_HOST", "127.0.0.1:11434", OUR_DROPIN),
+                   h("OLLAMA_HOST", "127.0.0.1:11434", OUR_ENV, "EnvironmentFile")],
+                  running="127.0.0.1:11434", dropins=[OUR_DROPIN], env_files=[{"path": OUR_ENV, "exists": True}])
+    return {"systemd": True, "services": [svc], "processes": [], "listeners": [],
+            "stamps": {"ollama_bind": stamp} if stamp else {}}
+
+
+def test_wall_plan_holds_the_services_the_steps_and_the_stamp():
+    got = wall_plan(exposed_host(), OPTIONS, context())
+    assert got["wall"] == "bind" and [i["action"] for i in got["services"]] == ["rebind"]
+    assert got["steps"] == steps(got["services"], OPTIONS["ollama_bind_backup_dir"])
+    assert (got["in_place"], got["apply"], got["settled"], got["left"]) == (False, True, True, [])
+    assert got["stamp"]["name"] == "ollama_bind" and got["stamp"]["write"] is True
+    assert got["stamp"]["files"] == [OUR_ENV, OUR_DROPIN] and got["stamp"]["units"] == ["ollama.service"]
+
+
+def test_wall_plan_is_in_place_where_the_stamp_shows_the_same_rebind():
+    first = wall_plan(exposed_host(), OPTIONS, context())
+    # The run after the rebind plans the same inputs (what it writes, not what it found).
+    after = wall_plan(rebound_host(), OPTIONS, context())
+    assert after["stamp"]["inputs"] == first["stamp"]["inputs"] and after["in_place"] is False
+    read = {"present": True, "drift": False, "inputs": first["stamp"]["inputs"]}
+    again = wall_plan(rebound_host(read), OPTIONS, context())
+    assert (again["in_place"], again["apply"], again["stamp"]["in_place"]) == (True, False, True)
+    # Drift, other inputs, or a service still to rebind: the normal path.
+    assert wall_plan(rebound_host(dict(read, drift=True)), OPTIONS, context())["in_place"] is False
+    assert wall_plan(rebound_host(read), dict(OPTIONS, ollama_bind_port=11500), context())["in_place"] is False
+    assert wall_plan(dict(exposed_host(), stamps={"ollama_bind": read}), OPTIONS, context())["in_place"] is False
+
+
+@pytest.mark.parametrize("ctx", [{"check_mode": True}, {"run_tags": ["OLLAMA-BIND-002"]},
+                                 {"skip_tags": ["OLLAMA-BIND-004"]}, {"skip_tags": ["ollama_bind"]}])
+def test_wall_plan_writes_its_stamp_only_after_a_whole_run(ctx):
+    assert wall_plan(exposed_host(), OPTIONS, context(**ctx))["stamp"]["write"] is False
+    assert wall_plan(exposed_host(), OPTIONS, context(skip_tags=["OLLAMA-FW-001"]))["stamp"]["write"] is True
+
+
+def test_wall_plan_writes_no_stamp_without_a_rebind():
+    quiet = {"systemd": True, "services": [service([], running="")], "processes": [], "listeners": []}
+    got = wall_plan(quiet, OPTIONS, context())
+    assert (got["apply"], got["stamp"]["write"], got["stamp"]["files"]) == (False, False, [])
+
+
+def test_wall_plan_is_unsettled_where_ollama_started_by_hand_is_left():
+    facts = dict(exposed_host(), processes=[hand_started()])
+    left = wall_plan(facts, OPTIONS, context())
+    assert (left["settled"], [p["pid"] for p in left["left"]]) == (False, [4242])
+    adopted = wall_plan(facts, dict(OPTIONS, ollama_bind_adopt="true"), context())
+    assert (adopted["settled"], adopted["left"]) == (True, [])
+    assert [i["action"] for i in adopted["services"]] == ["rebind", "adopt"] and adopted["in_place"] is False
+    no_systemd = wall_plan(dict(facts, systemd=False), dict(OPTIONS, ollama_bind_adopt=True), context())
+    assert no_systemd["settled"] is False and [i["action"] for i in no_systemd["services"]] == ["rebind"]
+
+
+@pytest.mark.parametrize("name,value", [("address", "0.0.0.0"), ("port", 70000), ("port", "x"),
+                                        ("adopt", "maybe"), ("services", "ollama.service"),
+                                        ("services", ["ollama-gpu.service"])])
+def test_wall_plan_names_the_bad_option(name, value):
+    with pytest.raises(ValueError, match="ollama_bind_%s" % name):
+        wall_plan(exposed_host(), dict(OPTIONS, **{"ollama_bind_" + name: value}), context())
+    options = dict(OPTIONS)
+    del options["ollama_bind_env_dir"]
+    with pytest.raises(ValueError, match="ollama_bind_env_dir"):
+        wall_plan(exposed_host(), options, context())

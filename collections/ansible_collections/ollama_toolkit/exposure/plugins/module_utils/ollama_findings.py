@@ -18,6 +18,7 @@ import hashlib
 import re
 
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_docker import EVERY_ADDRESS
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import bind_exposed, is_exposed_scope
 
 STATUS_EXPOSED = "exposed"
 STATUS_SECURE = "secure"
@@ -168,13 +169,9 @@ def _origin_text(origin):
     return "%s:%s (%s=)" % (origin.get("file"), origin.get("line"), origin.get("via"))
 
 
-def bind_is_exposed(bind):
-    """True when a parsed bind (with optional 'resolved' addresses) reaches the network."""
-    if bind is None:
-        return False
-    if bind.get("exposed") is not None:
-        return bool(bind["exposed"])
-    return any(scope in ("wildcard", "address") for scope in bind.get("resolved_scopes", []))
+# True when a parsed bind (with optional 'resolved' addresses) reaches the
+# network: the one decision the bind wall acts on too (module_utils/ollama_host.py).
+bind_is_exposed = bind_exposed
 
 
 def evaluate_host(facts, catalog, host_id):
@@ -185,7 +182,7 @@ def evaluate_host(facts, catalog, host_id):
         findings.append(make_finding(catalog, host_id, control_id, subject, evidence, location, references, port))
 
     for sock in facts.get("listeners", []):
-        if sock.get("scope") not in ("wildcard", "address"):
+        if not is_exposed_scope(sock.get("scope")):
             continue
         owner = sock.get("unit") or ("pid %s" % sock["pid"] if sock.get("pid") else "owner unknown")
         extra = ""

@@ -226,7 +226,24 @@ def classify_address(address):
 
 
 def is_exposed_scope(scope):
+    """The one answer to "does a socket of this scope reach the network?":
+    a wildcard or a non-loopback address does; loopback does not, nor a
+    hostname, which only its resolution decides (``bind_exposed``)."""
     return scope in (SCOPE_WILDCARD, SCOPE_ADDRESS)
+
+
+def bind_exposed(bind):
+    """True when a parsed OLLAMA_HOST (``parse_ollama_host``, with the
+    ``resolved_scopes`` of a hostname where ollama_info resolved it) makes
+    Ollama listen beyond loopback. The audit's OLLAMA-BIND-002 and the bind
+    wall's rebind both ask this (they cannot disagree): a hostname counts by
+    the scope of the address it resolves to, and one that resolves to nothing
+    (or was not resolved) is not exposed."""
+    if not bind:
+        return False
+    if bind.get("exposed") is not None:
+        return bool(bind["exposed"])
+    return any(is_exposed_scope(scope) for scope in bind.get("resolved_scopes") or [])
 
 
 def origins_wildcards(raw):

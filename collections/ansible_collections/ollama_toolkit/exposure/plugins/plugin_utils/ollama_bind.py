@@ -3,10 +3,18 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Plan the rebind of each Ollama service to loopback (role ollama_bind).
 
-Pure: the audit's facts in, one plan item per service out. The plan is made
-from the service's configuration *without* the toolkit's own files, so a
-second run plans exactly what the first one wrote (idempotence), and the
-port kept is the one the service uses today.
+Pure: the audit's facts in, the wall's plan out (``wall_plan``: one item
+per service, the steps the tasks loop over, the stamp). Which services are
+exposed is the audit's decision, not a second one: the OLLAMA_HOST that
+ollama_info parsed (and resolved, for a hostname) is judged by
+module_utils/ollama_host.py ``bind_exposed``, the function the audit's
+OLLAMA-BIND-002 uses, and a running process by its own parse and the
+sockets the audit saw (``is_exposed_scope``, as OLLAMA-BIND-001). Nothing
+here parses OLLAMA_HOST again. What the toolkit's own files add is left
+out only where the plan needs the service's configuration without them
+(OLLAMA_ORIGINS, OLLAMA_NO_CLOUD), so a second run plans exactly what the
+first one wrote (idempotence); the port kept is the one the service uses
+today.
 
 How the fix wins (docs/systemd.md): the managed drop-in sorts last and
 names an environment file of its own, and ``EnvironmentFile=`` values
@@ -19,7 +27,8 @@ __metaclass__ = type
 
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_cloud import env_bool
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import (
-    DEFAULT_PORT, SCOPE_LOOPBACK, origins_wildcards, parse_ollama_host)
+    DEFAULT_PORT, bind_exposed, is_exposed_scope, join_host_port, origins_wildcards)
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_wall import check_context, stamp
 
 ACTION_NONE = "none"
 ACTION_RESTART = "restart"
@@ -47,37 +56,61 @@ def env_without(history, excluded_files):
 
 
 def listen_value(address, port):
-    return "[%s]:%d" % (address, port) if ":" in address else "%s:%d" % (address, port)
+    return join_host_port(address, int(port))
 
 
-def plan_service(svc, address, origins, fix_origins, dropin_name, env_dir, port=None, no_cloud=False):
+def check_address(address):
+    if address not in LOOPBACK_ADDRESSES:
+        raise ValueError("ollama_bind_address: %r is not a loopback address (127.0.0.1 or ::1)" % (address,))
+
+
+def running_exposed(svc, listeners=()):
+    """The audit's view of a service's running process: its OLLAMA_HOST
+    (as read from /proc) reaches the network, or a socket the audit owns to
+    the unit does (OLLAMA-BIND-001's decision)."""
+    return bind_exposed(svc.get("running_bind")) or any(
+        is_exposed_scope(sock.get("scope")) for sock in listeners or [] if sock.get("unit") == svc["name"])
+
+
+def plan_service(svc, address, origins, fix_origins, dropin_name, env_dir, port=None, no_cloud=False, listeners=()):
     """What to do for one audited service.
 
-    With ``no_cloud``, the managed environment also sets OLLAMA_NO_CLOUD=1
-    (cloud models and web search off, Ollama 0.16.2+), unless the service's
-    own configuration turns cloud off already.
+    The service's bind is the audit's (``svc['bind']``, ollama_info's parse
+    of the OLLAMA_HOST its next start reads): it is rebound where the audit
+    calls it exposed (``bind_exposed``, OLLAMA-BIND-002), restarted where
+    only its running process is (``running_exposed``). With ``no_cloud``,
+    the managed environment also sets OLLAMA_NO_CLOUD=1 (cloud models and
+    web search off, Ollama 0.16.2+), unless the service's own configuration
+    turns cloud off already. A service with the toolkit's drop-in is
+    rebound again each run (its files written again, unchanged).
 
-    Returns a dict: unit, action (none / restart / rebind), port, env (the
+    Returns a dict: unit, subject (the audit's, ``unit:<name>``), action
+    (none / restart / rebind), fix (why: ``bind``, ``running``, ``origins``,
+    ``cloud``), exposed (the audit's decision on its bind), port, env (the
     managed OLLAMA_* values), dropin and env_file paths, managed (the
     toolkit's files are there already), running (bool), reasons.
     """
-    if address not in LOOPBACK_ADDRESSES:
-        raise ValueError("address %r is not a loopback address" % address)
+    check_address(address)
     unit = svc["name"]
     dropin = dropin_path(unit, dropin_name)
     env_file = env_file_path(env_dir, unit)
     ours = (dropin, env_file)
+    # Without the toolkit's own files: OLLAMA_ORIGINS and OLLAMA_NO_CLOUD as
+    # the service has them (the toolkit's environment file changes both).
     base_env = env_without(svc.get("env_history"), ours)
-    base_bind = parse_ollama_host(base_env.get("OLLAMA_HOST", ""))
+    bind = svc.get("bind") or {}
     running_bind = svc.get("running_bind")
     managed = dropin in (svc.get("dropins") or [])
+    exposed = bind_exposed(bind)
+    stale = running_exposed(svc, listeners)
     reasons = []
+    fix = []
 
     if port is None:
         if running_bind and running_bind.get("port"):
             port = running_bind["port"]
-        elif base_bind.get("port"):
-            port = base_bind["port"]
+        elif bind.get("port"):
+            port = bind["port"]
         else:
             port = DEFAULT_PORT
             reasons.append("port 0 (random) replaced by %d" % DEFAULT_PORT)
@@ -94,22 +127,30 @@ def plan_service(svc, address, origins, fix_origins, dropin_name, env_dir, port=
         if not cloud_off:
             reasons.append("cloud features turned off (OLLAMA_NO_CLOUD=1)")
 
-    base_secure = base_bind["scope"] == SCOPE_LOOPBACK and not (wildcards and fix_origins) and cloud_off
-    running_secure = running_bind is None or running_bind.get("scope") == SCOPE_LOOPBACK
-    if base_bind["scope"] != SCOPE_LOOPBACK:
-        reasons.append("configured OLLAMA_HOST=%r listens on %s" % (base_bind["value"], base_bind["listen"]))
-    if not running_secure:
-        reasons.append("running with OLLAMA_HOST=%r (%s)" % (running_bind.get("value"), running_bind.get("listen")))
+    if exposed:
+        fix.append("bind")
+        reasons.append("configured OLLAMA_HOST=%r listens on %s" % (bind.get("value"), bind.get("listen")))
+    if wildcards and fix_origins:
+        fix.append("origins")
+    if not cloud_off:
+        fix.append("cloud")
+    if stale:
+        reasons.append("running with OLLAMA_HOST=%r (%s)" % (
+            (running_bind or {}).get("value"), (running_bind or {}).get("listen")))
 
-    if managed or not base_secure:
+    if managed or fix:
         action = ACTION_REBIND
-    elif not running_secure:
+    elif stale:
+        fix.append("running")
         action = ACTION_RESTART
     else:
         action = ACTION_NONE
     return {
         "unit": unit,
+        "subject": "unit:%s" % unit,
         "action": action,
+        "fix": fix,
+        "exposed": exposed,
         "port": port,
         "listen": env["OLLAMA_HOST"],
         "env": env,
@@ -134,9 +175,10 @@ def plan(facts, address, origins=(), fix_origins=True, services=None, dropin_nam
     wanted = list(services) if services else sorted(audited)
     for name in wanted:
         if name not in audited:
-            raise ValueError("service %r is not an Ollama service on this host (found: %s)" % (
+            raise ValueError("ollama_bind_services: service %r is not an Ollama service on this host (found: %s)" % (
                 name, ", ".join(sorted(audited)) or "none"))
-    return [plan_service(audited[name], address, list(origins), fix_origins, dropin_name, env_dir, port, no_cloud)
+    return [plan_service(audited[name], address, list(origins), fix_origins, dropin_name, env_dir, port, no_cloud,
+                         (facts or {}).get("listeners"))
             for name in wanted]
 
 
@@ -162,8 +204,7 @@ def plan_adoptions(facts, address, origins=(), fix_origins=True, env_dir="/etc/o
     ``ollama.service`` when that name is free and one process is adopted,
     else ``ollama-<port>.service``.
     """
-    if address not in LOOPBACK_ADDRESSES:
-        raise ValueError("address %r is not a loopback address" % address)
+    check_address(address)
     facts = facts or {}
     if facts.get("systemd") is False:
         return []  # no systemd to adopt it into: the audit reports it (OLLAMA-BIND-004)
@@ -172,7 +213,7 @@ def plan_adoptions(facts, address, origins=(), fix_origins=True, env_dir="/etc/o
     listeners = facts.get("listeners", [])
     items = []
     for proc in sorted(procs, key=lambda p: p["pid"]):
-        bind = proc.get("bind") or parse_ollama_host(proc.get("env", {}).get("OLLAMA_HOST", ""))
+        bind = proc.get("bind") or {}  # the audit's parse (ollama_info)
         ports = sorted(set(l["port"] for l in listeners if l.get("pid") == proc["pid"]))
         use_port = port or bind.get("port") or (ports[0] if ports else DEFAULT_PORT)
         env = dict(proc.get("env") or {})
@@ -245,7 +286,7 @@ def unsettled(listeners, items):
             problems.append("%s: not listening yet" % item["unit"])
             continue
         outside = sorted(set("%s:%s" % (s.get("address"), s.get("port")) for s in socks
-                             if s.get("scope") != SCOPE_LOOPBACK))
+                             if is_exposed_scope(s.get("scope"))))
         ports = sorted(set(s.get("port") for s in socks))
         if outside:
             problems.append("%s: still listening on %s" % (item["unit"], ", ".join(outside)))
@@ -274,7 +315,7 @@ def host_plan(facts, address, origins=(), fix_origins=True, services=None,
     then, with ``adopt``, one per process started by hand (``plan_adoptions``).
 
     Each item's ``action`` says what the role does with it: none, restart,
-    rebind or adopt. This is the role's returned fact ``ollama_bind_plan``.
+    rebind or adopt: the ``services`` of the role's plan (``wall_plan``).
     ``no_cloud``: services also get OLLAMA_NO_CLOUD=1 (``plan_service``).
     """
     items = plan(facts, address, origins, fix_origins, services, dropin_name, env_dir, port, no_cloud)
@@ -398,3 +439,105 @@ def stamp_view(items):
     existed, the running process), which the rebind itself changes: the plan
     of the run after a rebind has the same view as the plan of the rebind."""
     return [dict((key, item.get(key)) for key in STAMP_KEYS) for item in items or []]
+
+
+# -- The wall's plan (the contract of plugin_utils/ollama_wall.py) ---------------------------
+
+# The stamp the role writes after a rebind, read back by the audit.
+STAMP_NAME = "ollama_bind"
+# Bump when the role's tasks change what they leave on a host.
+STAMP_VERSION = 1
+# Every option wall_plan reads (ollama_bind_<name>), as the role's defaults set them.
+OPTIONS = ("address", "port", "services", "fix_origins", "origins", "disable_cloud", "adopt", "dropin_name",
+           "env_dir", "backup_dir")
+_TRUE = ("true", "yes", "on", "1", "y", "t")
+_FALSE = ("false", "no", "off", "0", "n", "f", "")
+
+
+def _flag(options, name):
+    value = options["ollama_bind_" + name]
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ValueError("ollama_bind_%s: %r is not a boolean" % (name, value))
+
+
+def _names(options, name):
+    value = options["ollama_bind_" + name]
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise ValueError("ollama_bind_%s: a list is expected (got %r)" % (name, value))
+    return [str(v) for v in value]
+
+
+def options_of(options):
+    """The role's options (``ollama_bind_*`` by name) as the plan takes
+    them; ValueError naming the variable on a missing or bad one."""
+    missing = ["ollama_bind_" + name for name in OPTIONS if "ollama_bind_" + name not in (options or {})]
+    if missing:
+        raise ValueError("wall_plan('bind'): %s missing from the options" % ", ".join(missing))
+    try:
+        port = int(options["ollama_bind_port"] or 0)
+    except (TypeError, ValueError):
+        port = -1
+    if not 0 <= port <= 65535:
+        raise ValueError("ollama_bind_port: must be 0 (keep) or 1-65535 (got %r)" % (options["ollama_bind_port"],))
+    address = str(options["ollama_bind_address"])
+    check_address(address)
+    return {"address": address, "port": port or None, "services": _names(options, "services"),
+            "origins": _names(options, "origins"), "fix_origins": _flag(options, "fix_origins"),
+            "no_cloud": _flag(options, "disable_cloud"), "adopt": _flag(options, "adopt"),
+            "dropin_name": str(options["ollama_bind_dropin_name"]), "env_dir": str(options["ollama_bind_env_dir"]),
+            "backup_dir": str(options["ollama_bind_backup_dir"])}
+
+
+def left_by_hand(facts, adopt):
+    """Ollama started by hand that the role leaves as it is, reported on
+    every run (OLLAMA-BIND-004): all of them without ``adopt``, and with it
+    where the host has no systemd to adopt them into."""
+    facts = facts or {}
+    if adopt and facts.get("systemd") is not False:
+        return []
+    return [p for p in facts.get("processes") or [] if not p.get("unit") and not p.get("container")]
+
+
+def wall_plan(facts, options, context):
+    """The bind wall's plan (``ollama_audit_facts | wall_plan('bind', options,
+    context)``), the role's returned fact ``ollama_bind_plan``:
+
+    * ``services``: one item per audited service (``plan``), then, with
+      ollama_bind_adopt, one per process started by hand (``plan_adoptions``);
+    * ``steps``: what the tasks loop over (``steps``);
+    * ``left``: Ollama started by hand and left, reported (OLLAMA-BIND-004);
+    * ``stamp``: name, inputs (version, every option, what the rebind
+      writes - ``stamp_view`` - and the templates), files and units of the
+      rebind; written where there is a rebind, after a whole run, not in
+      check mode;
+    * ``in_place``: the audit's read shows that stamp with nothing moved and
+      the same inputs, and every service with something to do is one the
+      role rebound already: the normal path would write the same files and
+      restart nothing, so nothing is read or written;
+    * ``apply``: the normal path runs (something to do, not in place);
+    * ``settled``: nothing is left to report each run (no ``left``).
+    """
+    opts = options_of(options)
+    context = check_context(context)
+    items = host_plan(facts, opts["address"], opts["origins"], opts["fix_origins"], opts["services"] or None,
+                      opts["dropin_name"], opts["env_dir"], opts["port"], adopt=opts["adopt"],
+                      no_cloud=opts["no_cloud"])
+    plan_steps = steps(items, opts["backup_dir"])
+    rebind = plan_steps["rebind"]
+    made = stamp(STAMP_NAME, STAMP_VERSION, {"vars": dict(options), "plan": stamp_view(rebind)}, facts, context,
+                 stampable=bool(rebind), files=[i["env_file"] for i in rebind] + [i["dropin"] for i in rebind],
+                 units=[i["unit"] for i in rebind], prefix="OLLAMA-BIND")
+    changes = [i for i in items if i.get("action") != ACTION_NONE]
+    in_place = bool(made["in_place"] and changes
+                    and all(i["action"] == ACTION_REBIND and i.get("dropin_existed") for i in changes))
+    made["in_place"] = in_place
+    left = left_by_hand(facts, opts["adopt"])
+    return {"wall": "bind", "services": items, "steps": plan_steps, "left": left, "stamp": made,
+            "in_place": in_place, "apply": bool(plan_steps["todo"] or plan_steps["adopt"]) and not in_place,
+            "settled": not left}
