@@ -30,7 +30,7 @@ from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils import oll
 def ollama_firewall_plan(facts, state, backend="auto", ports=None, front_enabled=True, front_port=11443,
                          front_sources=None, ssh_port=22, docker_user=True,
                          ufw_enable=False, ssh_allow=False, docker_republish=False, install=False,
-                         before=None, state_file="/var/lib/ollama-exposure-toolkit/firewall.json", firewalld_zone="",
+                         before=None, state_file=None, firewalld_zone="",
                          front_conn_limit=64, front_conn_limit_ipv6_prefix=64, front_conn_limit_exempt=None):
     try:
         return fw.plan(facts, state, backend=backend, ports=ports if ports is not None else [],

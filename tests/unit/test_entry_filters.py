@@ -189,7 +189,7 @@ def test_firewall_plan_carries_what_the_tasks_apply(fw_plan):
     assert docker and any("11434" in str(r) for r in docker)
     assert any("11434" in r["port"] for r in fw_plan["ufw_rules"])
     assert 'rule port port="11434" protocol="tcp" drop' in fw_plan["rich_rules"]
-    assert fw_plan["docker_state_file"] == "/var/lib/ollama-exposure-toolkit/docker-republish.json"
+    assert fw_plan["docker_state_file"] is None
     assert FW["ollama_firewall_docker_state_file"]("/srv/t/fw.json") == "/srv/t/docker-republish.json"
 
 

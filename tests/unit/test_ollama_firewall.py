@@ -420,7 +420,7 @@ def test_plan_python_systemd_and_the_docker_record():
     assert p["docker_state_file"] == "/srv/toolkit/docker-republish.json"
     q = fw.plan(facts(), NFT_ONLY)
     assert q["python"] == "/usr/bin/python3" and q["systemd"] is True
-    assert q["docker_state_file"] == "/var/lib/ollama-exposure-toolkit/docker-republish.json"
+    assert q["docker_state_file"] is None  # the role's default is stated in the role only
     assert q["republish"] == [] and q["republish_refused"] == []
 
 

@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Firewall plan of a host: which ports to close, with which backend, and the
 rules each backend gets. Pure functions (no I/O), unit tested in
-tests/unit/test_ollama_firewall.py; the role calls them through the
-``ollama_firewall_plan`` filter.
+tests/unit/test_ollama_firewall.py and test_firewall_wall_plan.py; the role
+calls ``wall_plan`` through the collection's ``wall_plan`` filter (the
+wall's contract: plugin_utils/ollama_wall.py).
 
 Inputs are the audit's facts (``ollama_audit_facts`` of library/ollama_info.py),
 which firewall the host has (ollama_info's ``firewall.detect``), what an
@@ -19,10 +20,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import ipaddress
+import json
 import posixpath
 
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils import ollama_docker_republish as docker
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils import ollama_wall as wall
 
 BACKENDS = ("nftables", "iptables", "ufw", "firewalld")
 TABLE = "ollama_exposure_toolkit"
@@ -290,7 +294,7 @@ def choose_backend(requested, state, ufw_enable=False, install=False):
 
 def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_port=11443, front_sources=None,
          ssh_port=22, docker_user=True, ufw_enable=False, ssh_allow=False, docker_republish=False,
-         install=False, before=None, state_file="/var/lib/ollama-exposure-toolkit/firewall.json",
+         install=False, before=None, state_file=None,
          firewalld_zone="", front_conn_limit=64, front_conn_limit_ipv6_prefix=64, front_conn_limit_exempt=None):
     """The host's firewall plan, or ValueError naming every bad variable.
 
@@ -306,7 +310,8 @@ def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_por
     docker_republish (bool), before (what an earlier run recorded: ``before``,
     the role's state file), python (the host's interpreter, from the facts),
     docker_state_file (the republished containers' record, next to
-    ``state_file``), tools (the firewall tools found), systemd (whether
+    ``state_file``: ollama_firewall_state_file, whose default the role
+    states; None without it), tools (the firewall tools found), systemd (whether
     systemd runs: a unit reapplies the rules), firewalld_zone (the zone of
     the rich rules: ``firewalld_zone``, else firewalld's default zone, else
     public; empty for another backend), front_conn_limit (``limit``: at most
@@ -430,7 +435,7 @@ def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_por
         "tools": dict((k, _text(v)) for k, v in (state.get("tools") or {}).items()),
         "firewalld_zone": (_text(firewalld_zone) or _text(state.get("firewalld_zone")) or "public")
         if chosen == "firewalld" else "",
-        "docker_state_file": docker_state_file(state_file),
+        "docker_state_file": docker_state_file(state_file) if state_file else None,
         "republish": [],
         "republish_refused": [],
     })
@@ -565,6 +570,9 @@ def with_republish(p, facts, read):
     new = drop_republished(p, facts, [e["name"] for e in chosen])
     new["republish"] = chosen
     new["republish_refused"] = [e for e in entries if e["action"] == "refuse"]
+    if "record" in new:
+        # wall_plan's record follows: the recreated containers' ports leave it.
+        new.update(record(new))
     return new
 
 
@@ -778,3 +786,120 @@ def firewalld_rich_rules(p):
             rules.append('rule priority="-1" port port="%d" protocol="tcp" drop' % p["front"]["port"])
     rules += ['rule port port="%d" protocol="tcp" drop' % port for port in p["ports"]]
     return rules
+
+
+# The wall's contract (plugin_utils/ollama_wall.py): one call returns the plan.
+# The role's constants (roles/ollama_firewall/vars/main.yml states them too:
+# tests/unit/test_ollama_firewall.py keeps both in step).
+STAMP = "ollama_firewall"
+STAMP_VERSION = 1  # bump when the role's tasks change what they leave on a host
+UNIT = "ollama-exposure-toolkit-firewall.service"
+SCRIPT = "/usr/local/sbin/ollama-exposure-toolkit-firewall"
+NFT_CONF = "/etc/nftables.conf"
+# option name (without ollama_firewall_) -> plan()'s keyword
+OPTIONS = ("backend", "ports", "front_enabled", "front_port", "front_sources", "front_conn_limit",
+           "front_conn_limit_ipv6_prefix", "front_conn_limit_exempt", "ssh_port", "docker_user", "ufw_enable",
+           "ssh_allow", "docker_republish", "install", "firewalld_zone", "state_file")
+REQUIRED_OPTIONS = OPTIONS + ("nft_file",)
+
+
+def _ran(result):
+    """A registered result that holds a read (not skipped, not failed)."""
+    return isinstance(result, dict) and not result.get("skipped") and not result.get("failed")
+
+
+def previous_record(previous, stamp_read):
+    """What an earlier run added (the state file the role slurped), else,
+    where the slurp was skipped because the stamp shows no drift, the
+    stamp's copy of it; {} on a host the role never changed."""
+    if isinstance(previous, dict) and previous.get("content") is not None:
+        try:
+            value = json.loads(base64.b64decode(previous["content"]).decode("utf-8"))
+        except (ValueError, TypeError) as exc:
+            raise ValueError("ollama_firewall_state_file does not hold the role's JSON record: %s" % exc)
+        return value if isinstance(value, dict) else {}
+    if isinstance(previous, dict) and previous.get("skipped"):
+        return dict((stamp_read or {}).get("data") or {})
+    return {}
+
+
+def record(p):
+    """What the role added, written to ollama_firewall_state_file (for
+    rollback) and kept in the stamp's data: ``record`` and its file's
+    content ``record_content`` (JSON as to_nice_json writes it)."""
+    before = p.get("before") or {}
+    rec = {
+        "backend": p["backend"],
+        "ports": p["ports"],
+        "docker": p["docker"],
+        "unit": p["persist"],
+        "ufw_rules": p["ufw_rules"] if p["backend"] == "ufw" else [],
+        "ufw_enabled": bool(before.get("ufw_enabled") or p["ufw"]["enable"]),
+        "ufw_ssh_allow": bool(before.get("ufw_ssh_allow") or p["ufw"]["ssh_allow"]),
+        "ufw_unit_enabled": bool(before.get("ufw_unit_enabled") or p["ufw"]["enable_unit"]),
+        "ssh_port": p["ssh_port"],
+        "firewalld_zone": p["firewalld_zone"],
+        "firewalld_rules": p["rich_rules"] if p["backend"] == "firewalld" else [],
+    }
+    content = json.dumps(rec, indent=4, sort_keys=True, separators=(",", ": ")) + "\n"
+    return {"record": rec, "record_content": content}
+
+
+def stampable(p, facts):
+    """The stamp covers the nftables table: iptables, ufw, firewalld and
+    DOCKER-USER rules are not stamped (the normal path reads them each
+    run), nor a host the role installs nftables on, nor one with containers."""
+    return (p["backend"] == "nftables" and not p["install"]
+            and not (p["docker"] + list((p.get("before") or {}).get("docker") or []))
+            and not (facts or {}).get("containers"))
+
+
+def wall_plan(facts, options, context):
+    """The firewall wall's plan (``wall_plan('firewall', options, context)``).
+
+    ``facts``: the audit's read (``ollama_audit_facts``, {} without the
+    audit); ``options``: every ``ollama_firewall_*`` variable by name;
+    ``context``: the contract's keys plus ``read`` (the role's own
+    ollama_info read, made where the audit's does not say which firewall the
+    host has) and ``previous`` (the slurp of the state file, skipped where
+    the stamp shows no drift). Returns plan()'s keys plus ``wall``,
+    ``in_place``, ``stamp``, ``settled`` (no port conflict, OLLAMA-FW-002),
+    ``record``/``record_content``, ``nft_reload`` (load the table even when
+    its file did not change: the live chain drifted, or the first stamp) and
+    ``republish_read``/``republish_facts`` (the containers the republish
+    opt-in reads)."""
+    missing = [o for o in ("ollama_firewall_" + k for k in REQUIRED_OPTIONS) if o not in options]
+    if missing:
+        raise ValueError("wall_plan('firewall'): options lack %s" % ", ".join(missing))
+    audit = facts if isinstance(facts, dict) else {}
+    read = context.get("read") if _ran(context.get("read")) else {}
+    # What the plan starts from: the audit's read, else the role's own; which
+    # firewall the host has: the role's own read when it made one.
+    base = audit if audit else read
+    detect = ((read.get("firewall") or {}).get("detect") if "detect" in (read.get("firewall") or {})
+              else (audit.get("firewall") or {}).get("detect"))
+    stamp_read = (audit.get("stamps") or {}).get(STAMP) or {}
+    kwargs = dict((k, options["ollama_firewall_" + k]) for k in OPTIONS)
+    kwargs["before"] = previous_record(context.get("previous"), stamp_read)
+    p = plan(base, detect or {}, **kwargs)
+    p.update(record(p))
+    wall_stamp = wall.stamp(
+        STAMP, STAMP_VERSION,
+        {"vars": options, "plan": dict((k, v) for k, v in p.items() if k not in ("before", "record", "record_content"))},
+        audit, context, stampable=stampable(p, base),
+        files=[options["ollama_firewall_nft_file"], posixpath.dirname(_text(options["ollama_firewall_nft_file"])),
+               options["ollama_firewall_state_file"], posixpath.dirname(_text(options["ollama_firewall_state_file"])),
+               SCRIPT, "/etc/systemd/system/" + UNIT, NFT_CONF],
+        units=[UNIT] if p["systemd"] else [], nft_chains=["inet %s input" % TABLE],
+        data=p["record"] if p["act"] else {}, prefix="OLLAMA-FW")
+    p.update({
+        "wall": "firewall",
+        "in_place": wall_stamp.pop("in_place"),
+        "stamp": wall_stamp,
+        "settled": not p["conflicts"],
+        "nft_reload": (any(str(d).startswith("nft chain ") for d in stamp_read.get("drift") or [])
+                       or (wall_stamp["write"] and not stamp_read.get("present"))),
+        "republish_read": bool(p["docker_republish"] and base.get("containers")),
+        "republish_facts": {"containers": list(base.get("containers") or [])},
+    })
+    return p
