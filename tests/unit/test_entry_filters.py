@@ -87,7 +87,7 @@ def loader():
                    "ollama_bind_health"}),
     (ollama_firewall, {"ollama_firewall_plan", "ollama_firewall_republish", "ollama_firewall_stale",
                        "ollama_firewall_docker_state_file"}),
-    (ollama_front, {"ollama_front_credentials", "ollama_front_plan", "ollama_front_check_address"}),
+    (ollama_front, {"ollama_front_credentials"}),
 ])
 def test_every_filter_name_resolves(loader, plugin, names):
     filters = plugin.FilterModule().filters()
@@ -232,13 +232,18 @@ def test_front_credentials_hash_on_the_controller():
     assert "tooShort1" not in str(err.value)  # errors never quote a secret
 
 
-def test_front_plan_and_check_address_from_the_exposed_host():
-    filters = ollama_front.FilterModule().filters()
-    plan = filters["ollama_front_plan"](FACTS, upstream_host="127.0.0.1", upstream_port=0, remove_default_site="auto")
-    assert plan == {"upstream_port": 11434, "host_header": "127.0.0.1:11434", "remove_default": False,
-                    "upstream_max_conns": 515}
-    assert filters["ollama_front_check_address"](["0.0.0.0", "[::]"]) == "127.0.0.1"
-
+def test_front_plan_through_the_wall_plan_filter():
+    from ansible_collections.ollama_toolkit.exposure.plugins.filter.wall_plan import wall_plan
+    context = {"host": "web-1", "ansible_host": "web-1", "run_tags": ["all"], "skip_tags": [], "check_mode": False,
+               "role_path": os.path.join(os.path.dirname(__file__), "..", "..", "roles", "ollama_front"), "endpoints": [], "ciphers": "",
+               "files": [], "stamp_paths": [], "families": {}}
+    plan = wall_plan(FACTS, "front", {"ollama_front_listen": ["0.0.0.0", "[::]"], "ollama_front_port": 11443}, context)
+    assert (plan["upstream_port"], plan["host_header"], plan["remove_default"], plan["upstream_max_conns"]) == (
+        11434, "127.0.0.1:11434", False, 515)
+    assert plan["check"]["url"] == "https://127.0.0.1:11443/api/version"
+    with pytest.raises(AnsibleFilterError, match="ollama_front_credentials: credential bob") as err:
+        wall_plan(FACTS, "front", {"ollama_front_credentials": [{"name": "bob", "password": "tooShort1"}]}, context)
+    assert "tooShort1" not in str(err.value)
 
 
 # -- ollama_audit ----------------------------------------------------------------------------

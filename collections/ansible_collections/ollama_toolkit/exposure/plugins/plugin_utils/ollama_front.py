@@ -15,6 +15,9 @@
   the bearer-key map), with a salt derived from the credential name and the
   host, so that a second run renders the same bytes (idempotence) and a
   changed password a new hash.
+* ``wall_plan``: the front's plan (the ``wall_plan('front', ...)`` filter):
+  all of the above, the host:port strings nginx and the check use, the OS's
+  packages and paths, the files to render and the stamp (fast path).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -29,7 +32,8 @@ try:
 except ImportError:  # Python 2
     from collections import Mapping
 
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import DEFAULT_PORT
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import DEFAULT_PORT, join_host_port
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_wall import check_context, stamp
 
 ROLES = ("user", "admin")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}\Z")
@@ -252,5 +256,152 @@ def front_plan(facts, upstream_host="127.0.0.1", requested_port=0, remove_defaul
     service can run and queue)."""
     port = upstream_port(requested_port, facts)
     conns = _int(max_conns) if _int(max_conns) > 0 else ollama_capacity(audited_env(facts, port))
-    return {"upstream_port": port, "host_header": "%s:%s" % (upstream_host, port),
+    return {"upstream_port": port, "host_header": host_port(upstream_host, port),
             "remove_default": remove_default(remove_default_site, port), "upstream_max_conns": conns}
+
+
+# -- The front's plan (filter wall_plan('front', options, context)) --------------------------
+
+STAMP_NAME = "ollama_front"
+# Bump when the role's tasks change what they leave on a host: every stamp
+# made before then no longer matches.
+STAMP_VERSION = 2
+STAMP_UNITS = ("nginx.service",)
+# What the inputs digest leaves out of the options: the secrets (they enter
+# hashed) and the check, which writes nothing.
+_NOT_INPUTS = ("ollama_front_credentials", "ollama_front_tls_key", "ollama_front_verify", "ollama_front_plan")
+# os-release IDs (ID, then ID_LIKE) of each family the role knows, as
+# Ansible's os_family names them.
+OS_FAMILIES = (
+    ("Debian", ("debian", "ubuntu", "raspbian", "linuxmint", "devuan", "kali", "pop")),
+    ("RedHat", ("rhel", "centos", "fedora", "rocky", "almalinux", "ol", "amzn", "scientific", "cloudlinux")),
+)
+
+
+def host_port(host, port):
+    """``host:port`` for nginx and URLs, the IPv6 literal in brackets: the
+    front's addresses are written with their brackets ("[::]", "[::1]"), or
+    without; one rule (module_utils/ollama_host.py: join_host_port)."""
+    host = str(host)
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return join_host_port(host, port)
+
+
+def os_family(os_release):
+    """The family (``Debian``, ``RedHat``) of the audit's /etc/os-release
+    (ID, then each ID_LIKE), or None for a system the role does not know."""
+    os_release = os_release if isinstance(os_release, Mapping) else {}
+    ids = [str(os_release.get("ID") or "").lower()] + str(os_release.get("ID_LIKE") or "").lower().split()
+    for name in ids:
+        for family, members in OS_FAMILIES:
+            if name in members:
+                return family
+    return None
+
+
+def check_credential(credentials, self_signed):
+    """What OLLAMA-FRONT-007 sends: ``{"name", "send"}`` (``api_key`` or
+    ``password``) of one credential - a bearer key, else a password, a
+    user's before an admin's - or None: with a
+    certificate given by the operator (whose chain the host may not trust
+    for a loopback address) no credential is sent, and the check expects
+    401. Names only: the task takes the secret from the credential list."""
+    if not self_signed:
+        return None
+    creds = [c for c in credentials or [] if isinstance(c, Mapping)]
+    by_role = ([c for c in creds if "role" not in c] + [c for c in creds if "role" in c and c["role"] == "user"]
+               + [c for c in creds if "role" in c and c["role"] == "admin"])
+    for field in ("api_key", "password"):
+        found = [c for c in by_role if field in c]
+        if found:
+            return {"name": found[0].get("name"), "send": field}
+    return None
+
+
+def _need(context, key):
+    if key not in context:
+        raise ValueError("wall_plan('front'): context lacks %s (roles/ollama_front/vars/main.yml)" % key)
+    return context[key]
+
+
+def wall_plan(facts, options, context):
+    """The front's plan from the audit's read (``facts``), its
+    ``ollama_front_*`` variables (``options``) and the role's data
+    (``context``: ``endpoints``, ``ciphers``, ``files`` to render,
+    ``stamp_paths``, ``families``; plugin_utils/ollama_wall.py for the rest).
+
+    Returns, besides ``wall``, ``in_place``, ``stamp`` and ``settled``:
+    ``upstream_port``, ``host_header``, ``remove_default``,
+    ``upstream_max_conns`` (front_plan); ``listen`` (each address joined with
+    the front's port) and ``check`` (OLLAMA-FRONT-007: ``url``,
+    ``self_signed``, the credential's ``name`` and what to ``send`` of it,
+    ``status``); ``credentials`` (checked, the
+    passwords hashed: the task keeps no_log); ``os_family``, ``packages``
+    (with the njs module when ollama_front_refuse_cloud_models),
+    ``njs_available``, ``nginx_group``, ``remove_sites`` (the default site,
+    where it goes), ``selinux``; and
+    ``files`` (what OLLAMA-FRONT-003 renders, each with its group). Raises
+    ValueError naming the variable on a bad credential list."""
+    facts = facts if isinstance(facts, Mapping) else {}
+    options = dict(options or {})
+    context = check_context(context)
+    host = str(context["host"])
+    try:
+        credentials = credential_entries(options.get("ollama_front_credentials"), host)
+    except ValueError as exc:
+        raise ValueError("ollama_front_credentials: %s" % exc)
+    core = front_plan(facts, options.get("ollama_front_upstream_host", "127.0.0.1"),
+                      options.get("ollama_front_upstream_port", 0),
+                      options.get("ollama_front_remove_default_site", "auto"),
+                      options.get("ollama_front_upstream_max_conns", 0))
+    port = options.get("ollama_front_port")
+    listen = list(options.get("ollama_front_listen") or [])
+
+    family = os_family(facts.get("os"))
+    os_data = dict((_need(context, "families") or {}).get(family) or {})
+    refuse_cloud = _bool(options.get("ollama_front_refuse_cloud_models", False))
+    njs = list(os_data.get("njs_packages") or [])
+    packages = list(os_data.get("packages") or []) + (njs if refuse_cloud else [])
+    nginx_group = os_data.get("nginx_group")
+    default_site = os_data.get("default_site") or ""
+    files = [dict(f, group=nginx_group if f.get("nginx_reads") else "root") for f in _need(context, "files")]
+
+    tls_key = options.get("ollama_front_tls_key") or ""
+    inputs = {
+        "vars": dict((k, v) for k, v in options.items() if k not in _NOT_INPUTS),
+        "credentials": credentials,
+        "tls_key": hashlib.sha256(str(tls_key).encode("utf-8")).hexdigest(),
+        "host": [host, str(context["ansible_host"])],
+        "addresses": [facts.get("addresses"), facts.get("addresses_skipped")],
+        "plan": core,
+        "endpoints": _need(context, "endpoints"),
+        "ciphers": _need(context, "ciphers"),
+    }
+    remove_sites = [default_site] if core["remove_default"] and default_site else []
+    stamp_files = list(_need(context, "stamp_paths")) + [f["dest"] for f in files] + remove_sites
+    made = stamp(STAMP_NAME, STAMP_VERSION, inputs, facts, context, files=stamp_files, units=STAMP_UNITS,
+                 prefix="OLLAMA-FRONT")
+    self_signed = not options.get("ollama_front_tls_cert")
+    credential = check_credential(options.get("ollama_front_credentials"), self_signed)
+    check = {"url": "https://%s/api/version" % host_port(check_address(listen), port), "self_signed": self_signed,
+             "name": (credential or {}).get("name") or "", "send": (credential or {}).get("send") or "",
+             "status": [200] if credential else [401]}
+    plan = dict(core)
+    plan.update({
+        "wall": "front",
+        "in_place": made["in_place"],
+        "stamp": made,
+        "settled": True,
+        "listen": [host_port(address, port) for address in listen],
+        "check": check,
+        "credentials": credentials,
+        "os_family": family,
+        "packages": packages,
+        "njs_available": bool(njs),
+        "nginx_group": nginx_group,
+        "remove_sites": remove_sites,
+        "selinux": bool(os_data.get("selinux")),
+        "files": files,
+    })
+    return plan
