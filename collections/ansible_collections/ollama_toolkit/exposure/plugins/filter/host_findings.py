@@ -11,8 +11,8 @@ name: host_findings
 short_description: The findings of one host's read (ollama_info's result), derived on the controller
 description:
   - What the report (M(ollama_report)) derives for one host before the outside probe and the
-    firewall's mitigations: every finding of the control catalog the read shows
-    (plugin_utils/ollama_findings.py, evaluate_host). M(ollama_info) takes no catalog: the
+    firewall's mitigations, that is every finding of the control catalog the read shows
+    (plugin_utils/ollama_findings.py, evaluate_host). M(ollama_info) takes no catalog, so the
     findings are the controller's.
 positional: catalog, host_id
 options:
