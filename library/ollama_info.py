@@ -14,8 +14,9 @@ short_description: Find every Ollama installation on a host and where it listens
 version_added: "1.0.0"
 description:
   - Reads, in one round trip, everything that decides whether Ollama on this
-    host answers to the network, and returns facts plus findings from the
-    control catalog.
+    host answers to the network, and returns the facts. The findings are
+    derived from them on the controller (M(ollama_report), the
+    C(ollama_toolkit.exposure.host_findings) filter), with the control catalog.
   - Systemd services whose C(ExecStart) runs C(ollama serve) (by unit file
     content, and by the cgroup of running processes), with the unit, every
     drop-in in the order systemd applies it, the C(EnvironmentFile=)
@@ -52,14 +53,6 @@ options:
       - Stable name of this host used in findings and their fingerprints.
         The roles pass C(inventory_hostname).
     type: str
-  catalog:
-    description:
-      - The control catalog (controls, exposure_controls, vulnerable_versions),
-        as in C(roles/ollama_audit/files/catalog.yml).
-      - Without it the module returns facts only, and no findings.
-      - The audit role sends none; its report (M(ollama_report)) derives the
-        findings from this result on the controller, with the same code.
-    type: dict
   query_version:
     description:
       - Ask each running server for its version with C(GET /api/version) on
@@ -120,7 +113,6 @@ EXAMPLES = r"""
 - name: Audit Ollama on the host
   ollama_info:
     host_id: "{{ inventory_hostname }}"
-    catalog: "{{ ollama_audit_catalog }}"
   register: ollama
 
 - name: Show where it listens
@@ -139,7 +131,7 @@ stamps:
   sample: {ollama_front: {present: true, inputs: 4f2c..., data: null,
            drift: ["/etc/nginx/conf.d/ollama-front.conf: content changed"]}}
 status:
-  description: exposed, secure, not_installed or unsupported.
+  description: not_installed (no Ollama found), unsupported, or unknown where Ollama is found (the controller decides exposed or secure).
   returned: always
   type: str
   sample: exposed
@@ -274,11 +266,6 @@ addresses_skipped:
   returned: always
   type: list
   elements: dict
-findings:
-  description: Findings (id, severity, title, subject, evidence, location, remediation, references, fingerprint).
-  returned: when catalog is given
-  type: list
-  elements: dict
 warnings_detail:
   description: What could not be read (permissions, missing files).
   returned: always
@@ -297,11 +284,11 @@ import sys
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_cloud import (
-    NO_CLOUD_SINCE, cloud_state, parse_status)
+    NO_CLOUD_SINCE, cloud_state, parse_status, version_tuple)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_docker import (
     read_containers, read_recreate_configs)
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import (
-    FRONT_CONFIG, evaluate_host, front_state, host_status, version_tuple)
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_front_site import (
+    FRONT_CONFIG, front_state)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import (
     address_scope, origins_wildcards, parse_ollama_host)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_http import http_get
@@ -733,15 +720,9 @@ class Auditor(object):
         if os.geteuid() != 0:
             self.warnings.append("not running as root: other users' processes and files may be hidden")
         result["warnings_detail"] = self.warnings
-        catalog = self.params["catalog"]
-        host_id = self.params["host_id"] or socket.gethostname()
-        result["host_id"] = host_id
-        if catalog:
-            result["findings"] = evaluate_host(result, catalog, host_id)
-            result["status"] = host_status(result, result["findings"], catalog)
-        else:
-            result["status"] = host_status(result, [], {"exposure_controls": []}) if not services and not procs \
-                and not containers else "unknown"
+        result["host_id"] = self.params["host_id"] or socket.gethostname()
+        # Exposed or secure is the controller's word (plugin_utils/ollama_findings.py).
+        result["status"] = "unknown" if services or procs or containers else "not_installed"
         return result
 
 
@@ -749,7 +730,6 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             host_id=dict(type="str"),
-            catalog=dict(type="dict"),
             query_version=dict(type="bool", default=True),
             docker_socket=dict(type="path", default="/var/run/docker.sock"),
             timeout=dict(type="float", default=2.0),

@@ -163,7 +163,7 @@ EXAMPLES = r"""
     results: "{{ dict(ansible_play_hosts_all | zip(ansible_play_hosts_all | map('extract', hostvars)
                  | map(attribute='ollama', default={}))) }}"
     probe_local: true
-    catalog: "{{ ollama_audit_catalog }}"
+    catalog: "{{ lookup('ollama_toolkit.exposure.catalog') }}"
     generated_at: "{{ now(utc=true).isoformat() }}"
   delegate_to: localhost
   run_once: true

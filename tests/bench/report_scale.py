@@ -51,7 +51,7 @@ if os.path.join(ROOT, "collections") not in [os.path.abspath(p) for p in sys.pat
 
     init_plugin_loader()
 
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import (  # noqa: E402
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_findings import (  # noqa: E402
     evaluate_host, host_status)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import (  # noqa: E402
     parse_ollama_host)
@@ -106,8 +106,8 @@ def facts_of(catalog, name, kind, rng, address):
             rule = "nftables table inet ollama_exposure_toolkit chain input drops tcp/%s" % port
             facts["firewall"] = {"input": {"ipv4": {port: rule}, "ipv6": {port: rule}},
                                  "forward": {"ipv4": {}, "ipv6": {}}, "errors": []}
-    facts["findings"] = evaluate_host(facts, catalog, name)
-    facts["status"] = host_status(facts, facts["findings"], catalog)
+    # As ollama_info returns it: no findings (the report derives them on the controller).
+    facts["status"] = host_status(facts, evaluate_host(facts, catalog, name), catalog)
     return facts
 
 

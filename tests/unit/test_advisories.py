@@ -6,9 +6,10 @@ import os
 
 import pytest
 
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import (
-    ADVISORY_ROUTES, apply_mitigations, evaluate_host, front_state, parse_front_config, unfixed_entries,
-    vulnerable_entries)
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_findings import (
+    apply_mitigations, evaluate_host, unfixed_entries, vulnerable_entries)
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_front_site import (
+    ADVISORY_ROUTES, front_state, parse_front_config)
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import (
     build_report, open_at_or_above, records_from_results)
 

@@ -18,6 +18,7 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_docker import recreate_config
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_netfilter import TOOLS, UNITS
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_stamp import document
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_findings import evaluate_host, host_status
 from library import ollama_info, ollama_probe
 from test_ollama_docker import IMAGE_ID, INSPECT, serve_routes
 
@@ -66,17 +67,25 @@ def no_docker(tmp_path):
 
 # -- ollama_info -----------------------------------------------------------------------
 def test_ollama_info_audits_this_host_read_only(tmp_path, catalog):
-    how, result = run_module(ollama_info, {"host_id": "unit-host", "catalog": catalog, "query_version": False,
+    how, result = run_module(ollama_info, {"host_id": "unit-host", "query_version": False,
                                            "docker_socket": no_docker(tmp_path), "timeout": 0.5})
     assert how == "exit", result
     assert result["changed"] is False and result["supported"] is True
-    assert result["status"] in STATUSES
-    for key in ("services", "processes", "listeners", "containers", "installs", "addresses", "other_listeners",
-                "findings"):
+    assert result["status"] in ("unknown", "not_installed")
+    for key in ("services", "processes", "listeners", "containers", "installs", "addresses", "other_listeners"):
         assert isinstance(result[key], list), key
     assert result["containers"] == []  # no engine at docker_socket: skipped, not an error
-    assert result["host_id"] == "unit-host" and all(f["host"] == "unit-host" for f in result["findings"])
+    # The findings are the controller's: none from the host, derived from its read there.
+    assert "findings" not in result and result["host_id"] == "unit-host"
+    findings = evaluate_host(result, catalog, result["host_id"])
+    assert all(f["host"] == "unit-host" for f in findings)
+    assert host_status(result, findings, catalog) in STATUSES
     assert set(result["os"]) <= {"ID", "ID_LIKE", "VERSION_ID", "PRETTY_NAME"}
+
+
+def test_ollama_info_takes_no_catalog(tmp_path, catalog):
+    how, result = run_module(ollama_info, {"catalog": catalog, "docker_socket": no_docker(tmp_path)})
+    assert how == "fail" and "catalog" in str(result)
 
 
 def test_ollama_info_runs_in_check_mode(tmp_path):

@@ -12,7 +12,7 @@ from conftest import load_action, without_unfixed
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import (
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_findings import (
     evaluate_host, host_status)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import parse_ollama_host
 

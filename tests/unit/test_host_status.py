@@ -4,7 +4,7 @@ host could not be audited, in the operator's words."""
 
 import pytest
 
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import apply_mitigations, evaluate_host, mitigation
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_findings import apply_mitigations, evaluate_host, mitigation
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import build_report, explain_failure, records_from_results
 
 RULE_IN = "nftables table inet ollama_exposure_toolkit chain input drops tcp/11434"
@@ -93,7 +93,7 @@ def _facts(catalog, firewall, sock_port=11434):
 def test_host_status_in_the_report(catalog, firewall, answers, status):
     facts = _facts(catalog, firewall)
     records = records_from_results({"h": facts})
-    from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import probe_findings
+    from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_probe import probe_findings
     probe_hosts = {"h": {"results": answers, "findings": probe_findings({"results": answers}, catalog, "h")}}
     report = build_report(records, probe_hosts, catalog, "2026-11-29T00:00:00Z")
     assert report["hosts"]["h"]["status"] == status

@@ -6,10 +6,11 @@ import re
 
 import pytest
 
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import (
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_findings import (
     STATUS_EXPOSED, STATUS_NOT_INSTALLED, STATUS_SECURE, STATUS_UNSUPPORTED, at_or_above, bind_is_exposed,
-    evaluate_host, fingerprint, host_status, make_finding, probe_findings, severity_rank, version_tuple,
+    evaluate_host, fingerprint, host_status, make_finding, severity_rank, version_tuple,
     vulnerable_entries)
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_probe import probe_findings
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_cloud import cloud_state
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import parse_ollama_host
 

@@ -9,7 +9,7 @@ import socket
 import pytest
 
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils import ollama_probe
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import (
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_findings import (
     apply_mitigations, mitigation)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_http import dechunk, parse_response
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_probe import (

@@ -13,7 +13,7 @@ from xml.etree import ElementTree
 import pytest
 from conftest import without_unfixed
 
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import evaluate_host, host_status
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_findings import evaluate_host, host_status
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import parse_ollama_host
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_render import (
     CSV_COLUMNS, read_report, render_csv, render_html, render_junit, render_ticket, write_report)

@@ -8,8 +8,9 @@ import json
 import pytest
 from conftest import without_unfixed
 
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import (
-    evaluate_host, host_status, probe_findings)
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_findings import (
+    evaluate_host, host_status)
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_probe import probe_findings
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import parse_ollama_host
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_render import (
     CSV_COLUMNS, render_csv, render_json, render_markdown)
@@ -255,7 +256,7 @@ def test_a_failed_audit_reaches_the_report_with_its_real_reason(catalog):
 def test_a_read_without_findings_gets_them_from_the_report(catalog):
     """The audit role sends no catalog to the hosts: the report derives each
     read's findings on the controller, the same ones the host would have
-    derived (and keeps a read's own findings where it has them)."""
+    derived; a read never brings its own (ollama_info takes no catalog)."""
     records = _records(catalog)
     bare = []
     for record in records:
@@ -270,9 +271,10 @@ def test_a_read_without_findings_gets_them_from_the_report(catalog):
     assert derived == given
     assert derived["hosts"]["web-1"]["status"] == "exposed"
     assert "OLLAMA-BIND-001" in [f["id"] for f in derived["findings"] if f["host"] == "web-1"]
-    # A read's own findings win: the report does not derive them again.
+    # Findings in a read are not the host's word: the report derives them again.
     own = dict(records[0], facts=dict(records[0]["facts"], findings=[]))
-    assert [f for f in build_report([own], {}, catalog, "2026-11-25T18:00:00Z")["findings"]] == []
+    assert build_report([own], {}, catalog, "2026-11-25T18:00:00Z")["findings"] == \
+        build_report([records[0]], {}, catalog, "2026-11-25T18:00:00Z")["findings"] != []
 
 
 def test_option_sets_group_hosts_by_the_values_they_give_themselves():

@@ -10,7 +10,7 @@ import pytest
 
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_upgrade import (
     archive_problems, binary_version, check_input, compare, exec_binary, listing_problems, parse_listing,
-    parse_version, plan, problems, version_url)
+    parse_version, plan, problems, version_url, wall_plan)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import parse_ollama_host
 
 SHA = "a" * 64
@@ -281,3 +281,82 @@ def test_archive_listing_that_cannot_be_read_is_refused():
     many = "\n".join('-rw-r--r-- 0/0 1 2026-01-01 00:00:00 "x%d"' % i for i in range(30))
     found = listing_problems(many)
     assert len(found) == 11 and found[-1] == "and 21 more"
+
+
+# -- the wall's plan (filter wall_plan('upgrade', options, context)) -------------------
+OPTIONS = {"ollama_upgrade_version": "0.20.0", "ollama_upgrade_sha256": SHA, "ollama_upgrade_url": "",
+           "ollama_upgrade_src": "/tmp/ollama.tgz", "ollama_upgrade_validate_certs": True,
+           "ollama_upgrade_allow_downgrade": False, "ollama_upgrade_install_dir": "/usr/local",
+           "ollama_upgrade_backup_dir": "/var/lib/ollama-exposure-toolkit/upgrade", "ollama_upgrade_wait_timeout": 60}
+
+
+def context(binary="ollama version is 0.17.0\n", check_mode=False):
+    return {"host": "h1", "ansible_host": "h1", "run_tags": ["all"], "skip_tags": [], "check_mode": check_mode,
+            "role_path": "/nonexistent/roles/ollama_upgrade", "binary": {"rc": 0, "stdout": binary, "stderr": ""}}
+
+
+def test_wall_plan_is_the_plan_with_the_tasks_paths_and_the_contract():
+    found = facts(("ollama.service", "0.17.0", "127.0.0.1:11434", True), ("idle.service", None, "", False))
+    got = wall_plan(found, OPTIONS, context())
+    assert dict((k, got[k]) for k in plan(found, "0.20.0", binary="0.17.0")) == plan(found, "0.20.0", binary="0.17.0")
+    assert got["wall"] == "upgrade" and got["act"] and not got["in_place"] and got["settled"] is True
+    backup = OPTIONS["ollama_upgrade_backup_dir"]
+    assert got["archive"] == backup + "/ollama-0.20.0.tgz" and got["staging"] == backup + "/staging"
+    assert got["kept"] == backup + "/versions/0.17.0"
+    assert got["source"] == "ollama_upgrade_src /tmp/ollama.tgz"
+    assert [s["name"] for s in got["restart_services"]] == got["restart"] == ["ollama.service"]
+    assert got["stamp"]["name"] == "ollama_upgrade" and got["stamp"]["write"] is False
+    assert got["stamp"]["in_place"] is False
+
+
+def test_wall_plan_in_place_only_when_nothing_to_do():
+    found = facts(("ollama.service", "0.20.0", "", True))
+    got = wall_plan(found, OPTIONS, context("ollama version is 0.20.0\n"))
+    assert got["in_place"] is True and got["act"] is False and got["restart_services"] == []
+    url = dict(OPTIONS, ollama_upgrade_src="", ollama_upgrade_url="https://mirror.example/o.tgz")
+    got = wall_plan(facts(("ollama.service", None, "", True)), url, context(""))
+    assert got["kept"].endswith("/versions/unknown") and got["source"] == "ollama_upgrade_url https://mirror.example/o.tgz"
+    assert got["in_place"] is False
+
+
+@pytest.mark.parametrize("change,expect", [
+    ({"ollama_upgrade_sha256": ""}, "Invalid input: ollama_upgrade_sha256 is required"),
+    ({"ollama_upgrade_version": "0.22"}, "ollama_upgrade_version must be"),
+    ({"ollama_upgrade_version": "0.1.0"}, "ollama_upgrade_allow_downgrade"),
+    ({"ollama_upgrade_allow_downgrade": "maybe", "ollama_upgrade_version": "0.1.0"}, "ollama_upgrade_allow_downgrade"),
+    ({"ollama_upgrade_install_dir": "/opt/x"}, "ollama_upgrade_install_dir"),
+])
+def test_wall_plan_refuses_naming_the_variable(change, expect):
+    with pytest.raises(ValueError, match=expect):
+        wall_plan(facts(("ollama.service", "0.17.0", "", True)), dict(OPTIONS, **change), context())
+
+
+def test_wall_plan_needs_the_audit_and_every_option():
+    with pytest.raises(ValueError, match="ollama_audit_facts is missing"):
+        wall_plan({}, OPTIONS, context())
+    short = dict(OPTIONS)
+    del short["ollama_upgrade_backup_dir"]
+    with pytest.raises(ValueError, match="ollama_upgrade_backup_dir"):
+        wall_plan(facts(), short, context())
+    with pytest.raises(ValueError, match="context lacks"):
+        wall_plan(facts(), OPTIONS, {"binary": {}})
+
+
+def test_the_wall_plan_filter_dispatches_to_the_upgrade(tmp_path):
+    from ansible.errors import AnsibleFilterError
+    from ansible_collections.ollama_toolkit.exposure.plugins.filter.wall_plan import wall_plan as wall_plan_filter
+    found = facts(("ollama.service", "0.17.0", "", True))
+    assert wall_plan_filter(found, "upgrade", OPTIONS, context()) == wall_plan(found, OPTIONS, context())
+    with pytest.raises(AnsibleFilterError, match="ollama_upgrade_sha256"):
+        wall_plan_filter(found, "upgrade", dict(OPTIONS, ollama_upgrade_sha256="x"), context())
+
+
+def test_the_role_reads_the_audit_only_through_its_plan():
+    """One call reads ollama_audit_facts (the plan); every task reads the plan."""
+    tasks = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "roles", "ollama_upgrade", "tasks")
+    uses = []
+    for name in sorted(os.listdir(tasks)):
+        with open(os.path.join(tasks, name)) as handle:
+            uses += ["%s: %s" % (name, line.strip()) for line in handle
+                     if "ollama_audit_facts" in line and not line.strip().startswith("#")]
+    assert len(uses) == 1 and "wall_plan('upgrade', " in uses[0], uses

@@ -8,7 +8,7 @@ import struct
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import version_tuple
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_findings import version_tuple
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import (
     SplitError, join_host_port, origins_wildcards, parse_ip, parse_ollama_host, split_host_port)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_procfs import (

@@ -14,8 +14,9 @@ import pytest
 from test_advisories import ADDRESSES, RULE_IN, site
 from test_advisories import _facts as advisory_facts
 
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import (
-    REACH_LOCAL, REACH_NETWORK, api_reach, apply_reach, evaluate_host, front_state, severity_in_context)
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_findings import (
+    REACH_LOCAL, REACH_NETWORK, api_reach, apply_reach, evaluate_host, severity_in_context)
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_front_site import front_state
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_render import (
     render_html, render_markdown, write_report)
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import (

@@ -31,7 +31,16 @@ __metaclass__ = type
 import json
 import re
 
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import version_tuple
+
+def version_tuple(text):
+    """'v0.1.29-rc2' -> (0, 1, 29, -1); None when it is not a version."""
+    match = re.match(r"^\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(-[0-9A-Za-z.]+)?", text or "")
+    if not match:
+        return None
+    parts = tuple(int(p or 0) for p in match.group(1, 2, 3))
+    # A pre-release sorts before its release.
+    return parts + ((-1,) if match.group(4) else (0,))
+
 
 CLOUD_SINCE = "0.12.0"
 NO_CLOUD_SINCE = "0.16.2"

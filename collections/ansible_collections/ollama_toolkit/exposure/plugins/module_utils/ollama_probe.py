@@ -19,7 +19,7 @@ import socket
 import ssl
 import threading
 
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import probe_findings
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_finding import make_finding, unique
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_http import http_get
 
 # ``no_route`` before ``filtered``: a host one of whose addresses could not be
@@ -151,6 +151,18 @@ def run_probes(targets, timeout, workers):
     for thread in threads:
         thread.join()
     return results
+
+
+def probe_findings(probe, catalog, host_id):
+    """OLLAMA-NET-001 findings from an outside probe result for one host."""
+    findings = []
+    for result in probe.get("results", []):
+        if result.get("state") == "exposed":
+            findings.append(make_finding(
+                catalog, host_id, "OLLAMA-NET-001", "net:%s:%s" % (result["address"], result["port"]),
+                "from %s: %s" % (probe.get("scanner", "the controller"), result.get("evidence")),
+                location={"socket": "%s:%s" % (result["address"], result["port"])}))
+    return unique(findings)
 
 
 def summarize(targets, results, catalog, scanner):

@@ -35,7 +35,7 @@ import tempfile
 from html import escape
 from xml.etree import ElementTree
 
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import (
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_findings import (
     REACH_LOCAL, SEVERITIES, STATUS_ERROR, STATUS_NOT_AUDITED, STATUS_UNREACHABLE, STATUS_UNSUPPORTED, severity_rank)
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import (
     OPEN_STATUSES, STATUS_FIXED, apply_history, comparable)
@@ -456,7 +456,7 @@ def render_controls_markdown(catalog):
         "",
         "<!-- Generated from roles/ollama_audit/files/catalog.yml by `make docs`: edit the catalog, not this page. -->",
         "",
-        "The catalog is data: `roles/ollama_audit/files/catalog.yml` (`ollama_audit_catalog`, updated %s)," % (
+        "The catalog is data: `roles/ollama_audit/files/catalog.yml` (`lookup('ollama_toolkit.exposure.catalog')`, updated %s)," % (
             catalog.get("updated")),
         "with the table of vulnerable versions. A unit test checks that this page is",
         "what the catalog renders to.",

@@ -24,7 +24,7 @@ import datetime
 import json
 import re
 
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import (
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_findings import (
     REACH_LOCAL, STATUS_ERROR, STATUS_NOT_AUDITED, STATUS_UNREACHABLE, STATUS_UNSUPPORTED, SEVERITIES,
     apply_mitigations, evaluate_host, severity_rank)
 
@@ -180,12 +180,8 @@ def build_report(records, probe_hosts, catalog, generated_at):
 
 
 def host_read_findings(facts, catalog, name):
-    """The findings of one host's read: those ollama_info derived on the host
-    where it was given the catalog, else derived here from the same read
-    (the audit role sends no catalog: one evaluation on the controller
-    instead of the catalog templated and shipped to every host)."""
-    if "findings" in facts:
-        return facts["findings"]
+    """The findings of one host's read (ollama_info's result), derived here:
+    the catalog is never shipped to a host, the findings never come from one."""
     return evaluate_host(facts, catalog, facts.get("host_id") or name)
 
 

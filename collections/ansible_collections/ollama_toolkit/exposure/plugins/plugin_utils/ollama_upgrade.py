@@ -16,8 +16,10 @@ __metaclass__ = type
 import posixpath
 import re
 
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import (
     DEFAULT_PORT, parse_ollama_host)
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_wall import stamp as wall_stamp
 
 VERSION_RE = re.compile(r"^v?(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})(?:-rc(0|[1-9][0-9]{0,3}))?\Z")
 SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}\Z")
@@ -151,6 +153,60 @@ def plan(facts, version, binary=None, allow_downgrade=False, install_dir="/usr/l
     return {"version": target, "installed": installed, "binary": bin_path,
             "lib_dir": posixpath.join(install_dir, "lib", "ollama"), "downgrade": downgrade,
             "install": install, "services": services, "restart": restart, "act": install or bool(restart)}
+
+
+OPTIONS = ("version", "sha256", "url", "src", "allow_downgrade", "install_dir", "backup_dir", "wait_timeout")
+STAMP_NAME = "ollama_upgrade"
+STAMP_VERSION = 1
+
+
+def wall_plan(facts, options, context):
+    """The upgrade wall's plan (filter wall_plan('upgrade', options, context)):
+
+    ``facts`` the audit's read (ollama_audit_facts), ``options`` every
+    ``ollama_upgrade_*`` variable by name, ``context`` the run's (see
+    plugin_utils/ollama_wall.py) plus ``binary``: the registered result of
+    ``ollama --version`` run with the installed binary. ValueError naming the
+    variable for bad input, a downgrade without the flag, a service that runs
+    another binary, or no audit of the host. Returns plan()'s keys plus the
+    paths the tasks use (archive, staging, kept), the artifact's ``source``,
+    the services to restart (``restart_services``) and the contract's
+    ``wall``, ``in_place`` (nothing to do), ``stamp`` (the upgrade writes
+    none) and ``settled``."""
+    missing = ["ollama_upgrade_%s" % name for name in OPTIONS if "ollama_upgrade_%s" % name not in (options or {})]
+    if missing:
+        raise ValueError("wall_plan('upgrade'): options lack %s" % ", ".join(missing))
+    opt = dict((name, options["ollama_upgrade_%s" % name]) for name in OPTIONS)
+    errors = check_input(opt["version"], opt["sha256"], url=opt["url"], src=opt["src"],
+                         install_dir=opt["install_dir"], wait_timeout=opt["wait_timeout"],
+                         backup_dir=opt["backup_dir"])
+    if errors:
+        raise ValueError("Invalid input: %s." % "; ".join(errors))
+    if not isinstance(facts, dict) or "services" not in facts:
+        raise ValueError("ollama_audit_facts is missing: run the ollama_audit role first (playbooks/harden.yml does)")
+    try:
+        allow_downgrade = boolean(opt["allow_downgrade"], strict=True)
+    except TypeError:
+        raise ValueError("ollama_upgrade_allow_downgrade must be true or false (got %r)" % (opt["allow_downgrade"],))
+    read = (context or {}).get("binary") or {}
+    output = " ".join([read.get("stdout") or "", read.get("stderr") or ""])
+    result = plan(facts, opt["version"], binary=binary_version(output), allow_downgrade=allow_downgrade,
+                  install_dir=opt["install_dir"])
+    backup_dir = str(opt["backup_dir"])
+    url, src = str(opt["url"] or "").strip(), str(opt["src"] or "").strip()
+    result.update(
+        wall="upgrade",
+        archive=posixpath.join(backup_dir, "ollama-%s.tgz" % result["version"]),
+        staging=posixpath.join(backup_dir, "staging"),
+        # The binary and lib dir this upgrade replaces, by their version.
+        kept=posixpath.join(backup_dir, "versions", result["installed"] or "unknown"),
+        source=("ollama_upgrade_url %s" % url) if url else ("ollama_upgrade_src %s" % src),
+        restart_services=[s for s in result["services"] if s["restart"]],
+        # The binary is the upgrade's record: no stamp, nothing to say on every run.
+        in_place=not result["act"],
+        settled=True,
+        stamp=wall_stamp(STAMP_NAME, STAMP_VERSION, opt, facts, context, stampable=False))
+    return result
 
 
 def problems(items, results, version):

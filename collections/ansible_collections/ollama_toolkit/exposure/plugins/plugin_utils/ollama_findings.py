@@ -1,23 +1,26 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, Ollama exposure toolkit contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Turn what the audit saw into findings, using the control catalog.
+"""Turn what the audit saw into findings, using the control catalog: on
+the controller (the report, the filters), never shipped to a host.
 
-The catalog (roles/ollama_audit/files/catalog.yml) is data handed in by the
-caller; this file holds only the rules that decide which control applies.
-Every finding carries a fingerprint that depends on the host, the control
-and the subject (unit, socket, container...), never on run-specific values
-such as PIDs or timestamps, so it stays the same across runs.
+The catalog (roles/ollama_audit/files/catalog.yml, loaded by the lookup
+ollama_toolkit.exposure.catalog) is data handed in by the caller; this file
+holds only the rules that decide which control applies. One finding's
+shape (fingerprint, make_finding, unique) is module_utils/ollama_finding.py,
+shared with the prober's OLLAMA-NET-001; the front's state is read on the
+host (module_utils/ollama_front_site.py).
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
-import re
-
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_cloud import version_tuple
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_docker import EVERY_ADDRESS
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_finding import (  # noqa: F401
+    fingerprint, make_finding, unique)
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_front_site import ADVISORY_ROUTES
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import bind_exposed, is_exposed_scope
 
 STATUS_EXPOSED = "exposed"
@@ -46,16 +49,6 @@ def severity_rank(severity):
         return -1
 
 
-def version_tuple(text):
-    """'v0.1.29-rc2' -> (0, 1, 29, -1); None when it is not a version."""
-    match = re.match(r"^\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(-[0-9A-Za-z.]+)?", text or "")
-    if not match:
-        return None
-    parts = tuple(int(p or 0) for p in match.group(1, 2, 3))
-    # A pre-release sorts before its release.
-    return parts + ((-1,) if match.group(4) else (0,))
-
-
 def vulnerable_entries(version, table):
     """Entries of the vulnerable-version table that apply to ``version``."""
     current = version_tuple(version)
@@ -74,89 +67,6 @@ def unfixed_entries(table):
     mitigates (``mitigation``): they apply to every version (OLLAMA-VER-003).
     One that gets a ``fixed_in`` moves to OLLAMA-VER-001's version match."""
     return [e for e in (table or {}).get("entries", []) if not e.get("fixed_in") and e.get("mitigation")]
-
-
-# The toolkit's front (role ollama_front) writes its site here, on every
-# supported family; the routes an advisory without a fixed release goes
-# through (OLLAMA-VER-003), which the front must keep to admins.
-FRONT_CONFIG = "/etc/nginx/conf.d/ollama-front.conf"
-ADVISORY_ROUTES = ("/api/pull", "/api/push", "/api/create", "/api/blobs/")
-_LOCATION = re.compile(r'^\s*location\s+(?:=\s+(\S+)|~\s+"([^"]+)")\s*\{')
-_LISTEN = re.compile(r"^\s*listen\s+\S*?:?(\d+)\s+ssl\s*;", re.M)
-
-
-def parse_front_config(text):
-    """Ports (``listen ... ssl``) and, for each of ADVISORY_ROUTES that has a
-    location, whether it is for admins (its location reads admins.htpasswd)."""
-    ports = sorted(set(int(p) for p in _LISTEN.findall(text or "")))
-    routes, current, depth, body = {}, None, 0, []
-    for line in (text or "").splitlines():
-        if current is None:
-            match = _LOCATION.match(line)
-            if not match:
-                continue
-            current, depth, body = match.group(1) or match.group(2), 0, []
-        depth += line.count("{") - line.count("}")
-        body.append(line)
-        if depth <= 0:
-            for route in ADVISORY_ROUTES:
-                if current == route or (route.endswith("/") and route in current):
-                    admin = any("admins.htpasswd" in b for b in body)
-                    routes[route] = "admin" if admin and routes.get(route, "admin") == "admin" else "user"
-            current = None
-    return {"ports": ports, "routes": routes}
-
-
-def front_state(text, other_listeners, path=FRONT_CONFIG):
-    """Whether the toolkit's front is in place on the host: its site
-    (``text``: the file's content, None when missing) listens on a port that
-    a program other than Ollama serves (``other_listeners``), and none of
-    ADVISORY_ROUTES is open to users (a route without a location gets 404)."""
-    if text is None:
-        return {"config": None, "in_place": False, "why": "no front of the toolkit (%s is missing)" % path}
-    parsed = parse_front_config(text)
-    listening = sorted(set(s.get("port") for s in other_listeners or [] if s.get("port") in parsed["ports"]))
-    open_routes = sorted(r for r, role in parsed["routes"].items() if role != "admin")
-    why = None
-    if not parsed["ports"]:
-        why = "%s has no TLS listen line" % path
-    elif not listening:
-        why = "nothing listens on the front's port %s" % ", ".join(str(p) for p in parsed["ports"])
-    elif open_routes:
-        why = "the front lets users call %s" % ", ".join(open_routes)
-    return {"config": path, "ports": parsed["ports"], "listening": listening, "open_routes": open_routes,
-            "in_place": why is None, "why": why}
-
-
-def fingerprint(host_id, control_id, subject):
-    digest = hashlib.sha256(("%s|%s|%s" % (host_id, control_id, subject)).encode("utf-8"))
-    return digest.hexdigest()[:24]
-
-
-def make_finding(catalog, host_id, control_id, subject, evidence, location=None, references=None, port=None):
-    control = catalog["controls"][control_id]
-    refs = list(control.get("references") or [])
-    for ref in references or []:
-        if ref not in refs:
-            refs.append(ref)
-    finding = {
-        "host": host_id,
-        "id": control_id,
-        "severity": control["severity"],
-        "title": control["title"],
-        "subject": subject,
-        "evidence": evidence,
-        "remediation": control["remediation"].strip(),
-        "references": refs,
-        "fingerprint": fingerprint(host_id, control_id, subject),
-    }
-    if location:
-        finding["location"] = location
-    if port:
-        # The TCP port that makes it reachable: a firewall rule on this port
-        # can mitigate it (see mitigation()).
-        finding["port"] = port
-    return finding
 
 
 def _bind_text(bind):
@@ -305,35 +215,8 @@ def cloud_finding(unit, subject, cloud, reachable):
     return ("OLLAMA-CLOUD-001" if reachable else "OLLAMA-CLOUD-002"), subject, "; ".join(parts)
 
 
-def unique(findings):
-    """One finding per fingerprint (the ticket key): a second one with the same
-    host, control and subject adds its evidence to the first."""
-    kept = {}
-    out = []
-    for finding in findings:
-        first = kept.get(finding["fingerprint"])
-        if first is None:
-            kept[finding["fingerprint"]] = finding
-            out.append(finding)
-        elif finding["evidence"] not in first["evidence"]:
-            first["evidence"] = "%s; %s" % (first["evidence"], finding["evidence"])
-    return out
-
-
 def _socket_text(address, port):
     return "[%s]:%s" % (address, port) if ":" in str(address) else "%s:%s" % (address, port)
-
-
-def probe_findings(probe, catalog, host_id):
-    """OLLAMA-NET-001 findings from an outside probe result for one host."""
-    findings = []
-    for result in probe.get("results", []):
-        if result.get("state") == "exposed":
-            findings.append(make_finding(
-                catalog, host_id, "OLLAMA-NET-001", "net:%s:%s" % (result["address"], result["port"]),
-                "from %s: %s" % (probe.get("scanner", "the controller"), result.get("evidence")),
-                location={"socket": "%s:%s" % (result["address"], result["port"])}))
-    return unique(findings)
 
 
 # Findings a firewall rule on their port can close (NET-001 is the outside
