@@ -8,9 +8,10 @@ from the service's configuration *without* the toolkit's own files, so a
 second run plans exactly what the first one wrote (idempotence), and the
 port kept is the one the service uses today.
 
-How the fix wins (docs/systemd.md): the managed drop-in sorts last and
-names an environment file of its own, and ``EnvironmentFile=`` values
-override every ``Environment=`` value, the later file winning.
+How the fix wins (docs/remediation.md, "Why the drop-in wins"): the
+managed drop-in sorts last and names an environment file of its own, and
+``EnvironmentFile=`` values override every ``Environment=`` value, the
+later file winning.
 """
 
 from __future__ import absolute_import, division, print_function
