@@ -126,6 +126,15 @@ EXPECT = {"secure": "secure", "origins_any": "secure", "malformed": "secure", "n
 # (tests/bench/scale-walls.yml); everything else default.
 WALLS = ["-e", "harden_front=true", "-e", "harden_firewall=true", "-e", "ollama_bind_adopt=true",
          "-e", "@" + os.path.join(ROOT, "tests", "bench", "scale-walls.yml")]
+# Variations of the lab that have defeated the fast path before, off by
+# default (the figures stay comparable): SCALE_HARDEN_SERIAL, harden.yml's
+# harden_serial as JSON (e.g. '[1, "50%"]': later batches), for the first and
+# the converged runs; SCALE_DISCOVER=1, no ansible_python_interpreter in the
+# inventory (Ansible discovers it, as on a plain inventory).
+HARDEN_SERIAL = os.environ.get("SCALE_HARDEN_SERIAL", "")
+DISCOVER = os.environ.get("SCALE_DISCOVER", "0") == "1"
+if HARDEN_SERIAL:
+    WALLS = WALLS + ["-e", json.dumps({"harden_serial": json.loads(HARDEN_SERIAL)})]
 # The task of playbooks/harden.yml that enters the walls: a converged run
 # must skip it on every host (the fast path: the stamps show every wall in
 # place), or the run fails.
@@ -157,6 +166,8 @@ def write_inventory(directory, count):
                  "ansible_become": False, "lab_network": NETWORK, "lab_image": IMAGE,
                  "lab_network_ipv4_subnet": SUBNET4, "lab_network_ipv6_subnet": SUBNET6},
         "children": {"ollama_lab": {"hosts": hosts}}}}
+    if DISCOVER:
+        del inventory["all"]["vars"]["ansible_python_interpreter"]
     path = os.path.join(directory, "hosts.yml")
     with open(path, "w") as handle:
         yaml.safe_dump(inventory, handle, sort_keys=False)
@@ -448,6 +459,8 @@ def run_all(results):
                     "machine": "%s, %d cores, %d MiB RAM" % (platform.node(), os.cpu_count(),
                                                             os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 1048576),
                     "sizes_wanted": SIZES, "forks": int(FORKS), "image": IMAGE,
+                    "harden_serial": json.loads(HARDEN_SERIAL) if HARDEN_SERIAL else "100%",
+                    "interpreter": "discovered" if DISCOVER else "/usr/bin/python3",
                     "mix_per_20": dict((c, CYCLE.count(c)) for c in sorted(set(CYCLE))), "complete": False})
     log("building a lab of %d hosts" % count)
     results["lab"] = build(inventory, count)

@@ -263,7 +263,7 @@ def test_check_exits_1_on_recorded_results_where_the_walls_were_entered(monkeypa
 
 def test_the_every_wall_configuration_is_the_issues():
     assert scale.WALLS[:6] == ["-e", "harden_front=true", "-e", "harden_firewall=true", "-e", "ollama_bind_adopt=true"]
-    with open(scale.WALLS[-1][1:]) as handle:
+    with open(next(w for w in scale.WALLS if w.startswith("@"))[1:]) as handle:
         walls = yaml.safe_load(handle)
     credentials = walls["ollama_front_credentials"]
     assert sorted(c["role"] for c in credentials) == ["admin", "user"]
