@@ -31,7 +31,7 @@ import yaml
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 PLAYBOOK = os.path.join(ROOT, "playbooks", "harden.yml")
 CATALOG = os.path.join(ROOT, "roles", "ollama_audit", "files", "catalog.yml")
-ID_TAG = re.compile(r"^OLLAMA-[A-Z]+-\d{3}$")
+ID_TAG = re.compile(r"^OLLAMA-[A-Z]+-\d{3}\Z")
 TEMPLATE = re.compile(r"\{\{.*?\}\}")
 
 
