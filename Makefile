@@ -11,7 +11,7 @@ RELEASES ?= bullseye bookworm trixie
 INVENTORY := inventories/lab/hosts.yml
 RUNNER_TEST := $(BIN)/python -m pytest -q -p no:cacheprovider tests/runner
 
-.PHONY: help venv host images front-image lab lab-destroy demo audit lint docs unit runner molecule molecule-lab molecule-walls test bench bench-front bench-report bench-scale bench-scale-lab clean
+.PHONY: help venv host images front-image lab lab-destroy demo audit lint docs unit runner molecule molecule-lab molecule-walls test bench bench-front bench-report bench-scale bench-scale-lab controls clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -61,6 +61,9 @@ docs: venv ## Render docs/controls.md from the control catalog, roles/*/README.m
 	$(BIN)/python scripts/render-controls.py
 	$(BIN)/python scripts/render_role_docs.py
 	$(BIN)/python scripts/render-benchmarks.py
+
+controls: venv ## Every control harden.yml can enforce, with its title (pick one: --tags OLLAMA-FW-003)
+	@$(BIN)/python scripts/controls.py
 
 unit: venv host ## Unit and property tests of the parsers and modules
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit

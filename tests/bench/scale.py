@@ -15,7 +15,9 @@ processes; three hosts in four exposed), then, at every size
      molecule/fleet runs it (smallest size first: the small sizes' figures
      come in before the whole lab is hardened);
   3. `ansible -m ansible.builtin.ping` and a second harden.yml of the n
-     hosts (converged: it must change nothing);
+     hosts (converged: it must change nothing, and its fast path must
+     engage: the task WALLS_TASK skipped on every host, read from each
+     run's output by walls_entered);
   4. the probe (library/ollama_probe.py's run_probes, in this process) over
      the whole lab as ports and timeout grow, before (ports refused) and
      after (the firewall drops: every closed port costs the timeout).
@@ -36,11 +38,18 @@ RSS of the command's whole process tree, every 0.2 s). The work inside the
 containers (dockerd, the modules' Python in the hosts) is not controller CPU
 and is not counted.
 
+Every wall is on as issue 27 tried it (WALLS: harden_front,
+harden_firewall, ollama_bind_adopt; tests/bench/scale-walls.yml: two
+credentials each with a password and an api_key, one user and one admin,
+and one allowed origin).
+
 The goals (tests/bench/goals.yml): the audit at most 1.5x ping, the
-converged harden at most 4x ping. The run exits 1, after printing every
+converged harden at most 3x ping. The run exits 1, after printing every
 figure, when a ratio misses its goal, a run fails (rc, failed or unreachable
-hosts, a converged harden that changes something), a host is classified
-wrong or a step was not measured.
+hosts, a converged harden that changes something), a converged harden
+enters the walls on any host (the fast path did not engage; the hosts are
+recorded as walls_entered) or its output does not show the walls' task for
+a host, a host is classified wrong or a step was not measured.
 
 Results go to tests/bench/scale_results.json (written after every step, so a
 run stopped half-way keeps what it measured) and are printed as a table. The
@@ -111,9 +120,25 @@ CYCLE = ("faq_dropin", "unit_env", "envfile_port", "secure", "two_dropins", "ipv
          "http_scheme", "drift", "origins_any", "faq_dropin", "unit_env", "envfile_port", "not_installed",
          "two_dropins", "ipv6_any", "manual_process", "drift", "faq_dropin", "malformed")
 EXPECT = {"secure": "secure", "origins_any": "secure", "malformed": "secure", "not_installed": "not_installed"}
+# Every wall, as issue 27 tried it: the front, the firewall and the adoption
+# of hand-started processes on; two credentials each with a password and an
+# api_key (one user, one admin) and one allowed origin
+# (tests/bench/scale-walls.yml); everything else default.
 WALLS = ["-e", "harden_front=true", "-e", "harden_firewall=true", "-e", "ollama_bind_adopt=true",
-         "-e", "ollama_firewall_docker_republish=false",
-         "-e", "@" + os.path.join(ROOT, "molecule", "fleet", "vars", "front-credentials.yml")]
+         "-e", "@" + os.path.join(ROOT, "tests", "bench", "scale-walls.yml")]
+# Variations of the lab that have defeated the fast path before, off by
+# default (the figures stay comparable): SCALE_HARDEN_SERIAL, harden.yml's
+# harden_serial as JSON (e.g. '[1, "50%"]': later batches), for the first and
+# the converged runs; SCALE_DISCOVER=1, no ansible_python_interpreter in the
+# inventory (Ansible discovers it, as on a plain inventory).
+HARDEN_SERIAL = os.environ.get("SCALE_HARDEN_SERIAL", "")
+DISCOVER = os.environ.get("SCALE_DISCOVER", "0") == "1"
+if HARDEN_SERIAL:
+    WALLS = WALLS + ["-e", json.dumps({"harden_serial": json.loads(HARDEN_SERIAL)})]
+# The task of playbooks/harden.yml that enters the walls: a converged run
+# must skip it on every host (the fast path: the stamps show every wall in
+# place), or the run fails.
+WALLS_TASK = "HARDEN | PATCH | Raise the walls where one has work"
 PROBE_PORTS = [11434, 8080, 80, 443] + list(range(11435, 11447))
 
 
@@ -141,6 +166,8 @@ def write_inventory(directory, count):
                  "ansible_become": False, "lab_network": NETWORK, "lab_image": IMAGE,
                  "lab_network_ipv4_subnet": SUBNET4, "lab_network_ipv6_subnet": SUBNET6},
         "children": {"ollama_lab": {"hosts": hosts}}}}
+    if DISCOVER:
+        del inventory["all"]["vars"]["ansible_python_interpreter"]
     path = os.path.join(directory, "hosts.yml")
     with open(path, "w") as handle:
         yaml.safe_dump(inventory, handle, sort_keys=False)
@@ -262,7 +289,7 @@ def measure(cmd, env=None):
     text = out.read()
     return {"wall_s": round(wall, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
             "peak_mib": round(peak[0] / 1048576.0, 1), "max_proc_mib": round(usage.ru_maxrss / 1024.0, 1),
-            "rc": proc.returncode, "tail": text[-3000:], "recap": recap(text)}
+            "rc": proc.returncode, "tail": text[-3000:], "output": text, "recap": recap(text)}
 
 
 def kept_run(runs):
@@ -275,20 +302,26 @@ def kept_run(runs):
     return kept
 
 
-def paired_runs(base_cmd, cmd, env=None, repeat=None):
+def paired_runs(base_cmd, cmd, env=None, repeat=None, inspect=None):
     """base_cmd (ping) and cmd in turns, repeat pairs. Returns the base's and
     cmd's runs of median wall (every wall kept) and, on cmd's, every pair's
     ratio (``pair_ratios``, in the order run) and their median (``ratio``;
     the upper middle one for an even count): each ratio compares two runs
-    made seconds apart, on the same machine."""
-    bases, runs, ratios = [], [], []
+    made seconds apart, on the same machine. With ``inspect`` (a function of
+    a run's whole output), cmd's kept run also has ``inspected``: what it
+    returned for each of cmd's runs, in the order run."""
+    bases, runs, ratios, inspected = [], [], [], []
     for _ in range(repeat or REPEAT):
         bases.append(measure(base_cmd, env))
         runs.append(measure(cmd, env))
         ratios.append(round(runs[-1]["wall_s"] / bases[-1]["wall_s"], 3))
+        if inspect is not None:
+            inspected.append(inspect(runs[-1].get("output", "")))
     base, kept = kept_run(bases), kept_run(runs)
     kept["pair_ratios"] = ratios
     kept["ratio"] = sorted(ratios)[len(ratios) // 2]
+    if inspect is not None:
+        kept["inspected"] = inspected
     return base, kept
 
 
@@ -307,6 +340,54 @@ def profile(cmd, env=None, top=8):
     return [{"task": name.strip(), "s": float(secs)} for name, secs in tasks][:top]
 
 
+TASK_HEADER = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(.*)\] \**$")
+SECTION_END = re.compile(r"^(?:TASK \[|RUNNING HANDLER \[|PLAY \[|PLAY RECAP)")
+HOST_STATUS = re.compile(r"^(ok|changed|failed|fatal|skipping|unreachable|rescued|ignored): \[([^\]]+?)(?: -> [^\]]*)?\]")
+INCLUDED = re.compile(r"^included: .+ for (.+)$")
+
+
+def walls_entered(text, task=WALLS_TASK):
+    """Which hosts entered the walls, from a harden.yml run's output (the
+    default callback, every batch): for each host, whether ``task`` was
+    skipped (``skipping: [host]``) or not (``included: ... for host, ...``,
+    or any other status). Returns {"seen": hosts the task ran or was skipped
+    on, "entered": hosts it was not skipped on, "skipped": ...}, each sorted;
+    a host in no section of ``task`` (the task renamed, the run stopped
+    before it) is in none of them."""
+    entered, skipped = set(), set()
+    inside = False
+    for line in text.splitlines():
+        header = TASK_HEADER.match(line)
+        if header or SECTION_END.match(line):
+            inside = bool(header) and header.group(1) == task
+            continue
+        if not inside:
+            continue
+        included = INCLUDED.match(line)
+        if included:
+            entered.update(h.strip() for h in included.group(1).split(",") if h.strip())
+            continue
+        status = HOST_STATUS.match(line)
+        if status:
+            (skipped if status.group(1) == "skipping" else entered).add(status.group(2))
+    return {"seen": sorted(entered | skipped), "entered": sorted(entered), "skipped": sorted(skipped - entered)}
+
+
+def fast_path(inspected, hosts):
+    """What the converged runs' walls_entered say of the fast path, for the
+    results: the hosts that entered the walls in any run (``walls_entered``),
+    the hosts that one run did not show at all (``walls_unseen``: the run
+    cannot prove they stayed out), the count per run, and ``engaged``: true
+    when every run skipped the walls on every one of ``hosts``."""
+    entered, unseen = set(), set()
+    for found in inspected:
+        entered.update(found["entered"])
+        unseen.update(set(hosts) - set(found["seen"]))
+    return {"walls_entered": sorted(entered), "walls_unseen": sorted(unseen - entered),
+            "walls_entered_per_run": [len(found["entered"]) for found in inspected],
+            "fast_path_engaged": bool(inspected) and not entered and not unseen}
+
+
 def recap(text):
     totals = {"ok": 0, "changed": 0, "unreachable": 0, "failed": 0}
     for match in re.finditer(r"^\S+\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", text, re.M):
@@ -317,7 +398,7 @@ def recap(text):
 
 def record(results, key, run, hosts, size=None):
     """Keep a run under its size (default: its number of hosts)."""
-    entry = dict((k, v) for k, v in run.items() if k != "tail")
+    entry = dict((k, v) for k, v in run.items() if k not in ("tail", "output", "inspected"))
     entry["hosts"] = hosts
     entry["cpu_s_per_host"] = round(run["cpu_s"] / hosts, 2)
     entry["peak_mib_per_host"] = round(run["peak_mib"] / hosts, 1)
@@ -378,6 +459,8 @@ def run_all(results):
                     "machine": "%s, %d cores, %d MiB RAM" % (platform.node(), os.cpu_count(),
                                                             os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 1048576),
                     "sizes_wanted": SIZES, "forks": int(FORKS), "image": IMAGE,
+                    "harden_serial": json.loads(HARDEN_SERIAL) if HARDEN_SERIAL else "100%",
+                    "interpreter": "discovered" if DISCOVER else "/usr/bin/python3",
                     "mix_per_20": dict((c, CYCLE.count(c)) for c in sorted(set(CYCLE))), "complete": False})
     log("building a lab of %d hosts" % count)
     results["lab"] = build(inventory, count)
@@ -393,10 +476,11 @@ def run_all(results):
     def limit(size):
         return ["-i", inventory, "ollama_lab[0:%d]" % (size - 1)]
 
-    def against_ping(size, cmd, ping_key):
+    def against_ping(size, cmd, ping_key, inspect=None):
         """cmd measured against ping in pairs; ping recorded under ping_key,
         cmd's kept run (with the pairs' ratios) returned for the caller."""
-        ping, run = paired_runs(["ansible"] + limit(size) + ["-m", "ansible.builtin.ping", "-o"], cmd, env)
+        ping, run = paired_runs(["ansible"] + limit(size) + ["-m", "ansible.builtin.ping", "-o"], cmd, env,
+                                inspect=inspect)
         record(results, ping_key, ping, size)
         log("%d hosts: %s %.1f s" % (size, ping_key, ping["wall_s"]))
         return run
@@ -442,11 +526,13 @@ def harden_all(results, inventory, reports, against_ping):
         done = size
         again = harden + ["--limit", "ollama_lab[0:%d]" % (size - 1),
                           "-e", "report_dir=%s" % os.path.join(reports, "again-%d" % size)]
-        run = against_ping(size, again, "ping_walled")
+        run = against_ping(size, again, "ping_walled", inspect=walls_entered)
+        run.update(fast_path(run.pop("inspected"), names(size)))
         run["profile"] = profile(again, env)
         record(results, "harden_again", run, size)
-        log("%d hosts: converged harden %.1f s, rc %d, %s, %.3fx ping (pairs %s)" % (
-            size, run["wall_s"], run["rc"], run["recap"], run["ratio"], run["pair_ratios"]))
+        log("%d hosts: converged harden %.1f s, rc %d, %s, %.3fx ping (pairs %s); walls entered per run %s%s" % (
+            size, run["wall_s"], run["rc"], run["recap"], run["ratio"], run["pair_ratios"],
+            run["walls_entered_per_run"], (": " + ", ".join(run["walls_entered"])) if run["walls_entered"] else ""))
         if run["rc"] != 0:
             log(run["tail"])
     if PROBE:
@@ -518,10 +604,40 @@ def misses(results, sizes=None, harden=None):
         if harden and again:
             if (again.get("recap") or {}).get("changed"):
                 found.append("%s hosts: converged harden changed=%s" % (size, again["recap"]["changed"]))
+            found.extend("%s hosts: %s" % (size, line) for line in fast_path_misses(again))
             value = ratio_value(again, row.get("ping_walled", {}))
             if value is not None and value > HARDEN_TARGET:
                 found.append("%s hosts: converged harden %.2fx ping, goal %.1fx" % (size, value, HARDEN_TARGET))
     return found
+
+
+def fast_path_misses(again):
+    """A converged harden's fast path, one line per miss: hosts that entered
+    the walls, hosts the output did not show, or results that never checked
+    (recorded before the check existed: they cannot prove it engaged)."""
+    if "fast_path_engaged" not in again:
+        return ["converged harden: the fast path was not checked (no walls_entered recorded)"]
+    found = []
+    if again.get("walls_entered"):
+        found.append("converged harden entered the walls on %d hosts (the fast path did not engage): %s" % (
+            len(again["walls_entered"]), ", ".join(again["walls_entered"])))
+    if again.get("walls_unseen"):
+        found.append("converged harden: %r not seen for %s (cannot prove the fast path engaged)" % (
+            WALLS_TASK, ", ".join(again["walls_unseen"])))
+    if not again["fast_path_engaged"] and not found:
+        found.append("converged harden: the fast path did not engage")
+    return found
+
+
+def fast_path_text(again):
+    """One line on a converged harden's fast path, for the table."""
+    if "fast_path_engaged" not in again:
+        return "fast path not checked (recorded before walls_entered)"
+    if again["fast_path_engaged"]:
+        return "fast path engaged on every host (walls entered per run: %s)" % again["walls_entered_per_run"]
+    return "fast path did NOT engage: walls entered per run %s (%s)%s" % (
+        again["walls_entered_per_run"], ", ".join(again["walls_entered"]) or "-",
+        ("; not seen: " + ", ".join(again["walls_unseen"])) if again["walls_unseen"] else "")
 
 
 def table(results):
@@ -555,6 +671,11 @@ def table(results):
                                                      first["hosts"], first["wall_s"], first["cpu_s"],
                                                      first["cpu_s_per_host"], first["peak_mib"], first["rc"],
                                                      first["recap"]))
+    for size, row in sorted(results.get("sizes", {}).items(), key=lambda kv: int(kv[0])):
+        again = row.get("harden_again")
+        if again:
+            lines.append("%sConverged harden of %s hosts: %s" % (
+                "" if lines[-1].startswith("Converged") else "\n", size, fast_path_text(again)))
     for phase, rows in results.get("probe", {}).items():
         lines += ["", "Probe (run_probes, 32 workers) over %s hosts x 2 addresses, %s:" % (rows[0]["hosts"], phase), "",
                   "| ports | timeout s | connections | wall s | states |", "|---|---|---|---|---|"]

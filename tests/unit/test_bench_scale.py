@@ -3,9 +3,11 @@
 ping, the kept run, the wait for the load to settle, the table's ratio."""
 
 import importlib.util
+import json
 import os
 
 import pytest
+import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SPEC = importlib.util.spec_from_file_location("scale", os.path.join(HERE, "..", "bench", "scale.py"))
@@ -93,7 +95,8 @@ def passing_results():
     return {"complete": True, "harden": True, "sizes_wanted": [10], "sizes": {"10": {
         "ping": run(1.71), "audit": run(2.47, ratio=1.444, classified_right=10, classified_wrong=[]),
         "harden_first": run(121.0, recap={"ok": 721, "changed": 212, "unreachable": 0, "failed": 0}),
-        "ping_walled": run(1.73), "harden_again": run(5.04, ratio=2.913)}}}
+        "ping_walled": run(1.73), "harden_again": run(5.04, ratio=2.913, fast_path_engaged=True, walls_entered=[],
+                                                      walls_unseen=[], walls_entered_per_run=[0, 0, 0])}}}
 
 
 def test_a_run_that_meets_every_goal_misses_nothing():
@@ -107,7 +110,7 @@ def test_the_goals_come_from_goals_yml():
 
 @pytest.mark.parametrize("step, change, expected", [
     ("audit", {"ratio": 1.52}, "10 hosts: audit 1.52x ping, goal 1.5x"),
-    ("harden_again", {"ratio": 4.2}, "10 hosts: converged harden 4.20x ping, goal 4.0x"),
+    ("harden_again", {"ratio": 3.2}, "10 hosts: converged harden 3.20x ping, goal 3.0x"),
     ("audit", {"rc": 2}, "10 hosts: audit rc 2"),
     ("harden_first", {"rc": 2, "recap": {"failed": 1}}, "10 hosts: harden_first failed=1"),
     ("harden_again", {"recap": {"changed": 3}}, "10 hosts: converged harden changed=3"),
@@ -157,3 +160,112 @@ def test_main_exits_1_when_a_goal_is_missed_and_prints_the_figures(monkeypatch, 
     assert "| 10 | 1.71 | 2.47 | 1.70 (goal 1.5)" in out and "MISSED: 10 hosts: audit 1.70x ping" in out
     missed["sizes"]["10"]["audit"]["ratio"] = 1.444
     assert scale.main(["scale.py"]) == 0
+
+
+# ---------------------------------------------------------------- the fast path
+
+SAMPLES = os.path.join(HERE, "..", "bench", "samples")
+
+
+def sample(name):
+    """Output of ansible-playbook (default callback) recorded from a stand-in
+    of harden.yml's converged run (tests/bench/samples)."""
+    with open(os.path.join(SAMPLES, name)) as handle:
+        return handle.read()
+
+
+def test_a_converged_run_that_skips_the_walls_everywhere_engaged():
+    found = scale.walls_entered(sample("harden-again-engaged.txt"))
+    assert found == {"seen": ["osc-001", "osc-002", "osc-003"], "entered": [],
+                     "skipped": ["osc-001", "osc-002", "osc-003"]}
+    assert scale.fast_path([found], ["osc-001", "osc-002", "osc-003"])["fast_path_engaged"] is True
+
+
+def test_hosts_included_in_the_walls_did_not_engage():
+    # "skipping" lines of a later task (the read again) do not count.
+    found = scale.walls_entered(sample("harden-again-not-engaged.txt"))
+    assert found["entered"] == ["osc-002", "osc-003"] and found["skipped"] == ["osc-001"]
+    summary = scale.fast_path([found], ["osc-001", "osc-002", "osc-003"])
+    assert summary == {"walls_entered": ["osc-002", "osc-003"], "walls_unseen": [],
+                       "walls_entered_per_run": [2], "fast_path_engaged": False}
+
+
+def test_every_batch_of_a_serial_run_is_read():
+    found = scale.walls_entered(sample("harden-again-batches.txt"))
+    assert found["entered"] == ["osc-003"] and found["skipped"] == ["osc-001", "osc-002"]
+
+
+def test_a_host_the_output_does_not_show_cannot_prove_the_fast_path():
+    found = scale.walls_entered(sample("harden-again-engaged.txt"))
+    summary = scale.fast_path([found, found], ["osc-001", "osc-002", "osc-003", "osc-004"])
+    assert summary["walls_unseen"] == ["osc-004"] and summary["fast_path_engaged"] is False
+    # a renamed task: nothing seen, nothing proved
+    assert scale.walls_entered(sample("harden-again-engaged.txt"), task="Another task")["seen"] == []
+    assert scale.fast_path([], ["osc-001"])["fast_path_engaged"] is False
+
+
+@pytest.mark.parametrize("line, host, entered", [
+    ("ok: [osc-001]", "osc-001", True),
+    ("changed: [osc-001 -> localhost]", "osc-001", True),
+    ("fatal: [osc-001]: FAILED! => ", "osc-001", True),
+    ("skipping: [osc-001]", "osc-001", False),
+])
+def test_any_status_but_skipping_enters_the_walls(line, host, entered):
+    text = "TASK [%s] ****\n%s\n\nPLAY RECAP ****\n" % (scale.WALLS_TASK, line)
+    found = scale.walls_entered(text)
+    assert found["seen"] == [host] and (found["entered"] == [host]) is entered
+
+
+def test_paired_runs_inspect_every_run_of_the_playbook(monkeypatch):
+    outputs = [sample("harden-again-engaged.txt"), sample("harden-again-not-engaged.txt")]
+    calls = []
+
+    def measure(cmd, env=None):
+        calls.append(cmd[0])
+        output = outputs.pop(0) if cmd[0] == "ansible-playbook" else "pong"
+        return {"wall_s": 2.0, "rc": 0, "cpu_s": 1.0, "peak_mib": 1.0, "output": output}
+    monkeypatch.setattr(scale, "measure", measure)
+    _ping, run = scale.paired_runs(["ansible"], ["ansible-playbook"], repeat=2, inspect=scale.walls_entered)
+    assert [found["entered"] for found in run["inspected"]] == [[], ["osc-002", "osc-003"]]
+    assert scale.fast_path(run["inspected"], ["osc-001", "osc-002", "osc-003"])["walls_entered_per_run"] == [0, 2]
+
+
+def test_a_converged_harden_that_enters_the_walls_misses():
+    results = passing_results()
+    results["sizes"]["10"]["harden_again"].update(fast_path_engaged=False, walls_entered=["osc-002", "osc-003"],
+                                                   walls_entered_per_run=[2, 2, 2])
+    assert scale.misses(results) == [
+        "10 hosts: converged harden entered the walls on 2 hosts (the fast path did not engage): osc-002, osc-003"]
+
+
+def test_a_converged_harden_recorded_without_the_check_misses():
+    results = passing_results()
+    for key in ("fast_path_engaged", "walls_entered", "walls_unseen", "walls_entered_per_run"):
+        del results["sizes"]["10"]["harden_again"][key]
+    assert scale.misses(results) == [
+        "10 hosts: converged harden: the fast path was not checked (no walls_entered recorded)"]
+
+
+def test_check_exits_1_on_recorded_results_where_the_walls_were_entered(monkeypatch, tmp_path, capsys):
+    results = passing_results()
+    results["sizes"]["10"]["harden_again"].update(fast_path_engaged=False, walls_entered=["osc-004"],
+                                                   walls_entered_per_run=[1, 0, 0])
+    path = tmp_path / "scale_results.json"
+    path.write_text(json.dumps(results))
+    monkeypatch.setattr(scale, "RESULTS", str(path))
+    assert scale.main(["scale.py", "check"]) == 1
+    assert "MISSED: 10 hosts: converged harden entered the walls on 1 hosts" in capsys.readouterr().out
+    results["sizes"]["10"]["harden_again"].update(fast_path_engaged=True, walls_entered=[],
+                                                   walls_entered_per_run=[0, 0, 0])
+    path.write_text(json.dumps(results))
+    assert scale.main(["scale.py", "check"]) == 0
+
+
+def test_the_every_wall_configuration_is_the_issues():
+    assert scale.WALLS[:6] == ["-e", "harden_front=true", "-e", "harden_firewall=true", "-e", "ollama_bind_adopt=true"]
+    with open(next(w for w in scale.WALLS if w.startswith("@"))[1:]) as handle:
+        walls = yaml.safe_load(handle)
+    credentials = walls["ollama_front_credentials"]
+    assert sorted(c["role"] for c in credentials) == ["admin", "user"]
+    assert all(c.get("password") and c.get("api_key") for c in credentials)
+    assert len(walls["ollama_front_allowed_origins"]) == 1

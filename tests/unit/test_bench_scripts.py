@@ -30,19 +30,19 @@ bench = load("bench")
 
 def test_bench_reads_the_scale_goals():
     assert bench.TARGET == GOALS["scale"]["audit_over_ping"] == 1.5
-    assert bench.HARDEN_TARGET == GOALS["scale"]["harden_again_over_ping"] == 4.0
+    assert bench.HARDEN_TARGET == GOALS["scale"]["harden_again_over_ping"] == 3.0
 
 
 def test_bench_passes_within_the_goals():
     assert bench.verdict(2.0, 2.9, []) == []
-    assert bench.verdict(2.0, 2.9, [], 2.0, 7.9) == []
+    assert bench.verdict(2.0, 2.9, [], 2.0, 5.9) == []
 
 
 @pytest.mark.parametrize("args, expected", [
     ((2.0, 3.2, []), ["audit/ping 1.60 > 1.5"]),
     ((2.0, 2.9, ["lab-gone"]), ["hosts classified wrong: lab-gone"]),
-    # 5x: the old limit of 6x let it pass, the goal is 4x.
-    ((2.0, 2.9, [], 2.0, 10.0), ["harden/ping 5.00 > 4.0"]),
+    # 3.5x: the old goal of 4x let it pass, the goal is 3x (issue 27).
+    ((2.0, 2.9, [], 2.0, 7.0), ["harden/ping 3.50 > 3.0"]),
 ])
 def test_bench_names_each_miss(args, expected):
     assert bench.verdict(*args) == expected

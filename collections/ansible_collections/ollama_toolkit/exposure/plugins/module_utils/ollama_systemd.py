@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """systemd unit files, drop-ins, environment files and ``systemctl show``.
 
-What matters for Ollama (see docs/systemd.md):
+What matters for Ollama (see docs/remediation.md, "Why the drop-in wins"):
 
 * ``Environment=`` assignments apply in order: the unit, then each drop-in in
   lexical order of file name; an empty ``Environment=`` resets the list.

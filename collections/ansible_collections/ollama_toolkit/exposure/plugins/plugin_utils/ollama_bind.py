@@ -16,9 +16,10 @@ out only where the plan needs the service's configuration without them
 first one wrote (idempotence); the port kept is the one the service uses
 today.
 
-How the fix wins (docs/systemd.md): the managed drop-in sorts last and
-names an environment file of its own, and ``EnvironmentFile=`` values
-override every ``Environment=`` value, the later file winning.
+How the fix wins (docs/remediation.md, "Why the drop-in wins"): the
+managed drop-in sorts last and names an environment file of its own, and
+``EnvironmentFile=`` values override every ``Environment=`` value, the
+later file winning.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -459,7 +459,8 @@ def render_controls_markdown(catalog):
         "The catalog is data: `roles/ollama_audit/files/catalog.yml` (`lookup('ollama_toolkit.exposure.catalog')`, updated %s)," % (
             catalog.get("updated")),
         "with the table of vulnerable versions. A unit test checks that this page is",
-        "what the catalog renders to.",
+        "what the catalog renders to. `make controls` prints every control",
+        "`playbooks/harden.yml` can enforce, with its title (pick one with `--tags ID`).",
         "",
         "Fingerprints are `sha256(host | control id | subject)`, truncated to 24 hex",
         "digits. The subject names the unit, socket, file line, process command line",
