@@ -169,3 +169,13 @@ def test_vars_main_holds_the_same_constants_and_no_expression():
     assert values["__ollama_firewall_table"] == fw.TABLE and values["__ollama_firewall_chain"] == fw.CHAIN
     assert values["__ollama_firewall_comment"] == fw.COMMENT
     assert ">-" not in text and "{%" not in text
+
+
+def test_rules_no_stamp_covers_are_not_settled():
+    """harden.yml records harden.json only where it can count on each wall's
+    stamp: an iptables host keeps taking the walls (as before issue 27)."""
+    read = dict(audit(detect=dict(NFT, active="iptables", tools={"iptables": "/usr/sbin/iptables"})), changed=False)
+    p = call(audit(detect=None), read=read)
+    assert p["backend"] == "iptables" and not p["conflicts"]
+    assert p["settled"] is False and p["stamp"]["write"] is False
+    assert call()["settled"] is True

@@ -863,7 +863,8 @@ def wall_plan(facts, options, context):
     ollama_info read, made where the audit's does not say which firewall the
     host has) and ``previous`` (the slurp of the state file, skipped where
     the stamp shows no drift). Returns plan()'s keys plus ``wall``,
-    ``in_place``, ``stamp``, ``settled`` (no port conflict, OLLAMA-FW-002),
+    ``in_place``, ``stamp``, ``settled`` (no port conflict, OLLAMA-FW-002, and
+    rules the stamp covers),
     ``record``/``record_content``, ``nft_reload`` (load the table even when
     its file did not change: the live chain drifted, or the first stamp) and
     ``republish_read``/``republish_facts`` (the containers the republish
@@ -883,10 +884,11 @@ def wall_plan(facts, options, context):
     kwargs["before"] = previous_record(context.get("previous"), stamp_read)
     p = plan(base, detect or {}, **kwargs)
     p.update(record(p))
+    covered = stampable(p, base)
     wall_stamp = wall.stamp(
         STAMP, STAMP_VERSION,
         {"vars": options, "plan": dict((k, v) for k, v in p.items() if k not in ("before", "record", "record_content"))},
-        audit, context, stampable=stampable(p, base),
+        audit, context, stampable=covered,
         files=[options["ollama_firewall_nft_file"], posixpath.dirname(_text(options["ollama_firewall_nft_file"])),
                options["ollama_firewall_state_file"], posixpath.dirname(_text(options["ollama_firewall_state_file"])),
                SCRIPT, "/etc/systemd/system/" + UNIT, NFT_CONF],
@@ -896,7 +898,9 @@ def wall_plan(facts, options, context):
         "wall": "firewall",
         "in_place": wall_stamp.pop("in_place"),
         "stamp": wall_stamp,
-        "settled": not p["conflicts"],
+        # harden.yml counts on this wall only where its stamp covers the
+        # rules and no port conflict is said each run.
+        "settled": not p["conflicts"] and covered,
         "nft_reload": (any(str(d).startswith("nft chain ") for d in stamp_read.get("drift") or [])
                        or (wall_stamp["write"] and not stamp_read.get("present"))),
         "republish_read": bool(p["docker_republish"] and base.get("containers")),
