@@ -13,7 +13,7 @@ shaped as ollama_info reads them."""
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_findings import evaluate_host
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_findings import evaluate_host
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import parse_ollama_host
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_bind import host_plan
 from conftest import load_catalog
