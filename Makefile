@@ -52,10 +52,12 @@ demo: lab-destroy lab ## Build a fresh lab, audit -> harden (a canary, then halv
 	  || echo "(hosts that cannot be hardened fail on purpose, each with its reason: see the table below)"
 	@echo; $(BIN)/python scripts/summary.py reports/before reports/after
 
-lint: venv ## yamllint, ansible-lint (production profile), ansible-doc of every module
+lint: venv ## yamllint, ansible-lint (production profile), ansible-doc of every module, filter and lookup
 	$(BIN)/yamllint -s .
 	$(BIN)/ansible-lint --profile production
 	for m in library/*.py; do $(BIN)/ansible-doc -M library -t module "$$(basename $$m .py)" >/dev/null || exit 1; done
+	for t in filter lookup; do for p in collections/ansible_collections/ollama_toolkit/exposure/plugins/$$t/*.py; do \
+	  $(BIN)/ansible-doc -t $$t "ollama_toolkit.exposure.$$(basename $$p .py)" >/dev/null || exit 1; done; done
 
 docs: venv ## Render docs/controls.md from the control catalog, roles/*/README.md from their argument specs, the benchmark figures (README.md, docs/benchmarks.md, docs/front.md) from tests/bench/*.json
 	$(BIN)/python scripts/render-controls.py

@@ -10,9 +10,9 @@ DOCUMENTATION = r"""
 name: wall_plan
 short_description: One wall's plan (bind, firewall, front, upgrade) from the audit's read and its options
 description:
-  - The one call each wall's role makes before it changes anything: every
-    decision its tasks take, whether it is already in place (its stamp), and
-    the stamp it records (plugin_utils/ollama_wall.py).
+  - The one call each wall's role makes before it changes anything. It returns
+    every decision its tasks take, whether the wall is already in place (its
+    stamp) and the stamp it records (plugin_utils/ollama_wall.py).
   - Raises, naming the variable, on a bad option.
 positional: wall, options, context
 options:
