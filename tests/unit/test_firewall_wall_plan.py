@@ -167,7 +167,24 @@ def test_vars_main_holds_the_same_constants_and_no_expression():
     values = yaml.safe_load(text)
     assert values["__ollama_firewall_unit"] == fw.UNIT and values["__ollama_firewall_script"] == fw.SCRIPT
     assert values["__ollama_firewall_table"] == fw.TABLE and values["__ollama_firewall_chain"] == fw.CHAIN
-    assert values["__ollama_firewall_comment"] == fw.COMMENT
+    assert values["__ollama_firewall_comment"] == fw.COMMENT and values["__ollama_firewall_stamp"] == fw.STAMP
+
+
+def test_every_private_variable_the_tasks_read_is_defined():
+    """Each __ollama_firewall_* variable a task or template reads is a
+    constant of vars/main.yml, registered, a loop or block variable."""
+    import re
+    defined, used = set(), set()
+    with open(os.path.join(ROLE, "vars", "main.yml")) as handle:
+        defined.update(yaml.safe_load(handle))
+    for sub in ("tasks", "templates", "handlers"):
+        for name in os.listdir(os.path.join(ROLE, sub)):
+            with open(os.path.join(ROLE, sub, name)) as handle:
+                text = handle.read()
+            used.update(re.findall(r"__ollama_firewall_[a-z_]+", text))
+            defined.update(re.findall(r"(?:register|loop_var|index_var): (__ollama_firewall_[a-z_]+)", text))
+            defined.update(re.findall(r"^\s+(__ollama_firewall_[a-z_]+):", text, re.M))
+    assert sorted(used - defined) == []
     assert ">-" not in text and "{%" not in text
 
 
