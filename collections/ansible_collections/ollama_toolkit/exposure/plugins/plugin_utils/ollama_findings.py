@@ -21,7 +21,7 @@ from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_doc
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_finding import (  # noqa: F401
     fingerprint, make_finding, unique)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_front_site import ADVISORY_ROUTES
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import bind_exposed, is_exposed_scope
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import bind_exposed, is_exposed_scope, join_host_port
 
 STATUS_EXPOSED = "exposed"
 STATUS_SECURE = "secure"
@@ -216,7 +216,7 @@ def cloud_finding(unit, subject, cloud, reachable):
 
 
 def _socket_text(address, port):
-    return "[%s]:%s" % (address, port) if ":" in str(address) else "%s:%s" % (address, port)
+    return join_host_port(str(address), port)
 
 
 # Findings a firewall rule on their port can close (NET-001 is the outside
