@@ -42,6 +42,9 @@ def test_the_options_digest_keeps_secrets_hashed_and_sees_what_matters():
             "ollama_bind_adopt": True, "unrelated": 1}
     one = h.options_digest(base, "h1")
     assert one == h.options_digest(dict(base, unrelated=2, ollama_audit_probe=False), "h1")
+    # The walls' own facts (a fact cache would keep them) are not options.
+    assert one == h.options_digest(dict(base, ollama_bind_plan={"x": 1}, ollama_front_plan={}, ollama_firewall_plan=[],
+                                        ollama_bind_verify_facts={}), "h1")
     assert one != h.options_digest(dict(base, ollama_bind_adopt=False), "h1")
     assert one != h.options_digest(dict(base, ollama_front_tls_key="KEY2"), "h1")
     moved = [dict(creds[0], password="another-Pa55word-4-front")]

@@ -35,6 +35,9 @@ PERCENT = re.compile(r"^([0-9]{1,2}|100)\Z")
 # ollama_bind_*, ollama_firewall_* and harden_front/harden_firewall.
 OPTIONS = re.compile(r"^(ollama_(front|bind|firewall)_.+|harden_(front|firewall))\Z")
 SECRETS = ("ollama_front_credentials", "ollama_front_tls_key")
+# What the walls set or register on a host, not options: a fact cache would
+# carry them from the last run into the next one's digest.
+WALL_FACTS = re.compile(r"^ollama_(front|bind|firewall)_(plan|verify_facts)\Z")
 
 
 def boolean(value, name):
@@ -72,7 +75,7 @@ def options_digest(options, host):
     """One digest of the walls' options an operator set (options: variables
     by name, as the option_values lookup gives them), the credentials as the
     front hashes them for this host, the TLS key as its SHA-256."""
-    options = dict((k, v) for k, v in (options or {}).items() if OPTIONS.match(k))
+    options = dict((k, v) for k, v in (options or {}).items() if OPTIONS.match(k) and not WALL_FACTS.match(k))
     front = boolean(options.get("harden_front", False), "harden_front")
     credentials = options.get("ollama_front_credentials")
     key = options.get("ollama_front_tls_key") or ""
