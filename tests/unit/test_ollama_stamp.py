@@ -11,7 +11,6 @@ import pytest
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils import ollama_stamp as st
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_systemd import parse_systemctl_show
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils import ollama_stamp as cs
-from filter_plugins.ollama_stamp import ollama_stamp_digest, ollama_stamp_unchanged
 
 
 @pytest.fixture
@@ -39,7 +38,7 @@ def test_nothing_moved_means_no_drift(tree):
     doc = st.parse(__import__("json").dumps(stamp_for(tree)))
     files, units, chains = st.recorded(doc)
     assert st.drift(doc, st.file_state(files), {"nginx.service": "active enabled"}, {}) == []
-    assert ollama_stamp_unchanged(st.report(doc, st.file_state(files), {"nginx.service": "active enabled"}, {}), "d1")
+    assert cs.unchanged(st.report(doc, st.file_state(files), {"nginx.service": "active enabled"}, {}), "d1")
 
 
 @pytest.mark.parametrize("change, expected", [
@@ -110,9 +109,9 @@ def test_nft_chains_only_never_a_command():
 
 
 def test_the_digest_ignores_key_order_and_sees_every_value():
-    assert ollama_stamp_digest({"a": 1, "b": [1, 2]}) == ollama_stamp_digest({"b": [1, 2], "a": 1})
-    assert ollama_stamp_digest({"a": 1}) != ollama_stamp_digest({"a": 2})
-    assert len(ollama_stamp_digest({})) == 64
+    assert cs.digest({"a": 1, "b": [1, 2]}) == cs.digest({"b": [1, 2], "a": 1})
+    assert cs.digest({"a": 1}) != cs.digest({"a": 2})
+    assert len(cs.digest({})) == 64
 
 
 def test_read_view_is_the_same_for_two_reads_of_an_unchanged_host():

@@ -55,7 +55,7 @@ def test_the_options_as_the_builtin_lookups_gave_them(tmp_path):
         "now": LOOKUP % "'^(ollama_(front|bind)_.+|harden_front)$', exclude=['ollama_bind_plan']",
         "two": LOOKUP % "'^harden_', '^ollama_front_'",
         "none": LOOKUP % "'^nothing_'",
-        "digest": LOOKUP % "'^ollama_bind_'" + " | ollama_stamp_digest",
+        "digest": LOOKUP % "'^ollama_bind_'" + " | ollama_toolkit.exposure.harden_options('h1')",
     })
     assert found["bind"] == {"ollama_bind_address": "127.0.0.1", "ollama_bind_port": 11434,
                              "ollama_bind_services": ["ollama.service"]}
@@ -64,7 +64,8 @@ def test_the_options_as_the_builtin_lookups_gave_them(tmp_path):
                                     "ollama_bind_services", "ollama_front_port"]
     assert found["two"] == {"harden_front": True, "ollama_front_port": 8443}
     assert found["none"] == {}
-    moved = render(tmp_path / "b", {"digest": LOOKUP % "'^ollama_bind_'" + " | ollama_stamp_digest"},
+    # As harden.yml digests the walls' options.
+    moved = render(tmp_path / "b", {"digest": LOOKUP % "'^ollama_bind_'" + " | ollama_toolkit.exposure.harden_options('h1')"},
                    {"ollama_bind_port": 11435})
     assert len(found["digest"]) == 64 and moved["digest"] != found["digest"]
 

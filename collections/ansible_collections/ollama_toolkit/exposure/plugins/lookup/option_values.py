@@ -14,9 +14,8 @@ description:
     as M(ansible.builtin.varnames) does), less those named in O(exclude), with
     its value as M(ansible.builtin.vars) gives it (templated), as one mapping
     of name to value.
-  - What a stamp's inputs digest (C(ollama_stamp_digest)) covers. The bind,
-    firewall and front roles take their own options with it, and
-    C(playbooks/harden.yml) every wall's.
+  - How each wall takes its options for its plan (C(ollama_toolkit.exposure.wall_plan))
+    and C(playbooks/harden.yml) the walls' options an operator set.
 options:
   _terms:
     description: Regular expressions matched against the variables' names.
@@ -35,7 +34,7 @@ EXAMPLES = r"""
   ansible.builtin.set_fact:
     options_digest: >-
       {{ lookup('ollama_toolkit.exposure.option_values', '^ollama_bind_', exclude=['ollama_bind_plan'])
-         | ollama_stamp_digest }}
+         | ollama_toolkit.exposure.harden_options(inventory_hostname) }}
 """
 
 RETURN = r"""
