@@ -205,7 +205,7 @@ def wall_plan(facts, options, context):
         # The binary is the upgrade's record: no stamp, nothing to say on every run.
         in_place=not result["act"],
         settled=True,
-        stamp=wall_stamp(STAMP_NAME, STAMP_VERSION, opt, facts, context, stampable=False))
+        stamp=wall_stamp(STAMP_NAME, STAMP_VERSION, opt, facts, context, "OLLAMA-VER", stampable=False))
     return result
 
 

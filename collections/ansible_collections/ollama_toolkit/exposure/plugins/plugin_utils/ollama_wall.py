@@ -58,16 +58,17 @@ def templates_digest(role_path):
     return out
 
 
-def stamp(name, version, inputs, facts, context, stampable=True, files=(), units=(), nft_chains=(), data=None,
-          prefix=None):
+def stamp(name, version, inputs, facts, context, prefix, stampable=True, files=(), units=(), nft_chains=(),
+          data=None):
     """A wall's stamp: its inputs as one digest (version, inputs, templates),
     whether the audit's read shows it in place, and whether this run writes
-    it (stampable, a whole run of the wall, not check mode)."""
+    it (stampable, a whole run of the wall, not check mode). prefix: the
+    wall's control IDs (OLLAMA-FW): a --skip-tags naming one means no stamp."""
     context = check_context(context)
     inputs_digest = digest({"version": version, "inputs": inputs,
                             "templates": templates_digest(context["role_path"])})
     read = ((facts or {}).get("stamps") or {}).get(name)
-    whole = whole_run(context["run_tags"], context["skip_tags"], prefix or name.upper(), name)
+    whole = whole_run(context["run_tags"], context["skip_tags"], prefix, name)
     return {"name": name, "inputs": inputs_digest, "files": list(files), "units": list(units),
             "nft_chains": list(nft_chains), "data": data,
             "in_place": bool(stampable) and unchanged(read, inputs_digest),
