@@ -298,6 +298,7 @@ from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_net
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_procfs import (
     is_ollama_serve, parse_environ, parse_fib_trie_local, parse_if_inet6, parse_ip_addr_json,
     parse_os_release, parse_proc_net_tcp, split_nul, split_probe_addresses, unit_from_cgroup)
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_servers import FORWARDERS, SERVERS  # noqa: F401 (the doors read, issue 26)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_stamp import (
     load_stamps, read_stamps, stamp_units)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_systemd import (
