@@ -24,7 +24,7 @@ LIBRARY = os.path.join(REPO, "library")
 # ollama_report is the documentation of an action plugin: it ships nothing.
 NEEDED = {
     "ollama_info": {"ollama_cloud", "ollama_docker", "ollama_front_site", "ollama_host", "ollama_http",
-                    "ollama_netfilter", "ollama_procfs", "ollama_stamp", "ollama_systemd"},
+                    "ollama_netfilter", "ollama_procfs", "ollama_servers", "ollama_stamp", "ollama_systemd"},
     "ollama_probe": {"ollama_probe", "ollama_finding", "ollama_http"},
     "ollama_stamp": {"ollama_stamp", "ollama_systemd"},
     "ollama_report": set(),
@@ -96,7 +96,7 @@ def test_module_utils_is_host_only():
     assert module_utils_files() == sorted(on_hosts)
     assert module_utils_files() == ["ollama_cloud", "ollama_docker", "ollama_finding", "ollama_front_site",
                                     "ollama_host", "ollama_http", "ollama_netfilter", "ollama_probe",
-                                    "ollama_procfs", "ollama_stamp", "ollama_systemd"]
+                                    "ollama_procfs", "ollama_servers", "ollama_stamp", "ollama_systemd"]
 
 
 def test_the_walk_sees_a_transitive_import(tmp_path):

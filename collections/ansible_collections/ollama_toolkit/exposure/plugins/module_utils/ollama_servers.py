@@ -3,13 +3,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Every way in: the other model servers, Open WebUI and the forwarders.
 
-Data only, in one place (read from each project's source, see
-../shared/ollama-facts.md "Other model servers"): how each kind is
+Data only, in one place (read from each project's 2025-2026 sources): how each kind is
 recognised on a host (process argv, container image), where it listens by
 default, which setting moves it to loopback or asks for a key, and whether
 the toolkit can set that setting for the operator (``rebind``). The host
 read (ollama_info), the outside probe, the findings, the bind role's plan
-and docs/doors.md all read this table; none of them restates it.
+and the doors' documentation all read this table; none of them restates it.
 
 A kind's ``rebind`` is an environment variable the toolkit may set in a
 systemd drop-in of the unit that runs it, and only when the unit's own
