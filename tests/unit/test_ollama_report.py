@@ -108,7 +108,7 @@ def test_findings_and_summary(report):
                                     "unsupported": 2}
     assert summary["by_severity"] == {"info": 0, "low": 0, "medium": 0, "high": 2, "critical": 2}
     assert report["generated_at"] == "2026-11-25T18:00:00Z"
-    assert report["catalog_updated"] == "2026-08-31"
+    assert report["catalog_updated"] == "2026-12-07"
 
 
 def test_host_entry_summary(report):
