@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 """plugin_utils/ollama_doors.py: the doors a host's read shows (issue 26)."""
 
+import pytest
+
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_servers import FORWARDERS, SERVERS
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_doors import host_doors
 
@@ -35,3 +37,62 @@ def test_every_kind_says_how_to_close_it():
         if facts["rebind"]:
             assert facts["rebind"]["env"] in facts["bind_env"], kind
     assert all(spec["comm"] for spec in FORWARDERS.values())
+
+
+# -- the doors joined with the outside probe (plugin_utils/ollama_doors.py joined_doors) ----
+
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_doors import (  # noqa: E402
+    FORWARDER_FIX, door_state, joined_doors, ollama_ports, probe_on_port)
+
+NGINX = {"kind": "nginx", "process": "nginx", "unit": "nginx.service", "listen": [WIDE], "to_model": "ollama",
+         "auth": False, "location": {"file": "/etc/nginx/sites-enabled/default", "line": 3}}
+
+
+def _r(port, state, address="10.0.0.5", kind=None, is_open=False):
+    return {"address": address, "port": port, "state": state, "kind": kind, "open": is_open, "evidence": state}
+
+
+def test_ollamas_own_ports_are_its_listeners_binds_and_published_ports():
+    facts = {"listeners": [{"port": 11434}], "services": [{"bind": {"port": 11500}}],
+             "processes": [{"bind": {"port": 11600}}], "containers": [{"ports": [{"public_port": 8080}]}]}
+    assert ollama_ports(facts) == {11434, 11500, 11600, 8080}
+    assert ollama_ports({}) == set()
+
+
+def test_probe_on_port_keeps_the_loudest_answer_over_every_address():
+    results = [_r(80, "filtered"), _r(80, "exposed", "fd00::5", "ollama", True), _r(81, "exposed")]
+    seen = probe_on_port(results, 80)
+    assert seen["state"] == "exposed" and seen["answered"] == ["fd00::5"] and seen["addresses"] == ["10.0.0.5", "fd00::5"]
+    assert probe_on_port(results, 82) is None
+
+
+@pytest.mark.parametrize("results, state", [
+    ([], "unprobed"),
+    ([_r(80, "exposed", kind="ollama", is_open=True)], "open"),
+    ([_r(80, "model_open", kind="vllm", is_open=True)], "open"),
+    ([_r(80, "auth_required"), _r(80, "filtered", "fd00::5")], "auth_required"),
+    ([_r(80, "closed"), _r(80, "filtered", "fd00::5")], "silent"),
+    ([_r(80, "no_route"), _r(80, "filtered", "fd00::5")], "unproven"),
+    ([_r(80, "open_other")], "answers"),
+])
+def test_door_state(results, state):
+    assert door_state(probe_on_port(results, 80)) == state
+
+
+def test_joined_doors_carry_the_probe_on_their_port_and_add_the_doors_only_the_probe_shows():
+    facts = {"forwarders": [NGINX], "listeners": [{"port": 11434}],
+             "other_listeners": [dict(WIDE, port=9000, process="socat", unit="fwd.service", kind="socat"),
+                                 dict(WIDE, port=22, process="sshd", unit="ssh.service", kind="ssh")]}
+    results = [_r(80, "exposed", kind="ollama", is_open=True), _r(9000, "exposed", kind="ollama", is_open=True),
+               _r(11434, "exposed", kind="ollama", is_open=True), _r(22, "open_other"),
+               _r(8000, "model_open", kind="vllm", is_open=True)]
+    doors = joined_doors(facts, results)
+    assert [(d["port"], d["category"], d["kind"], d["state"]) for d in doors] == [
+        (80, "forwarder", "nginx", "open"), (8000, "probe", "vllm", "open"), (9000, "probe", "socat", "open")]
+    assert doors[2]["process"] == "socat" and doors[2]["unit"] == "fwd.service" and doors[2]["to_model"] == "ollama"
+    assert doors[0]["probe"]["answered"] == ["10.0.0.5"]
+    assert joined_doors(facts, [])[0]["state"] == "unprobed"
+
+
+def test_every_forwarder_kind_says_how_to_close_it():
+    assert set(FORWARDER_FIX) == set(FORWARDERS)

@@ -357,8 +357,23 @@ def _everything():
     }
 
 
+def _every_door():
+    """Facts and probe results that trigger every door control (issue 26)."""
+    # (_everything's service has OLLAMA_HOST=http://0.0.0.0: Ollama's own port is 80 there)
+    facts = dict(_everything(), forwarders=[_nginx(8081)], servers=[
+        _server("vllm", 8000, version="0.9.1"), _server("rpc-server", 50052, origin="flag -H", version="b3400"),
+        _server("open-webui", 3000, env={"OLLAMA_BASE_URL": "http://127.0.0.1:11434"})])
+    results = [_result(8081, "exposed", "ollama", True), _result(8000, "model_open", "vllm", True, models=2),
+               _result(3000, "open_other", "open-webui", False, config={"auth": True, "onboarding": True})]
+    second = dict(facts, servers=[_server("open-webui", 3001, env={"WEBUI_AUTH": "False"})])
+    third = dict(facts, servers=[_server("open-webui", 3002, env={"DEFAULT_USER_ROLE": "user"})])
+    return [(facts, results), (second, []), (third, [])]
+
+
 def test_every_finding_is_in_the_catalog(catalog):
     findings = evaluate_host(_everything(), catalog, HOST)
+    for facts, results in _every_door():
+        findings += evaluate_host(facts, catalog, HOST, results)
     probe = {"scanner": "controller", "results": [
         {"address": "192.168.1.10", "port": 11434, "state": "exposed", "evidence": "GET / -> Ollama is running"}]}
     findings += probe_findings(probe, catalog, HOST)
@@ -479,3 +494,279 @@ def test_cloud_evidence_names_remotes_and_the_missing_switch(catalog):
     finding = [f for f in evaluate_host({"services": [svc]}, catalog, HOST) if f["id"] == "OLLAMA-CLOUD-001"][0]
     assert "OLLAMA_REMOTES=ollama.com,cloud.example.test" in finding["evidence"]
     assert "OLLAMA_NO_CLOUD needs 0.16.2 or later" in finding["evidence"]
+
+
+# -- every way in: the doors (issue 26) -------------------------------------------------
+# Fixture dicts in the contract's shapes (plugin_utils/ollama_doors.py's
+# docstring: ollama_info's forwarders[], servers[], other_listeners[]; the
+# probe's results with kind, open and details).
+
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_findings import (  # noqa: E402
+    apply_mitigations, server_advisories, webui_config, webui_env)
+
+NGINX_SITE = {"file": "/etc/nginx/sites-enabled/default", "line": 12}
+A4, A6 = "172.30.61.5", "fd00:6c61:62::5"
+
+
+def _wide(port):
+    return [{"address": "0.0.0.0", "port": port, "family": "ipv4", "scope": "wildcard"},
+            {"address": "::", "port": port, "family": "ipv6", "scope": "wildcard"}]
+
+
+def _nginx(port=80, auth=False, to_model="ollama", pid=900):
+    return {"kind": "nginx", "pid": pid, "unit": "nginx.service", "process": "nginx", "listen": _wide(port),
+            "upstream": [{"host": "127.0.0.1", "port": 11434}], "to_model": to_model, "auth": auth,
+            "location": NGINX_SITE,
+            "evidence": "listen %s; proxy_pass http://127.0.0.1:11434 (%s)" % (port, "auth_basic" if auth else "no auth")}
+
+
+def _server(kind, port, key=False, origin="default", version=None, env=None, wide=True, unit=None, container=None,
+            pid=1300):
+    listen = _wide(port) if wide else [{"address": "127.0.0.1", "port": port, "family": "ipv4", "scope": "loopback"}]
+    return {"kind": kind, "source": "container" if container else "process", "pid": pid,
+            "unit": unit if unit or container else "%s.service" % kind, "container": container, "image": None,
+            "argv": [kind], "listen": listen,
+            "bind": {"address": "0.0.0.0" if wide else "127.0.0.1", "port": port,
+                     "scope": "wildcard" if wide else "loopback", "exposed": wide, "origin": origin},
+            "key": {"set": key, "origin": "flag --api-key" if key else None}, "env": env or {}, "version": version,
+            "rebind": {"possible": False, "env": None, "value": None, "why": "test"}}
+
+
+def _result(port, state, kind, is_open, address=A4, models=None, config=None, version=None, evidence=None):
+    return {"address": address, "port": port, "state": state, "kind": kind, "open": is_open,
+            "evidence": evidence or "GET /api/tags -> 200", "status_code": 200,
+            "details": {"models": models, "version": version, "config": config or {}}}
+
+
+def _both(port, state, kind, is_open, **kw):
+    return [_result(port, state, kind, is_open, **kw), _result(port, state, kind, is_open, address=A6, **kw)]
+
+
+def _loopback_ollama(**extra):
+    facts = {"supported": True, "addresses": [A4, A6], "firewall": {},
+             "listeners": [_listener("127.0.0.1", scope="loopback")], "services": [_service("127.0.0.1")],
+             "processes": [], "containers": [], "installs": [],
+             "other_listeners": [dict(s, pid=900, process="nginx", unit="nginx.service", kind="nginx")
+                                 for s in _wide(80)]}
+    facts.update(extra)
+    return facts
+
+
+def _of(findings, control):
+    return [f for f in findings if f["id"] == control]
+
+
+def test_door_proven_by_the_probe_names_port_process_and_location(catalog):
+    facts = _loopback_ollama(forwarders=[_nginx()])
+    findings = evaluate_host(facts, catalog, HOST, _both(80, "exposed", "ollama", True))
+    door = _of(findings, "OLLAMA-DOOR-001")
+    assert len(door) == 1, "the probe's and the read's finding of one door are one finding"
+    assert door[0]["subject"] == "door:tcp/80" and door[0]["severity"] == "critical"
+    for words in ("tcp/80", "nginx (nginx.service)", "/etc/nginx/sites-enabled/default:12", A4, A6,
+                  "auth_basic", "from the host read"):
+        assert words in door[0]["evidence"], words
+    assert door[0]["location"] == NGINX_SITE
+    assert "port" not in door[0], "the probe's proof is never mitigated"
+
+
+def test_door_on_ollamas_own_port_is_not_a_door(catalog):
+    facts = _loopback_ollama()
+    assert not _of(evaluate_host(facts, catalog, HOST, _both(11434, "exposed", "ollama", True)), "OLLAMA-DOOR-001")
+
+
+def test_door_the_probe_finds_alone_names_the_socket_owner(catalog):
+    """No forwarder in the read (a config it could not parse): other_listeners names the process."""
+    door = _of(evaluate_host(_loopback_ollama(), catalog, HOST, _both(80, "exposed", "ollama", True)),
+               "OLLAMA-DOOR-001")
+    assert door and "listening: nginx (nginx.service)" in door[0]["evidence"]
+    facts = _loopback_ollama(other_listeners=[])
+    door = _of(evaluate_host(facts, catalog, HOST, [_result(8080, "exposed", "ollama", True)]), "OLLAMA-DOOR-001")
+    assert door and "owner unknown" in door[0]["evidence"]
+
+
+def test_door_from_the_read_alone_is_mitigable(catalog):
+    door = _of(evaluate_host(_loopback_ollama(forwarders=[_nginx()]), catalog, HOST), "OLLAMA-DOOR-001")
+    assert len(door) == 1 and door[0]["port"] == 80
+    assert "from the host read" in door[0]["evidence"] and "not probed" in door[0]["evidence"]
+
+
+@pytest.mark.parametrize("forwarder, results", [
+    (_nginx(auth=True), []),                                        # the read shows auth_basic
+    (_nginx(auth=True), _both(80, "auth_required", "http", False)),  # and 401 from outside
+    (_nginx(auth=False), _both(80, "auth_required", "http", False)),  # 401 from outside proves it asks
+    (_nginx(auth=None), []),                                        # the read cannot tell, nothing answered
+    (_nginx(to_model=None), []),                                    # forwards elsewhere
+    (dict(_nginx(), listen=[{"address": "127.0.0.1", "port": 80, "family": "ipv4", "scope": "loopback"}]), []),
+])
+def test_a_door_that_asks_for_credentials_is_no_finding(catalog, forwarder, results):
+    facts = _loopback_ollama(forwarders=[forwarder])
+    assert not _of(evaluate_host(facts, catalog, HOST, results), "OLLAMA-DOOR-001")
+
+
+def test_a_socat_door_names_its_unit_and_execstart(catalog):
+    socat = {"kind": "socat", "pid": 77, "unit": "ollama-fwd.service", "process": "socat", "listen": _wide(8080),
+             "upstream": [{"host": "127.0.0.1", "port": 11434}], "to_model": "ollama", "auth": False,
+             "location": {"file": "/etc/systemd/system/ollama-fwd.service", "line": 6},
+             "evidence": "ExecStart: socat TCP-LISTEN:8080,fork TCP:127.0.0.1:11434"}
+    door = _of(evaluate_host(_loopback_ollama(forwarders=[socat]), catalog, HOST), "OLLAMA-DOOR-001")[0]
+    assert "socat (ollama-fwd.service)" in door["evidence"] and "ollama-fwd.service:6" in door["evidence"]
+    assert "TCP-LISTEN:PORT,bind=127.0.0.1" in door["evidence"]
+
+
+@pytest.mark.parametrize("config, env, expected", [
+    ({"auth": False}, None, ["OLLAMA-WEBUI-001"]),
+    ({"auth": True, "onboarding": True, "enable_signup": True}, None, ["OLLAMA-WEBUI-003"]),
+    ({"auth": True, "enable_signup": True, "default_role": "user"}, None, ["OLLAMA-WEBUI-002"]),
+    # the role from its environment where /api/config does not give it
+    ({"auth": True, "enable_signup": True}, {"DEFAULT_USER_ROLE": "user"}, ["OLLAMA-WEBUI-002"]),
+    ({"auth": True, "enable_signup": True}, {}, []),                        # pending by default
+    ({"auth": True, "enable_signup": False, "default_role": "user"}, None, []),
+    ({"features": {"auth": True, "enable_signup": True}, "onboarding": False}, None, []),
+    ({"features": {"auth": False}}, None, ["OLLAMA-WEBUI-001"]),             # upstream's own shape
+])
+def test_open_webui_from_outside(catalog, config, env, expected):
+    servers = [_server("open-webui", 3000, env=env, container="open-webui")] if env is not None else []
+    facts = _loopback_ollama(servers=servers)
+    findings = evaluate_host(facts, catalog, HOST, _both(3000, "open_other", "open-webui", False, config=config))
+    got = [f for f in findings if f["id"].startswith("OLLAMA-WEBUI")]
+    assert _ids(got) == expected
+    for finding in got:
+        assert finding["subject"] == "webui:tcp/3000" and "port" not in finding
+        assert "WEBUI_AUTH=True, ENABLE_SIGNUP=false, DEFAULT_USER_ROLE=pending" in finding["evidence"]
+        assert "HOST=127.0.0.1 or -p 127.0.0.1:3000:8080" in finding["evidence"]
+
+
+def test_open_webui_silent_from_outside_and_on_loopback_is_no_finding(catalog):
+    closed = _both(3000, "filtered", None, False)
+    facts = _loopback_ollama(servers=[_server("open-webui", 3000, env={"WEBUI_AUTH": "False"}, wide=False)])
+    assert not [f for f in evaluate_host(facts, catalog, HOST, closed) if f["id"].startswith("OLLAMA-WEBUI")]
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({"WEBUI_AUTH": "False"}, ["OLLAMA-WEBUI-001"]),
+    ({"WEBUI_AUTH": "0"}, ["OLLAMA-WEBUI-001"]),          # Open WebUI: only "true" is true
+    ({"DEFAULT_USER_ROLE": "user"}, ["OLLAMA-WEBUI-002"]),  # ENABLE_SIGNUP defaults to True
+    ({"DEFAULT_USER_ROLE": "user", "ENABLE_SIGNUP": "false"}, []),
+    ({}, []),
+])
+def test_open_webui_from_the_read_when_bound_wide(catalog, env, expected):
+    facts = _loopback_ollama(servers=[_server("open-webui", 8080, env=env)])
+    got = [f for f in evaluate_host(facts, catalog, HOST) if f["id"].startswith("OLLAMA-WEBUI")]
+    assert _ids(got) == expected
+    assert all(f["port"] == 8080 and "from the host read" in f["evidence"] for f in got)
+
+
+def test_open_webui_its_own_answer_wins_over_its_environment(catalog):
+    facts = _loopback_ollama(servers=[_server("open-webui", 3000, env={"WEBUI_AUTH": "False"})])
+    results = _both(3000, "open_other", "open-webui", False, config={"auth": True, "enable_signup": False})
+    assert not [f for f in evaluate_host(facts, catalog, HOST, results) if f["id"].startswith("OLLAMA-WEBUI")]
+
+
+def test_webui_env_and_config_readers():
+    assert webui_env({}) == (True, True, "pending")
+    assert webui_env({"WEBUI_AUTH": "False", "ENABLE_SIGNUP": "True"}) == (False, False, "pending")
+    assert webui_env({"WEBUI_AUTH": "'true'"})[0] is True
+    assert webui_config({"auth": False, "onboarding": True}) == (False, None, True, None)
+    assert webui_config(None) == (None, None, None, None)
+
+
+def test_another_server_open_from_outside(catalog):
+    facts = _loopback_ollama(servers=[_server("vllm", 8000)])
+    findings = evaluate_host(facts, catalog, HOST, _both(8000, "model_open", "vllm", True, models=3))
+    srv1 = _of(findings, "OLLAMA-SRV-001")
+    assert len(srv1) == 1 and srv1[0]["subject"] == "server:vllm:tcp/8000" and "port" not in srv1[0]
+    assert "vLLM" in srv1[0]["evidence"] and "3 models" in srv1[0]["evidence"] and "--api-key" in srv1[0]["evidence"]
+    srv2 = _of(findings, "OLLAMA-SRV-002")
+    assert len(srv2) == 1 and srv2[0]["port"] == 8000 and "no key set" in srv2[0]["evidence"]
+    assert "--host 127.0.0.1" in srv2[0]["evidence"] and "does not rebind it" in srv2[0]["evidence"]
+
+
+@pytest.mark.parametrize("server, fires", [
+    (_server("vllm", 8000), True),
+    (_server("vllm", 8000, key=True), False),                  # a key: the door asks
+    (_server("vllm", 8000, wide=False), False),                 # loopback
+    (_server("tgi", 3000), True),
+    (_server("rpc-server", 50052, key=False), True),
+    (dict(_server("rpc-server", 50052), key={"set": True, "origin": "?"}), True),  # no credentials at all
+    (_server("rpc-server", 50052, wide=False), False),
+    (_server("comfyui", 8188, origin="flag --listen"), True),
+])
+def test_another_server_bound_wide_from_the_read(catalog, server, fires):
+    srv2 = _of(evaluate_host(_loopback_ollama(servers=[server]), catalog, HOST), "OLLAMA-SRV-002")
+    assert bool(srv2) is fires
+    if fires:
+        assert srv2[0]["subject"] == "server:%s:tcp/%s" % (server["kind"], server["bind"]["port"])
+        assert server["bind"]["origin"] in srv2[0]["evidence"]
+
+
+def test_another_server_asking_for_a_key_from_outside_is_no_finding(catalog):
+    facts = _loopback_ollama(servers=[_server("vllm", 8000)])
+    findings = evaluate_host(facts, catalog, HOST, _both(8000, "auth_required", "vllm", False))
+    assert not [f for f in findings if f["id"] in ("OLLAMA-SRV-001", "OLLAMA-SRV-002")]
+
+
+@pytest.mark.parametrize("kind, version, cves", [
+    ("rpc-server", "b3400", ["CVE-2024-42477", "CVE-2024-42478", "CVE-2024-42479"]),
+    ("rpc-server", "version: 3560 (abc1234)", ["CVE-2024-42477", "CVE-2024-42478", "CVE-2024-42479"]),
+    ("rpc-server", "b3561", []),
+    ("rpc-server", "b10000", []),           # numeric, not lexical ("b10000" < "b3561" as text)
+    ("localai", "2.9.0", ["CVE-2024-2029", "CVE-2024-6983"]),
+    ("localai", "v2.19.3", ["CVE-2024-6983"]),
+    ("localai", "2.19.4", []),
+    ("localai", "2.100.0", []),
+    ("localai", None, []),                  # unknown version: no finding
+    ("localai", "master", []),
+    ("vllm", "0.1.0", []),                  # no advisory in the table
+])
+def test_server_advisories(catalog, kind, version, cves):
+    assert [h["cve"] for h in server_advisories(kind, version)] == cves
+    findings = _of(evaluate_host({"servers": [_server(kind, 9000, version=version, wide=False)]}, catalog, HOST),
+                   "OLLAMA-SRV-003")
+    assert [r for f in findings for r in f["references"] if r.startswith("CVE")] == cves
+    if cves:
+        assert findings[0]["subject"] == "version:%s:%s.service" % (kind, kind)
+
+
+def test_server_advisory_from_the_probe_version(catalog):
+    findings = evaluate_host(_loopback_ollama(), catalog, HOST,
+                             [_result(8080, "model_open", "localai", True, version="2.19.0")])
+    srv3 = _of(findings, "OLLAMA-SRV-003")
+    assert srv3 and srv3[0]["subject"] == "version:localai:tcp/8080" and "CVE-2024-6983" in srv3[0]["references"]
+
+
+def test_door_fingerprints_do_not_depend_on_pids_or_versions(catalog):
+    def run(pid, version):
+        facts = _loopback_ollama(forwarders=[_nginx(pid=pid)], servers=[
+            _server("localai", 8080, version=version, pid=pid), _server("rpc-server", 50052, pid=pid)])
+        return sorted(f["fingerprint"] for f in evaluate_host(facts, catalog, HOST, _both(80, "exposed", "ollama", True)))
+    assert run(100, "2.9.0") == run(200, "2.10.1")
+
+
+def test_door_controls_make_the_host_exposed_and_read_doors_are_mitigated_by_the_firewall(catalog):
+    rule = "nftables table inet ollama_exposure_toolkit chain input drops tcp/80"
+    closed = {"input": {"ipv4": {"80": rule}, "ipv6": {"80": rule}}, "forward": {"ipv4": {}, "ipv6": {}}}
+    facts = _loopback_ollama(forwarders=[_nginx()], firewall=closed)
+    silent = _both(80, "filtered", None, False, evidence="no answer within 1.5s")
+    findings = evaluate_host(facts, catalog, HOST, silent)
+    assert apply_mitigations(findings, facts, silent, catalog) == "mitigated"
+    assert rule in _of(findings, "OLLAMA-DOOR-001")[0]["mitigated_by"]
+    # the same rules, but the probe got Ollama's answer through the door: exposed, never mitigated
+    loud = _both(80, "exposed", "ollama", True)
+    findings = evaluate_host(facts, catalog, HOST, loud)
+    assert apply_mitigations(findings, facts, loud, catalog) == "exposed"
+    assert not _of(findings, "OLLAMA-DOOR-001")[0].get("mitigated_by")
+
+
+def test_the_door_controls_in_the_catalog(catalog):
+    controls, exposure = catalog["controls"], set(catalog["exposure_controls"])
+    doors = {"OLLAMA-DOOR-001": "critical", "OLLAMA-WEBUI-001": "critical", "OLLAMA-WEBUI-002": "high",
+             "OLLAMA-WEBUI-003": "critical", "OLLAMA-SRV-001": "critical", "OLLAMA-SRV-002": "high",
+             "OLLAMA-SRV-003": "high"}
+    assert dict((c, controls[c]["severity"]) for c in doors) == doors
+    assert set(doors) - exposure == {"OLLAMA-SRV-003"}
+    assert "CWE-306" in controls["OLLAMA-DOOR-001"]["references"]
+    for setting in ("auth_basic", "bind=127.0.0.1", "GatewayPorts no", "--address 127.0.0.1",
+                    "ollama_firewall_close_forwarders"):
+        assert setting in " ".join(controls["OLLAMA-DOOR-001"]["remediation"].split())
+    for setting in ("VLLM_API_KEY", "LOCALAI_ADDRESS", "LLAMA_ARG_HOST", "ollama_firewall_close_model_servers"):
+        assert setting in " ".join(controls["OLLAMA-SRV-001"]["remediation"].split())

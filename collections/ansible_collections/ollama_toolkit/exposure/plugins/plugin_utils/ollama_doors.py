@@ -72,3 +72,121 @@ def host_doors(facts):
                 "credentials": credentials, "listen": [s for s in wide if s.get("port") == port]})
     doors.sort(key=lambda d: (d["port"], d["category"], d["kind"] or ""))
     return doors
+
+
+# What closes a forwarder's door, by kind (FORWARDERS' keys): the evidence of
+# OLLAMA-DOOR-001 names it, docs/doors.md lists it. Every one can also be
+# closed by the toolkit's firewall (ollama_firewall_close_forwarders, or the
+# port in ollama_firewall_close_ports); none of these settings is the
+# toolkit's to write.
+FORWARDER_FIX = {
+    "nginx": "add auth_basic (or auth_request, ssl_verify_client) to the server block, or listen on "
+             "127.0.0.1 only, or remove the site and serve remote clients through the toolkit's front",
+    "caddy": "add basic_auth (or forward_auth) to the site, or bind it to 127.0.0.1",
+    "traefik": "put a basicAuth (or forwardAuth) middleware on the router, or the entryPoint on 127.0.0.1",
+    "haproxy": "add `http-request auth` to the frontend, or `bind 127.0.0.1:PORT`",
+    "socat": "listen on loopback: TCP-LISTEN:PORT,bind=127.0.0.1 in its command (its unit's ExecStart)",
+    "ssh": "forward on loopback only (-L 127.0.0.1:PORT:...) and set GatewayPorts no in sshd_config",
+    "kubectl": "port-forward with --address 127.0.0.1 (its default)",
+    "docker-proxy": "publish the container's port on 127.0.0.1 only (-p 127.0.0.1:PORT:...)",
+}
+
+
+# -- the doors joined with the outside probe (the findings, the report) ----------
+
+# The probe's states, the loudest first (module_utils/ollama_probe.py
+# STATE_ORDER, with ``model_open``: another kind answered without
+# credentials). ``exposed`` is Ollama's API answering without credentials.
+DOOR_STATES = ("exposed", "model_open", "auth_required", "open_other", "no_route", "filtered", "closed", "error")
+# States that prove nothing answers (the port is shut or dropped) ...
+SILENT_STATES = ("closed", "filtered")
+# ... and states that prove nothing at all (no route from the scanner, a failure).
+UNPROVEN_STATES = ("no_route", "error")
+
+
+def ollama_ports(facts):
+    """Ollama's own ports on the host: its listening sockets, the ports its
+    services and hand-started processes are configured for, the ports its
+    containers publish. A door is any other port."""
+    facts = facts or {}
+    ports = set(s.get("port") for s in facts.get("listeners") or [])
+    ports.update((s.get("bind") or {}).get("port") for s in facts.get("services") or [])
+    ports.update((p.get("bind") or {}).get("port") for p in facts.get("processes") or [])
+    for ctr in facts.get("containers") or []:
+        ports.update(p.get("public_port") for p in ctr.get("ports") or [])
+    return set(p for p in ports if isinstance(p, int) and p > 0)
+
+
+def port_owner(facts, port):
+    """Who listens on ``port`` beyond Ollama, from the read's other_listeners
+    (the socket's owner: process name, unit, kind) or its forwarders and
+    servers: {process, unit, kind} or None when the read does not say."""
+    facts = facts or {}
+    for sock in facts.get("other_listeners") or []:
+        if sock.get("port") == port and (sock.get("process") or sock.get("unit") or sock.get("kind")):
+            return {"process": sock.get("process"), "unit": sock.get("unit"), "kind": sock.get("kind")}
+    for item in list(facts.get("forwarders") or []) + list(facts.get("servers") or []):
+        if any(s.get("port") == port for s in item.get("listen") or []):
+            return {"process": item.get("process") or item.get("kind"), "unit": item.get("unit"),
+                    "kind": item.get("kind")}
+    return None
+
+
+def probe_on_port(probe_results, port):
+    """What the outside probe saw on ``port`` over every address: {state (the
+    loudest), kind, open, answered (addresses that gave an HTTP answer),
+    evidence, details} or None when the port was not probed."""
+    mine = [r for r in probe_results or [] if r.get("port") == port]
+    if not mine:
+        return None
+    rank = dict((s, i) for i, s in enumerate(DOOR_STATES))
+    top = sorted(mine, key=lambda r: (rank.get(r.get("state"), len(DOOR_STATES)), not r.get("open")))[0]
+    return {"state": top.get("state"), "kind": top.get("kind"), "open": bool(top.get("open")),
+            "answered": [r.get("address") for r in mine if r.get("state") not in SILENT_STATES + UNPROVEN_STATES],
+            "addresses": [r.get("address") for r in mine], "evidence": top.get("evidence"),
+            "details": top.get("details") or {}}
+
+
+def door_state(probe):
+    """A door's state from outside: ``open`` (answered without credentials:
+    Ollama's API or a model), ``auth_required`` (401/403), ``answers`` (some
+    other answer), ``silent`` (closed or filtered on every address),
+    ``unproven`` (no route, an error) or ``unprobed``."""
+    if not probe:
+        return "unprobed"
+    state = probe["state"]
+    if state in ("exposed", "model_open") or probe.get("open"):
+        return "open"
+    if state == "auth_required":
+        return "auth_required"
+    if state in SILENT_STATES:
+        return "silent"
+    if state in UNPROVEN_STATES:
+        return "unproven"
+    return "answers"
+
+
+def joined_doors(facts, probe_results):
+    """The host's doors (``host_doors``) joined with the outside probe on the
+    same port, plus the ports only the probe shows as doors: a port that is
+    none of Ollama's own and answered as Ollama or as another model server
+    (``category`` ``probe``, its owner from other_listeners). Each door gains
+    ``probe`` (``probe_on_port``) and ``state`` (``door_state``)."""
+    doors = []
+    for door in host_doors(facts):
+        probe = probe_on_port(probe_results, door["port"])
+        doors.append(dict(door, probe=probe, state=door_state(probe)))
+    known = set(d["port"] for d in doors) | ollama_ports(facts)
+    for port in sorted(set(r.get("port") for r in probe_results or [] if r.get("port") not in known)):
+        probe = probe_on_port(probe_results, port)
+        kind = probe.get("kind")
+        if not (probe["state"] in ("exposed", "model_open") or (kind and kind != "http")):
+            continue
+        owner = port_owner(facts, port) or {}
+        doors.append({"port": port, "category": "probe", "kind": owner.get("kind") or kind,
+                      "to_model": "ollama" if probe["state"] == "exposed" else kind,
+                      "process": owner.get("process"), "unit": owner.get("unit"), "container": None,
+                      "location": None, "credentials": None, "listen": [], "probe": probe,
+                      "state": door_state(probe)})
+    doors.sort(key=lambda d: (d["port"], d["category"], d["kind"] or ""))
+    return doors

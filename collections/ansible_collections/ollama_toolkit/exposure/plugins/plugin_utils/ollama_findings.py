@@ -16,12 +16,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_cloud import version_tuple
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_docker import EVERY_ADDRESS
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_finding import (  # noqa: F401
     fingerprint, make_finding, unique)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_front_site import ADVISORY_ROUTES
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import bind_exposed, is_exposed_scope, join_host_port
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_servers import SERVERS
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_doors import (
+    FORWARDER_FIX, door_state, host_doors, ollama_ports, port_owner, probe_on_port)
 
 STATUS_EXPOSED = "exposed"
 STATUS_SECURE = "secure"
@@ -84,9 +89,11 @@ def _origin_text(origin):
 bind_is_exposed = bind_exposed
 
 
-def evaluate_host(facts, catalog, host_id):
-    """All findings for one host's facts (as returned by ollama_info)."""
-    findings = []
+def evaluate_host(facts, catalog, host_id, probe_results=None):
+    """All findings for one host's facts (as returned by ollama_info), with
+    its doors joined with the outside probe's ``probe_results`` of the same
+    host where given (``door_findings``; without them, from the read alone)."""
+    findings = door_findings(facts, probe_results, catalog, host_id)
 
     def add(control_id, subject, evidence, location=None, references=None, port=None):
         findings.append(make_finding(catalog, host_id, control_id, subject, evidence, location, references, port))
@@ -200,6 +207,258 @@ def evaluate_host(facts, catalog, host_id):
     return unique(findings)
 
 
+# -- every way in: the doors (issue 26) ------------------------------------------
+
+def _advisory_version(text, fixed_in):
+    """A comparable form of ``text`` against ``fixed_in``: llama.cpp build
+    numbers (``b3561``; the server prints ``version: 3400 (abc1234)``)
+    compare as numbers, anything else as a release (version_tuple). None
+    when ``text`` is no version of that form."""
+    if str(fixed_in).startswith("b"):
+        match = re.match(r"^\s*(?:version:?\s*)?b?(\d+)\b", str(text or ""))
+        return (int(match.group(1)),) if match else None
+    return version_tuple(str(text or ""))
+
+
+def server_advisories(kind, version):
+    """The advisories of SERVERS[kind] that ``version`` is older than the fix of."""
+    hits = []
+    for entry in (SERVERS.get(kind) or {}).get("advisories") or []:
+        current = _advisory_version(version, entry["fixed_in"])
+        fixed = _advisory_version(entry["fixed_in"], entry["fixed_in"])
+        if current is not None and fixed is not None and current < fixed:
+            hits.append(entry)
+    return hits
+
+
+def server_fix(kind):
+    """What closes a model server of ``kind``, from SERVERS: its loopback
+    setting, its key, and whether the toolkit may set it."""
+    spec = SERVERS.get(kind) or {}
+    binds = list(spec.get("bind_flags") or []) + list(spec.get("bind_env") or [])
+    keys = list(spec.get("key_flags") or []) + list(spec.get("key_env") or [])
+    parts = ["bind it to loopback (%s 127.0.0.1)" % " or ".join(binds) if binds else "bind it to loopback"]
+    parts.append("give it a key (%s)" % " or ".join(keys) if keys else "it has no credentials")
+    rebind = spec.get("rebind")
+    if rebind:
+        parts.append("ollama_bind_other_servers sets %s=%s where a systemd unit runs it" % (
+            rebind["env"], rebind["value"].replace("{port}", str(spec.get("port")))))
+    elif spec.get("refuse"):
+        parts.append("the toolkit does not rebind it: %s" % spec["refuse"])
+    parts.append("or close its port (ollama_firewall_close_model_servers)")
+    return "; ".join(parts)
+
+
+# Open WebUI reads its booleans as ``os.environ.get(NAME, "True").lower() ==
+# "true"`` (backend/open_webui/env.py WEBUI_AUTH, config.py ENABLE_SIGNUP,
+# DEFAULT_USER_ROLE default "pending"): anything else is false. ENABLE_SIGNUP
+# is forced off when WEBUI_AUTH is. A value saved in its admin panel wins over
+# the variable (PersistentConfig): the outside probe's /api/config is the truth.
+def webui_env(env):
+    """(auth, signup, role) Open WebUI takes from ``env`` (defaults from SERVERS)."""
+    defaults = SERVERS["open-webui"].get("auth_env") or {}
+    env = env or {}
+
+    def value(name):
+        return str(env.get(name, defaults.get(name, ""))).strip().strip("\"'")
+
+    auth = value("WEBUI_AUTH").lower() == "true"
+    signup = auth and value("ENABLE_SIGNUP").lower() == "true"
+    return auth, signup, value("DEFAULT_USER_ROLE") or "pending"
+
+
+def webui_config(config):
+    """(auth, signup, onboarding, role) from Open WebUI's ``GET /api/config``
+    as the probe returns it (flat, or with upstream's ``features``); None
+    where it does not say."""
+    config = config or {}
+    features = config.get("features") if isinstance(config.get("features"), dict) else {}
+
+    def pick(*names):
+        for name in names:
+            if name in config and config[name] is not None:
+                return config[name]
+            if name in features and features[name] is not None:
+                return features[name]
+        return None
+
+    return (pick("auth"), pick("enable_signup"), pick("onboarding"),
+            pick("default_role", "default_user_role", "DEFAULT_USER_ROLE"))
+
+
+def _where(facts, port):
+    """(who listens on ``port``, its location, what the read says of it)."""
+    for fwd in facts.get("forwarders") or []:
+        if any(s.get("port") == port for s in fwd.get("listen") or []):
+            who = fwd.get("process") or fwd.get("kind")
+            if fwd.get("unit"):
+                who = "%s (%s)" % (who, fwd["unit"])
+            upstream = ", ".join(join_host_port(str(u.get("host")), u.get("port")) for u in fwd.get("upstream") or [])
+            said = fwd.get("evidence") or ("forwards to %s" % upstream if upstream else "")
+            return who, fwd.get("location"), said, fwd.get("kind")
+    for srv in facts.get("servers") or []:
+        if any(s.get("port") == port for s in srv.get("listen") or []) or \
+                (srv.get("bind") or {}).get("port") == port:
+            who = srv.get("kind")
+            if srv.get("unit") or srv.get("container"):
+                who = "%s (%s)" % (who, srv.get("unit") or "container %s" % srv.get("container"))
+            env = srv.get("env") or {}
+            said = ", ".join("%s=%s" % (k, env[k]) for k in (SERVERS.get(srv.get("kind")) or {}).get(
+                "upstream_env") or [] if env.get(k))
+            return who, srv.get("location"), said, srv.get("kind")
+    owner = port_owner(facts, port)
+    if owner:
+        who = owner.get("process") or owner.get("kind") or "owner unknown"
+        return ("%s (%s)" % (who, owner["unit"]) if owner.get("unit") else who), None, "", owner.get("kind")
+    return "owner unknown (the host read lists no process on it)", None, "", None
+
+
+def _loc_text(location):
+    if not location:
+        return ""
+    return "%s:%s" % (location.get("file"), location.get("line")) if location.get("line") else str(location.get("file"))
+
+
+def _server_at(facts, kind, port):
+    for srv in facts.get("servers") or []:
+        if srv.get("kind") != kind:
+            continue
+        if any(s.get("port") == port for s in srv.get("listen") or []) or (srv.get("bind") or {}).get("port") == port:
+            return srv
+    return {}
+
+
+def _webui_fix():
+    return "fix: WEBUI_AUTH=True, ENABLE_SIGNUP=false, DEFAULT_USER_ROLE=pending; HOST=127.0.0.1 or -p 127.0.0.1:3000:8080"
+
+
+def door_findings(facts, probe_results, catalog, host_id):
+    """The findings of a host's doors: its read (forwarders, servers) joined
+    with the outside probe's results of the same host, by port.
+
+    From the probe (never mitigated: they carry no ``port``): OLLAMA-DOOR-001
+    (Ollama's API answered on a port that is none of Ollama's own),
+    OLLAMA-SRV-001 (another model server answered without credentials),
+    OLLAMA-WEBUI-001/002/003 (Open WebUI's /api/config). From the read alone
+    (``port`` set: the toolkit's firewall rule on it, proven silent from
+    outside, mitigates them): OLLAMA-DOOR-001 (a forwarder to Ollama without
+    credentials on a wide address), OLLAMA-WEBUI-001/002 (its environment,
+    bound wide), OLLAMA-SRV-002 (bound wide without a key; rpc-server bound
+    wide at all). OLLAMA-SRV-003 from the version. A door the probe found
+    asking for credentials (401/403) is no finding. Subjects name the kind
+    and the port, never a pid: the same door keeps its fingerprint; the probe's
+    and the read's finding of one door share it (one finding, both evidences).
+    """
+    facts = facts or {}
+    found = []
+
+    def add(control_id, subject, evidence, location=None, references=None, port=None):
+        found.append(make_finding(catalog, host_id, control_id, subject, evidence, location, references, port))
+
+    own = ollama_ports(facts)
+    probed = sorted(set(r.get("port") for r in probe_results or [] if r.get("port")))
+    # The probe's proof first: a door it proves open keeps no port (unique()
+    # keeps the first finding of a subject), so no firewall rule "mitigates" it.
+    for port in probed:
+        probe = probe_on_port(probe_results, port)
+        who, location, said, owner_kind = _where(facts, port)
+        seen = "%s: %s" % (", ".join(probe["answered"]) or "-", probe.get("evidence") or probe["state"])
+        if probe["state"] == "exposed" and port not in own:
+            fix = FORWARDER_FIX.get(owner_kind) or (_webui_fix() if owner_kind == "open-webui" else
+                                                    "ask for credentials at this door or listen on loopback")
+            add("OLLAMA-DOOR-001", "door:tcp/%s" % port,
+                "tcp/%s serves Ollama's API without credentials from outside (%s); listening: %s%s%s; fix: %s" % (
+                    port, seen, who, ("; configured at %s" % _loc_text(location)) if location else "",
+                    ("; %s" % said) if said else "", fix), location=location)
+        kind = probe.get("kind")
+        if kind in SERVERS and kind != "open-webui" and (probe["state"] == "model_open" or probe.get("open")):
+            models = (probe.get("details") or {}).get("models")
+            add("OLLAMA-SRV-001", "server:%s:tcp/%s" % (kind, port),
+                "tcp/%s answers as %s without credentials from outside (%s%s); listening: %s; fix: %s" % (
+                    port, SERVERS[kind]["title"], seen, (", %s models" % models) if models is not None else "",
+                    who, server_fix(kind)), location=location)
+        if kind == "open-webui" and probe["answered"]:
+            auth, signup, onboarding, role = webui_config((probe.get("details") or {}).get("config"))
+            env_role = webui_env((_server_at(facts, "open-webui", port)).get("env"))[2]
+            _webui_findings(add, port, "from outside (%s), /api/config" % seen, who, auth, signup, onboarding,
+                            role or (env_role if _server_at(facts, "open-webui", port) else None), None)
+
+    for door in host_doors(facts):
+        port = door["port"]
+        probe = probe_on_port(probe_results, port)
+        if door_state(probe) == "auth_required":
+            continue  # 401/403 from outside: the door asks for credentials
+        proven = "not proven from outside (%s)" % (
+            "not probed" if not probe else "%s: %s" % (probe["state"], probe.get("evidence") or ""))
+        who, location, said, _kind = _where(facts, port)
+        if door["category"] == "forwarder":
+            if door.get("to_model") == "ollama" and door.get("credentials") is False and port not in own:
+                listen = ", ".join(join_host_port(str(s.get("address")), s.get("port")) for s in door["listen"])
+                add("OLLAMA-DOOR-001", "door:tcp/%s" % port,
+                    "from the host read: %s listens on %s and forwards to Ollama without credentials%s%s; %s; fix: %s" % (
+                        who, listen, ("; configured at %s" % _loc_text(location)) if location else "",
+                        ("; %s" % said) if said else "", proven,
+                        FORWARDER_FIX.get(door.get("kind")) or "ask for credentials or listen on loopback"),
+                    location=location, port=port)
+            continue
+        srv = _server_at(facts, door["kind"], port)
+        bind = srv.get("bind") or {}
+        bound = "%s from %s" % (join_host_port(str(bind.get("address")), bind.get("port") or port),
+                                bind.get("origin") or "?") if bind.get("address") else "listens beyond loopback"
+        if door["kind"] == "open-webui":
+            if probe and probe.get("kind") == "open-webui" and (probe.get("details") or {}).get("config"):
+                continue  # its own /api/config from outside decided (a saved setting wins over the env)
+            auth, signup, role = webui_env(srv.get("env"))
+            _webui_findings(add, port, "from the host read (%s; its environment; %s)" % (bound, proven), who,
+                            auth, signup, None, role, port)
+        elif door["kind"] == "rpc-server" or door.get("credentials") is False:
+            add("OLLAMA-SRV-002", "server:%s:tcp/%s" % (door["kind"], port),
+                "from the host read: %s %s, %s; %s; fix: %s" % (
+                    who, bound, "rpc-server has no credentials at all" if door["kind"] == "rpc-server" else
+                    "no key set (%s)" % " / ".join(list((SERVERS.get(door["kind"]) or {}).get("key_flags") or [])
+                                                  + list((SERVERS.get(door["kind"]) or {}).get("key_env") or [])),
+                    proven, server_fix(door["kind"])), location=location, port=port)
+
+    versions = []
+    for srv in facts.get("servers") or []:
+        ports = [s.get("port") for s in srv.get("listen") or []] + [(srv.get("bind") or {}).get("port")]
+        versions.append((srv.get("kind"), srv.get("version"), srv.get("unit") or (
+            "container %s" % srv["container"] if srv.get("container") else None) or "port %s" % next(
+            (p for p in ports if p), "?"), [p for p in ports if p]))
+    covered = set(p for v in versions for p in v[3])
+    for port in probed:
+        probe = probe_on_port(probe_results, port)
+        if probe.get("kind") in SERVERS and port not in covered and (probe.get("details") or {}).get("version"):
+            versions.append((probe["kind"], probe["details"]["version"], "tcp/%s" % port, [port]))
+    for kind, version, where, _ports in versions:
+        hits = server_advisories(kind, version)
+        if hits:
+            add("OLLAMA-SRV-003", "version:%s:%s" % (kind, where),
+                "%s %s runs %s: %s; upgrade (the toolkit does not), until then keep it on loopback or close its "
+                "port" % ((SERVERS.get(kind) or {}).get("title", kind), where, version, ", ".join(
+                    "%s (%s, fixed in %s)" % (h["cve"], h["summary"], h["fixed_in"]) for h in hits)),
+                references=[h["cve"] for h in hits])
+    return found
+
+
+def _webui_findings(add, port, how, who, auth, signup, onboarding, role, mitigable_port):
+    """OLLAMA-WEBUI-001/002/003 of the Open WebUI on ``port``. With login off
+    the others say nothing more: WEBUI-001 alone."""
+    base = "Open WebUI on tcp/%s (%s) %s" % (port, who, how)
+    if auth is False:
+        add("OLLAMA-WEBUI-001", "webui:tcp/%s" % port, "%s: login is off (WEBUI_AUTH=False); %s" % (base, _webui_fix()),
+            port=mitigable_port)
+        return
+    if onboarding:
+        add("OLLAMA-WEBUI-003", "webui:tcp/%s" % port,
+            "%s: no account yet, the first to sign up becomes its admin; create the admin account from the host "
+            "now; %s" % (base, _webui_fix()), port=mitigable_port)
+    if signup and str(role or "").lower() == "user":
+        add("OLLAMA-WEBUI-002", "webui:tcp/%s" % port,
+            "%s: signup is open (ENABLE_SIGNUP=True) and new accounts get the role user (DEFAULT_USER_ROLE=user); "
+            "%s" % (base, _webui_fix()), port=mitigable_port)
+
+
 def cloud_finding(unit, subject, cloud, reachable):
     """(control, subject, evidence) for a service whose cloud features are on:
     OLLAMA-CLOUD-001 when the service is also reachable from the network,
@@ -221,7 +480,9 @@ def _socket_text(address, port):
 
 # Findings a firewall rule on their port can close (NET-001 is the outside
 # probe's own answer: never mitigated).
-MITIGABLE = ("OLLAMA-BIND-001", "OLLAMA-BIND-002", "OLLAMA-DOCKER-001")
+# The doors' findings from the read carry their port; the probe's carry none.
+MITIGABLE = ("OLLAMA-BIND-001", "OLLAMA-BIND-002", "OLLAMA-DOCKER-001", "OLLAMA-DOOR-001", "OLLAMA-WEBUI-001",
+             "OLLAMA-WEBUI-002", "OLLAMA-WEBUI-003", "OLLAMA-SRV-002")
 SILENT = ("closed", "filtered")
 # Probe states that say nothing of the host (no route from the scanner, a
 # failure of the probe): never silence, never an answer either.
@@ -386,7 +647,10 @@ def host_status(facts, findings, catalog):
     exposure = set(catalog.get("exposure_controls") or [])
     if any(f["id"] in exposure for f in findings):
         return STATUS_EXPOSED
-    installed = facts.get("services") or facts.get("processes") or facts.get("containers")
+    # Another model server, or a forwarder to a model, counts: such a host is
+    # exposed or secure, never "not installed" (issue 26).
+    installed = (facts.get("services") or facts.get("processes") or facts.get("containers")
+                 or facts.get("servers") or [f for f in facts.get("forwarders") or [] if f.get("to_model")])
     if not installed:
         return STATUS_NOT_INSTALLED
     return STATUS_SECURE

@@ -24,6 +24,7 @@ import datetime
 import json
 import re
 
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_doors import joined_doors
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_findings import (
     REACH_LOCAL, STATUS_ERROR, STATUS_NOT_AUDITED, STATUS_UNREACHABLE, STATUS_UNSUPPORTED, SEVERITIES,
     apply_mitigations, evaluate_host, severity_rank)
@@ -148,6 +149,8 @@ def build_report(records, probe_hosts, catalog, generated_at):
                  "containers": facts.get("containers", []),
                  "installs": facts.get("installs", []),
                  "probe": probe.get("results", []),
+                 # Every way in (issue 26): the host's doors, each with what the probe saw on its port.
+                 "doors": [_door_summary(d) for d in joined_doors(facts, probe.get("results", []))],
                  "warnings": facts.get("warnings_detail", [])}
         if not record.get("reachable", True):
             entry["status"] = STATUS_UNREACHABLE
@@ -158,7 +161,7 @@ def build_report(records, probe_hosts, catalog, generated_at):
         elif record.get("error") or facts.get("supported") is False:
             entry["status"] = record.get("status") or STATUS_UNSUPPORTED
         else:
-            host_findings = [dict(f) for f in host_read_findings(facts, catalog, name)] + list(probe.get("findings", []))
+            host_findings = [dict(f) for f in host_read_findings(facts, catalog, name, probe.get("results", []))] + list(probe.get("findings", []))
             host_findings.sort(key=lambda f: (-severity_rank(f["severity"]), f["id"], f["subject"]))
             status = apply_mitigations(host_findings, facts, probe.get("results", []), catalog)
             entry["status"] = status
@@ -179,10 +182,23 @@ def build_report(records, probe_hosts, catalog, generated_at):
     }
 
 
-def host_read_findings(facts, catalog, name):
+def host_read_findings(facts, catalog, name, probe_results=None):
     """The findings of one host's read (ollama_info's result), derived here:
-    the catalog is never shipped to a host, the findings never come from one."""
-    return evaluate_host(facts, catalog, facts.get("host_id") or name)
+    the catalog is never shipped to a host, the findings never come from one.
+    Its doors are joined with the outside probe's ``probe_results`` by port."""
+    return evaluate_host(facts, catalog, facts.get("host_id") or name, probe_results)
+
+
+def _door_summary(door):
+    """A door as the report lists it: what listens, where it is configured,
+    whether it asks for credentials (the read) and what answered from outside."""
+    probe = door.get("probe") or {}
+    return {"port": door.get("port"), "category": door.get("category"), "kind": door.get("kind"),
+            "to_model": door.get("to_model"), "process": door.get("process"), "unit": door.get("unit"),
+            "container": door.get("container"), "location": door.get("location"),
+            "credentials": door.get("credentials"), "state": door.get("state"),
+            "probe": {"state": probe.get("state"), "kind": probe.get("kind"), "answered": probe.get("answered") or []}
+            if probe else None}
 
 
 def summarize_report(hosts, findings):
