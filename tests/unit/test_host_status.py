@@ -4,7 +4,8 @@ host could not be audited, in the operator's words."""
 
 import pytest
 
-from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_findings import apply_mitigations, evaluate_host, mitigation
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_findings import (
+    apply_mitigations, evaluate_host, host_status, mitigation)
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import build_report, explain_failure, records_from_results
 
 RULE_IN = "nftables table inet ollama_exposure_toolkit chain input drops tcp/11434"
@@ -148,3 +149,105 @@ def test_records_carry_the_explained_status(catalog):
     report = build_report(records, {}, catalog, "2026-11-29T00:00:00Z")
     assert report["hosts"]["a"]["status"] == "error"
     assert "sudo is not installed" in report["hosts"]["a"]["reason"]
+
+
+# -- every way in (issue 26): a host is secure only when no door is open ------------
+
+NGINX_SITE = {"file": "/etc/nginx/sites-available/ollama", "line": 9}
+
+
+def _wide(port):
+    return [{"address": "0.0.0.0", "port": port, "family": "ipv4", "scope": "wildcard"},
+            {"address": "::", "port": port, "family": "ipv6", "scope": "wildcard"}]
+
+
+def _door_host(forwarders=(), servers=(), firewall=None, ollama=True):
+    """Ollama on its default 127.0.0.1:11434 (the issue's host), with nginx or other servers beside it."""
+    listeners = [{"address": "127.0.0.1", "port": 11434, "family": "ipv4", "scope": "loopback", "pid": 7,
+                  "unit": "ollama.service"}] if ollama else []
+    services = [{"name": "ollama.service", "fragment": "/etc/systemd/system/ollama.service", "masked": False,
+                 "env": {}, "env_origin": {}, "bind": {"value": "", "listen": "127.0.0.1:11434", "host": "127.0.0.1",
+                                                       "port": 11434, "scope": "loopback"},
+                 "origins_wildcards": [], "errors": []}] if ollama else []
+    others = [dict(s, pid=900, process=f["process"], unit=f["unit"], kind=f["kind"])
+              for f in forwarders for s in f["listen"]]
+    return {"supported": True, "addresses": ADDRESSES, "firewall": firewall or {}, "listeners": listeners,
+            "services": services, "processes": [], "containers": [], "installs": [],
+            "other_listeners": others, "forwarders": list(forwarders), "servers": list(servers)}
+
+
+def _nginx(auth):
+    return {"kind": "nginx", "pid": 900, "unit": "nginx.service", "process": "nginx", "listen": _wide(80),
+            "upstream": [{"host": "127.0.0.1", "port": 11434}], "to_model": "ollama", "auth": auth,
+            "location": NGINX_SITE, "evidence": "proxy_pass http://127.0.0.1:11434"}
+
+
+def _vllm(wide=True, key=False):
+    listen = _wide(8000) if wide else [{"address": "127.0.0.1", "port": 8000, "family": "ipv4", "scope": "loopback"}]
+    return {"kind": "vllm", "source": "process", "pid": 1300, "unit": "vllm.service", "container": None,
+            "image": None, "argv": ["vllm", "serve"], "listen": listen,
+            "bind": {"address": listen[0]["address"], "port": 8000, "scope": listen[0]["scope"], "exposed": wide,
+                     "origin": "default" if wide else "flag --host"},
+            "key": {"set": key, "origin": "env VLLM_API_KEY" if key else None}, "env": {}, "version": None,
+            "rebind": {"possible": False, "env": None, "value": None, "why": "flag only"}}
+
+
+def _answers(port, state, kind=None, is_open=False):
+    return [{"address": a, "port": port, "state": state, "kind": kind, "open": is_open, "evidence": state,
+             "details": {}} for a in ADDRESSES]
+
+
+def _report(catalog, facts, results):
+    from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_probe import probe_findings
+    probe_hosts = {"h": {"results": results, "findings": probe_findings({"results": results}, catalog, "h")}}
+    return build_report(records_from_results({"h": facts}), probe_hosts, catalog, "2026-12-07T19:00:00Z")
+
+
+@pytest.mark.parametrize("auth, answers, status", [
+    # the issue's host: Ollama on loopback, nginx without auth on :80, the API open from outside
+    (False, _answers(80, "exposed", "ollama", True), "exposed"),
+    # the same read, nothing probed yet: the read alone makes it exposed
+    (False, [], "exposed"),
+    # with auth_basic: 401 from outside, and the read says so too
+    (True, _answers(80, "auth_required", "http"), "secure"),
+    (True, [], "secure"),
+])
+def test_ollama_on_loopback_behind_nginx(catalog, auth, answers, status):
+    report = _report(catalog, _door_host(forwarders=[_nginx(auth)]), answers)
+    assert report["hosts"]["h"]["status"] == status
+    doors = [f for f in report["findings"] if f["id"] == "OLLAMA-DOOR-001"]
+    assert bool(doors) is (status == "exposed")
+    if doors:
+        assert doors[0]["host_status"] == "exposed" and "nginx" in doors[0]["evidence"]
+    door = report["hosts"]["h"]["doors"][0]
+    assert (door["port"], door["process"], door["credentials"], door["location"]) == (80, "nginx", auth, NGINX_SITE)
+    assert door["state"] == ("unprobed" if not answers else "open" if not auth else "auth_required")
+
+
+def test_an_open_door_makes_the_host_exposed_whatever_ollamas_bind_says(catalog):
+    """Ollama on loopback, its own port silent from outside (the old audit's "secure"), a door open."""
+    answers = _answers(11434, "closed") + _answers(80, "exposed", "ollama", True)
+    assert _report(catalog, _door_host(forwarders=[_nginx(None)]), answers)["hosts"]["h"]["status"] == "exposed"
+    assert _report(catalog, _door_host(forwarders=[_nginx(None)]), _answers(11434, "closed"))["hosts"]["h"]["status"] \
+        == "secure"
+
+
+def test_the_toolkits_firewall_closing_the_door_mitigates_the_host(catalog):
+    rule = "nftables table inet ollama_exposure_toolkit chain input drops tcp/80"
+    firewall = {"input": {"ipv4": {"80": rule}, "ipv6": {"80": rule}}, "forward": {"ipv4": {}, "ipv6": {}}, "errors": []}
+    report = _report(catalog, _door_host(forwarders=[_nginx(False)], firewall=firewall), _answers(80, "filtered"))
+    assert report["hosts"]["h"]["status"] == "mitigated"
+
+
+@pytest.mark.parametrize("server, answers, status", [
+    (_vllm(), [], "exposed"),                                            # bound wide, no key
+    (_vllm(), _answers(8000, "model_open", "vllm", True), "exposed"),    # and proven from outside
+    (_vllm(key=True), _answers(8000, "auth_required", "vllm"), "secure"),
+    (_vllm(wide=False), _answers(8000, "closed"), "secure"),
+])
+def test_a_host_whose_only_model_server_is_not_ollama_is_never_not_installed(catalog, server, answers, status):
+    facts = _door_host(servers=[server], ollama=False)
+    assert _report(catalog, facts, answers)["hosts"]["h"]["status"] == status
+    assert host_status(facts, [], catalog) == "secure"
+    assert host_status(dict(facts, servers=[]), [], catalog) == "not_installed"
+    assert host_status(_door_host(forwarders=[_nginx(True)], ollama=False), [], catalog) == "secure"

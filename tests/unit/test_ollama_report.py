@@ -292,3 +292,75 @@ def test_option_sets_group_hosts_by_the_values_they_give_themselves():
                     {"hosts": ["b", "d"], "options": {"ollama_audit_probe_timeout": "soon"}},
                     {"hosts": ["e"], "options": {"ollama_audit_exceptions": [{"id": "OLLAMA-BIND-001"}]}}]
     assert option_sets(hostvars, [], names) == []
+
+
+# -- every way in (issue 26): the doors in the host entry and in every file ----------
+
+def _door_facts(catalog):
+    """Ollama on loopback; nginx without auth on :80 in front of it; a vLLM bound wide without a key; an
+    Open WebUI with no account yet; an rpc-server of a build with advisories (fixture dicts of the contract)."""
+    wide = lambda port: [{"address": "0.0.0.0", "port": port, "family": "ipv4", "scope": "wildcard"}]  # noqa: E731
+
+    def server(kind, port, **extra):
+        srv = {"kind": kind, "source": "process", "pid": 50, "unit": "%s.service" % kind, "container": None,
+               "image": None, "argv": [kind], "listen": wide(port),
+               "bind": {"address": "0.0.0.0", "port": port, "scope": "wildcard", "exposed": True, "origin": "default"},
+               "key": {"set": False, "origin": None}, "env": {}, "version": None, "rebind": {"possible": False}}
+        srv.update(extra)
+        return srv
+    facts = _facts(catalog, "door-5", services=[_service("127.0.0.1")],
+                   listeners=[{"address": "127.0.0.1", "port": 11434, "family": "ipv4", "scope": "loopback",
+                               "pid": 11, "unit": "ollama.service", "inferred": False}])
+    facts.update(addresses=["10.0.0.5"], firewall={}, forwarders=[{
+        "kind": "nginx", "pid": 90, "unit": "nginx.service", "process": "nginx", "listen": wide(80),
+        "upstream": [{"host": "127.0.0.1", "port": 11434}], "to_model": "ollama", "auth": False,
+        "location": {"file": "/etc/nginx/sites-enabled/default", "line": 12}, "evidence": "proxy_pass"}],
+        servers=[server("vllm", 8000), server("open-webui", 3000, env={"OLLAMA_BASE_URL": "http://127.0.0.1:11434"}),
+                 server("rpc-server", 50052, version="b3000")])
+    results = [{"address": "10.0.0.5", "port": 80, "state": "exposed", "kind": "ollama", "open": True,
+                "evidence": "GET /api/tags -> 200 (1 model)", "details": {}},
+               {"address": "10.0.0.5", "port": 8000, "state": "model_open", "kind": "vllm", "open": True,
+                "evidence": "GET /v1/models -> 200", "details": {"models": 1}},
+               {"address": "10.0.0.5", "port": 3000, "state": "open_other", "kind": "open-webui", "open": False,
+                "evidence": "GET /api/config -> 200", "details": {"config": {"auth": True, "onboarding": True}}}]
+    return facts, {"door-5": {"results": results, "findings": probe_findings({"results": results}, catalog, "door-5")}}
+
+
+DOOR_CONTROLS = ("OLLAMA-DOOR-001", "OLLAMA-SRV-001", "OLLAMA-SRV-002", "OLLAMA-SRV-003", "OLLAMA-WEBUI-003")
+
+
+def test_the_doors_are_in_the_host_entry_and_every_file(catalog, tmp_path):
+    from xml.etree import ElementTree
+
+    from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_render import (
+        render_html, render_junit, render_ticket)
+    from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import apply_history
+    facts, probe_hosts = _door_facts(catalog)
+    report = apply_history(build_report([{"host": "door-5", "reachable": True, "facts": facts}], probe_hosts,
+                                        catalog, "2026-12-07T19:00:00Z"))
+    entry = report["hosts"]["door-5"]
+    assert entry["status"] == "exposed"
+    assert [(d["port"], d["kind"], d["state"]) for d in entry["doors"]] == [
+        (80, "nginx", "open"), (3000, "open-webui", "answers"), (8000, "vllm", "open"),
+        (50052, "rpc-server", "unprobed")]
+    assert entry["doors"][0]["location"] == {"file": "/etc/nginx/sites-enabled/default", "line": 12}
+    assert "pid" not in json.dumps(entry["doors"]), "no pid in the doors: the report compares across runs"
+    ids = set(f["id"] for f in report["findings"])
+    assert set(DOOR_CONTROLS) <= ids
+    as_json = json.loads(render_json(report))
+    assert set(DOOR_CONTROLS) <= set(f["id"] for f in as_json["findings"]) and as_json["hosts"]["door-5"]["doors"]
+    rows = list(csv.DictReader(io.StringIO(render_csv(report))))
+    assert set(DOOR_CONTROLS) <= set(r["id"] for r in rows)
+    assert [r["location"] for r in rows if r["id"] == "OLLAMA-DOOR-001"] == ["/etc/nginx/sites-enabled/default:12"]
+    markdown = render_markdown(report)
+    html = render_html(report)
+    for cid in DOOR_CONTROLS:
+        assert cid in markdown and cid in html
+    assert "doors: 80 nginx (open)" in markdown and "doors: 80 nginx (open)" in html
+    junit = ElementTree.fromstring(render_junit(report, catalog))
+    failed = set(c.get("name").split()[0] for c in junit.iter("testcase") if c.find("failure") is not None)
+    assert set(DOOR_CONTROLS) <= failed
+    door = [f for f in report["findings"] if f["id"] == "OLLAMA-DOOR-001"][0]
+    ticket = render_ticket(door, catalog)
+    assert "OLLAMA-DOOR-001" in ticket and "tcp/80" in ticket and "/etc/nginx/sites-enabled/default:12" in ticket
+    assert "`ollama_firewall`" in ticket

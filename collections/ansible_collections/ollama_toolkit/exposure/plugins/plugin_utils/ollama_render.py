@@ -97,8 +97,13 @@ def _md(text):
 
 
 def _listening(entry):
-    return ", ".join("%s:%s" % ("[%s]" % s["address"] if ":" in s["address"] else s["address"], s["port"])
+    """Ollama's sockets, then the host's other doors (issue 26): port, what
+    listens there and its state from outside (open, auth_required, silent...)."""
+    text = ", ".join("%s:%s" % ("[%s]" % s["address"] if ":" in s["address"] else s["address"], s["port"])
                      for s in entry.get("listeners") or [])
+    doors = ", ".join("%s %s (%s)" % (d.get("port"), d.get("process") or d.get("kind") or "?", d.get("state"))
+                      for d in entry.get("doors") or [])
+    return "%s%sdoors: %s" % (text, "; " if text else "", doors) if doors else text
 
 
 def render_markdown(report):
