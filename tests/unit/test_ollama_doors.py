@@ -96,3 +96,39 @@ def test_joined_doors_carry_the_probe_on_their_port_and_add_the_doors_only_the_p
 
 def test_every_forwarder_kind_says_how_to_close_it():
     assert set(FORWARDER_FIX) == set(FORWARDERS)
+
+
+# -- docs/doors.md: its per-kind tables are what SERVERS and FORWARDERS render to ------------
+
+import os  # noqa: E402
+
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_doors import (  # noqa: E402
+    DOORS_BEGIN, DOORS_END, render_doors_page, render_doors_tables)
+
+DOORS_PAGE = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "doors.md")
+
+
+def test_doors_page_is_what_the_table_of_kinds_renders_to():
+    with open(DOORS_PAGE) as handle:
+        page = handle.read()
+    assert page == render_doors_page(page, SERVERS, FORWARDERS), "docs/doors.md is out of date: run `make docs`"
+    block = page[page.index(DOORS_BEGIN):page.index(DOORS_END)]
+    for kind, spec in SERVERS.items():
+        row = [line for line in block.splitlines() if "(`%s`)" % kind in line]
+        assert len(row) == 1, kind
+        assert (spec["refuse"] or spec["rebind"]["env"]) in row[0], kind
+    for kind in FORWARDERS:
+        assert "| `%s` |" % kind in block
+    for control in ("OLLAMA-DOOR-001", "OLLAMA-WEBUI-001", "OLLAMA-WEBUI-002", "OLLAMA-WEBUI-003",
+                    "OLLAMA-SRV-001", "OLLAMA-SRV-002", "OLLAMA-SRV-003"):
+        assert control in page
+
+
+def test_a_change_to_the_table_of_kinds_changes_the_page():
+    with open(DOORS_PAGE) as handle:
+        page = handle.read()
+    changed = dict(SERVERS, vllm=dict(SERVERS["vllm"], port=8001))
+    assert render_doors_page(page, changed, FORWARDERS) != page
+    assert "| wildcard :8001 |" in render_doors_tables(changed, FORWARDERS)
+    with pytest.raises(ValueError):
+        render_doors_page("no block here", SERVERS, FORWARDERS)

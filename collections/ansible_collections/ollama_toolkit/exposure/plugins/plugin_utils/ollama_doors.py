@@ -10,7 +10,10 @@ rpc-server, ComfyUI, LM Studio), or Open WebUI. ``host_doors`` lists them
 from ollama_info's ``forwarders`` and ``servers`` alone; the findings join
 the outside probe's answer on the same port (which proves a door open,
 ``auth_required`` or silent), and the firewall wall's plan takes the ports of
-the kinds the operator opted in to close.
+the kinds the operator opted in to close. ``joined_doors`` is that join (the
+report's ``hosts.<name>.doors``; plugin_utils/ollama_findings.py
+``door_findings`` decides the findings from the same join);
+``render_doors_tables`` renders docs/doors.md's per-kind tables.
 
 Shapes (ollama_info's return values):
 
@@ -190,3 +193,75 @@ def joined_doors(facts, probe_results):
                       "state": door_state(probe)})
     doors.sort(key=lambda d: (d["port"], d["category"], d["kind"] or ""))
     return doors
+
+
+# -- docs/doors.md: the per-kind tables, rendered from SERVERS and FORWARDERS -------
+
+DOORS_BEGIN = "<!-- BEGIN generated from module_utils/ollama_servers.py by `make docs`: edit the table there -->"
+DOORS_END = "<!-- END generated -->"
+
+
+def _cell(text):
+    return str(text if text is not None else "").replace("|", "\\|").replace("\n", " ")
+
+
+def _codes(items):
+    return ", ".join("`%s`" % i for i in items or []) or "-"
+
+
+def render_doors_tables(servers, forwarders):
+    """The per-kind tables of docs/doors.md (between DOORS_BEGIN and DOORS_END):
+    each model server with its default bind, how the read recognises it, the
+    settings that close it, what the toolkit does and what it leaves to the
+    operator; each forwarder with how the read finds it and what closes it."""
+    lines = [DOORS_BEGIN, "", "### Model servers and Open WebUI", "",
+             "| kind | default | found by (argv, image) | loopback setting | credentials | open even with a key |"
+             " the toolkit | left to the operator | advisories |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for kind in sorted(servers):
+        spec = servers[kind]
+        rebind = spec.get("rebind")
+        toolkit = ["firewall: `ollama_firewall_close_model_servers`"]
+        if rebind:
+            toolkit.insert(0, "bind: `%s=%s` in a drop-in of its systemd unit (`ollama_bind_other_servers`, "
+                              "when its ExecStart does not pass %s)" % (
+                                  rebind["env"], str(rebind["value"]).replace("{port}", str(spec["port"])),
+                                  " or ".join("`%s`" % f for f in spec.get("bind_flags") or []) or "a flag"))
+        left = spec.get("refuse") or "a container's `-p 127.0.0.1:...`; a unit whose ExecStart passes the flag"
+        if kind == "open-webui":
+            left += "; its accounts (`WEBUI_AUTH`, `ENABLE_SIGNUP`, `DEFAULT_USER_ROLE`, the first admin)"
+        elif spec.get("key_flags") or spec.get("key_env"):
+            left += "; its key"
+        credentials = _codes(list(spec.get("key_flags") or []) + list(spec.get("key_env") or []))
+        if kind == "open-webui":
+            credentials = "its own accounts: %s" % ", ".join(
+                "`%s` (default %s)" % (k, v) for k, v in sorted((spec.get("auth_env") or {}).items()))
+        elif credentials == "-":
+            credentials = "none"
+        lines.append("| %s (`%s`) | %s :%s | %s; %s | %s | %s | %s | %s | %s | %s |" % (
+            _cell(spec["title"]), kind, spec["default_bind"], spec["port"], _codes(spec.get("argv")),
+            _codes(spec.get("images")), _codes(list(spec.get("bind_flags") or []) + list(spec.get("bind_env") or [])),
+            _cell(credentials), _codes(spec.get("open_paths")), "; ".join(toolkit), _cell(left),
+            _cell(", ".join("%s (fixed in %s)" % (a["cve"], a["fixed_in"]) for a in spec.get("advisories") or [])
+                  or "-")))
+    lines += ["", "### Forwarders", "",
+              "| kind | found by (socket owner's process) | configuration read | credentials recognised |"
+              " what closes it | the toolkit |", "|---|---|---|---|---|---|"]
+    for kind in sorted(forwarders):
+        spec = forwarders[kind]
+        lines.append("| `%s` | %s | %s | %s | %s | firewall: `ollama_firewall_close_forwarders` or the port in "
+                     "`ollama_firewall_close_ports` |" % (
+                         kind, _codes(spec.get("comm")), _codes(spec.get("config")) if spec.get("config") else "argv",
+                         _codes(spec.get("auth")) if spec.get("auth") else "none (the probe's 401/403 decides)",
+                         _cell(FORWARDER_FIX.get(kind, "-"))))
+    lines += ["", DOORS_END]
+    return "\n".join(lines)
+
+
+def render_doors_page(page, servers, forwarders):
+    """``page`` (docs/doors.md) with its generated block replaced; ValueError
+    when the page has no block."""
+    start, end = page.find(DOORS_BEGIN), page.find(DOORS_END)
+    if start < 0 or end < start:
+        raise ValueError("docs/doors.md has no generated block (%s ... %s)" % (DOORS_BEGIN, DOORS_END))
+    return page[:start] + render_doors_tables(servers, forwarders) + page[end + len(DOORS_END):]
