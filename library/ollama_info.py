@@ -286,7 +286,9 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_cloud import (
     NO_CLOUD_SINCE, cloud_state, parse_status, version_tuple)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_docker import (
-    read_containers, read_recreate_configs)
+    containers_from_api, inspect_container, read_container_items, read_recreate_configs, server_containers)
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_doors import (
+    classify, forwarder_argv, mask_argv, mask_value, server_facts, server_kind, socket_entry, to_model)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_front_site import (
     FRONT_CONFIG, front_state)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import (
@@ -298,7 +300,10 @@ from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_net
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_procfs import (
     is_ollama_serve, parse_environ, parse_fib_trie_local, parse_if_inet6, parse_ip_addr_json,
     parse_os_release, parse_proc_net_tcp, split_nul, split_probe_addresses, unit_from_cgroup)
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_servers import FORWARDERS, SERVERS  # noqa: F401 (the doors read, issue 26)
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_nginx import MAIN as NGINX_MAIN
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_nginx import parse_config as parse_nginx
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_nginx import proxies as nginx_proxies
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_servers import FORWARDERS
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_stamp import (
     load_stamps, read_stamps, stamp_units)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_systemd import (
@@ -337,6 +342,9 @@ class Auditor(object):
         self.warnings = []
         # Listening sockets of other programs (the firewall role's conflict check).
         self.others = []
+        # argv of every process (the doors read classifies them), by pid.
+        self.argv = {}
+        self.own_netns = None
 
     # -- processes and sockets -------------------------------------------
     def scan_processes(self):
@@ -346,10 +354,12 @@ class Auditor(object):
         except OSError:
             pass
         procs = []
+        self.own_netns = own_netns
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
             argv = split_nul(read_text("/proc/%s/cmdline" % entry, binary=True) or b"")
+            self.argv[int(entry)] = argv
             if not is_ollama_serve(argv):
                 continue
             pid = int(entry)
@@ -424,7 +434,8 @@ class Auditor(object):
                 address = address[7:]
             if owner is None:
                 self.others.append({"address": address, "port": sock["port"], "family": sock["family"],
-                                    "scope": "wildcard" if address in ("::", "0.0.0.0") else address_scope(address)})
+                                    "scope": "wildcard" if address in ("::", "0.0.0.0") else address_scope(address),
+                                    "_inode": sock["inode"]})
                 continue
             found.append({
                 "address": address,
@@ -573,14 +584,204 @@ class Auditor(object):
             return {}
         return dict((block.get("Id"), block) for block in parse_systemctl_show(out))
 
+    # -- doors (issue 26) ------------------------------------------------------
+    def socket_owners(self):
+        """Each other listener's owner: one pass over /proc/*/fd, lowest pid
+        first (nginx's master before its workers), stopping once every
+        socket has one. A process whose fds cannot be read is skipped (one
+        warning for all)."""
+        wanted = set(s["_inode"] for s in self.others)
+        owners, hidden = {}, 0
+        for pid in sorted(self.argv):
+            if not wanted:
+                break
+            try:
+                fds = os.listdir("/proc/%d/fd" % pid)
+            except OSError:
+                hidden += 1
+                continue
+            for fd in fds:
+                try:
+                    target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+                except OSError:
+                    continue
+                if target.startswith("socket:[") and int(target[8:-1]) in wanted:
+                    inode = int(target[8:-1])
+                    owners[inode] = pid
+                    wanted.discard(inode)
+        if hidden and wanted:
+            self.warnings.append("cannot read the fds of %d processes: %d listening sockets have no owner"
+                                 % (hidden, len(wanted)))
+        info = {}
+        for sock in self.others:
+            pid = owners.get(sock.pop("_inode"))
+            if pid is not None and pid not in info:
+                info[pid] = self.process_info(pid)
+            sock.update(pid=pid, process=info[pid]["comm"] if pid else None,
+                        unit=info[pid]["unit"] if pid else None, kind=info[pid]["kind"] if pid else None)
+        return info
+
+    def process_info(self, pid):
+        comm = (read_text("/proc/%d/comm" % pid) or "").strip() or None
+        argv = self.argv.get(pid) or []
+        cwd = None
+        if any(w.endswith(".py") and not w.startswith("/") for w in argv[:3]):
+            try:
+                cwd = os.readlink("/proc/%d/cwd" % pid)
+            except OSError:
+                pass
+        return {"comm": comm, "argv": argv, "cwd": cwd,
+                "unit": unit_from_cgroup(read_text("/proc/%d/cgroup" % pid)),
+                "kind": classify(comm, argv, cwd)}
+
+    def unit_exec(self, unit):
+        """(argv of the unit's last ExecStart, location {file, line, unit}), from its files."""
+        if not unit:
+            return None, None
+        files = find_unit_files(unit)
+        found = None
+        for path in ([files["fragment"]] if files["fragment"] else []) + files["dropins"]:
+            for entry in parse_unit_text(read_text(path) or "", path)[0]:
+                if entry["section"] == "Service" and entry["key"] == "ExecStart":
+                    found = entry if entry["value"] else None
+        if found is None:
+            return None, {"file": files["fragment"], "line": None, "unit": unit}
+        return split_words(found["value"].lstrip("@-:+!"))[0], {"file": found["file"], "line": found["line"],
+                                                                "unit": unit}
+
+    def servers(self, owners, container_items):
+        """Other model servers: processes by argv (children of a server of
+        the same kind folded into it; processes of other network namespaces
+        are containers), and containers by image."""
+        found, matched = [], {}
+        for pid, argv in sorted(self.argv.items()):
+            kind = server_kind(argv)
+            if kind is None and any(w.endswith("main.py") for w in argv[:3]):
+                try:
+                    kind = server_kind(argv, os.readlink("/proc/%d/cwd" % pid))
+                except OSError:
+                    kind = None
+            if kind:
+                matched[pid] = kind
+        for pid, kind in sorted(matched.items()):
+            stat_text = read_text("/proc/%d/stat" % pid) or ""
+            fields = stat_text.rpartition(")")[2].split()
+            ppid = int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else None
+            if ppid in matched and matched[ppid] == kind:
+                continue
+            try:
+                netns = os.readlink("/proc/%d/ns/net" % pid)
+            except OSError:
+                netns = None
+            if self.own_netns and netns and netns != self.own_netns:
+                continue
+            info = owners.get(pid) or self.process_info(pid)
+            env = parse_environ(read_text("/proc/%d/environ" % pid, binary=True) or b"")
+            exec_start, location = self.unit_exec(info["unit"])
+            item = {"kind": kind, "source": "process", "pid": pid, "unit": info["unit"], "process": info["comm"],
+                    "container": None, "image": None, "location": location,
+                    "listen": [dict((k, s[k]) for k in ("address", "port", "family", "scope"))
+                               for s in self.others if s.get("pid") == pid]}
+            item.update(server_facts(kind, self.argv.get(pid) or [], env, info["unit"], exec_start))
+            found.append(item)
+        for ctr in server_containers(container_items):
+            env, argv, pid = {}, [], None
+            inspect, problem = inspect_container(self.params["docker_socket"], self.params["timeout"], ctr["id"])
+            if problem:
+                self.warnings.append(problem)
+            if inspect:
+                config = inspect.get("Config") or {}
+                env = parse_environ("\0".join(v for v in config.get("Env") or [] if isinstance(v, str)))
+                argv = [w for w in (config.get("Entrypoint") or []) + (config.get("Cmd") or []) if isinstance(w, str)]
+                pid = (inspect.get("State") or {}).get("Pid") or None
+            item = {"kind": ctr["kind"], "source": "container", "pid": pid, "unit": None, "process": None,
+                    "container": ctr["name"], "image": ctr["image"], "location": None,
+                    "listen": [socket_entry(p.get("ip") or "0.0.0.0", p["public_port"]) for p in ctr["ports"]
+                               if p.get("public_port")]}
+            item.update(server_facts(ctr["kind"], argv, env, image=ctr["image"], container=ctr["name"],
+                                     published=ctr["ports"]))
+            found.append(item)
+        return found
+
+    def forwarders(self, owners, listeners, containers, servers, addresses):
+        """Forwarders among the other listeners' owners: nginx from its
+        configuration (one per proxy_pass), socat, ssh, kubectl and
+        docker-proxy from argv, caddy/haproxy/traefik by name."""
+        ollama_ports = set(s["port"] for s in listeners)
+        server_ports = {}
+        for srv in servers:
+            for port in [s["port"] for s in srv["listen"]] + [srv["bind"].get("port")]:
+                if port and srv["source"] == "process":
+                    server_ports.setdefault(port, srv["kind"])
+        published = {}
+        for ctr in containers:
+            for port in ctr["ports"]:
+                if port.get("public_port"):
+                    published[port["public_port"]] = "ollama"
+        for srv in servers:
+            if srv["source"] == "container":
+                for sock in srv["listen"]:
+                    published.setdefault(sock["port"], srv["kind"])
+        by_pid = {}
+        for sock in self.others:
+            if sock.get("kind") in FORWARDERS:
+                by_pid.setdefault(sock["pid"], []).append(dict((k, sock[k]) for k in ("address", "port", "family",
+                                                                                        "scope")))
+        found, nginx_done = [], False
+        for pid in sorted(by_pid):
+            info = owners[pid]
+            kind = info["kind"]
+            base = {"kind": kind, "pid": pid, "unit": info["unit"], "process": info["comm"]}
+            if kind == "nginx":
+                if nginx_done:
+                    continue
+                nginx_done = True
+                found.extend(self.nginx_forwarders(base, ollama_ports, server_ports, addresses))
+                continue
+            listen, upstream = forwarder_argv(kind, info["argv"])
+            if kind == "docker-proxy":
+                model = published.get(listen[0]["port"]) if listen else None
+            else:
+                model = to_model(upstream, ollama_ports, server_ports, addresses, kind)
+            _exec, location = self.unit_exec(info["unit"])
+            if location is None and kind in ("caddy", "haproxy") and FORWARDERS[kind]["config"]:
+                path = FORWARDERS[kind]["config"][0]
+                location = {"file": path, "line": None, "unit": None} if os.path.exists(path) else None
+            evidence = " ".join(mask_argv(info["argv"]))[:300]
+            found.append(dict(base, listen=by_pid[pid], upstream=upstream, to_model=model,
+                              auth=False if model == "ollama" else None, location=location, evidence=evidence))
+        return found
+
+    def nginx_forwarders(self, base, ollama_ports, server_ports, addresses):
+        tree, _files, problems = parse_nginx(NGINX_MAIN, read_text)
+        self.warnings.extend(problems[:5])
+        found = []
+        for proxy in nginx_proxies(tree):
+            listen = [socket_entry(item["address"], item["port"]) for item in proxy["listen"]]
+            model = to_model(proxy["upstream"], ollama_ports, server_ports, addresses)
+            evidence = "%s proxy_pass %s" % ("stream server" if proxy["stream"] else "location %s" % proxy["path"],
+                                              mask_value(proxy["target"]))
+            if proxy["file"] == FRONT_CONFIG:
+                evidence = "the toolkit's front: " + evidence
+            found.append(dict(base, listen=listen, upstream=proxy["upstream"], to_model=model, auth=proxy["auth"],
+                              location={"file": proxy["file"], "line": proxy["line"]}, evidence=evidence))
+        if not found and problems:
+            found.append(dict(base, listen=[], upstream=[], to_model=None, auth=None, location=None,
+                              evidence="nginx configuration not read: %s" % problems[0]))
+        return found
+
     # -- docker -------------------------------------------------------------
     def containers(self):
+        """Ollama containers; ``self.container_items`` keeps the engine's list for the doors read."""
         path = self.params["docker_socket"]
+        self.container_items = []
         if not os.path.exists(path):
             return []
-        found, problem = read_containers(path, self.params["timeout"])
+        items, problem = read_container_items(path, self.params["timeout"])
         if problem:
             self.warnings.append(problem)
+        self.container_items = items
+        found = containers_from_api(items)
         if found and self.params["docker_inspect"]:
             self.warnings.extend(read_recreate_configs(path, self.params["timeout"], found))
         return found
@@ -687,7 +888,7 @@ class Auditor(object):
     def run(self):
         result = {"changed": False, "supported": True, "systemd": False, "services": [], "processes": [],
                   "listeners": [], "containers": [], "installs": [], "addresses": [],
-                  "other_listeners": [], "python": sys.executable}
+                  "other_listeners": [], "servers": [], "forwarders": [], "python": sys.executable}
         stamp_docs = load_stamps() if self.params["stamps"] else {}
         if not sys.platform.startswith("linux"):
             result["stamps"] = read_stamps(self.module, parse_systemctl_show, stamp_docs)
@@ -714,6 +915,9 @@ class Auditor(object):
             proc.pop("_fd_readable")
         addresses, skipped = self.addresses()
         result["firewall"] = self.firewall(shows) if read_firewall else no_closures()
+        owners = self.socket_owners()
+        result["servers"] = self.servers(owners, self.container_items)
+        result["forwarders"] = self.forwarders(owners, listeners, containers, result["servers"], addresses)
         self.others.sort(key=lambda s: (s["port"], s["family"], s["address"]))
         result["front"] = front_state(read_text(FRONT_CONFIG), self.others)
         result.update(services=services, processes=procs, listeners=listeners, containers=containers,
