@@ -445,12 +445,13 @@ def server_env(kind, env):
     return dict((n, mask_value(env[n])) for n in names if n in env)
 
 
-_VERSION = re.compile(r"^v?(\d+\.\d+(?:\.\d+)?(?:[-.+][0-9A-Za-z.]+)?)$")
+_VERSION = re.compile(r"^v?(\d+\.\d+(?:\.\d+)?)(?:[-.+][0-9A-Za-z.+-]*)?$")
 _BUILD = re.compile(r"(?:^|[-_])(b\d{3,})(?:$|[-_])")
 
 
 def image_version(image):
     """The version an image tag tells (``vllm/vllm-openai:v0.6.3`` -> 0.6.3,
+    ``localai/localai:v2.19.4-aio-cpu`` -> 2.19.4,
     ``ghcr.io/ggml-org/llama.cpp:server-b4500`` -> b4500), None for ``latest``
     and the like."""
     if not image or "@" in image.split("/")[-1] and ":" not in image.split("/")[-1]:
