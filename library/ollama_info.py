@@ -25,7 +25,7 @@ description:
   - Ollama server processes, including those started by hand, with the
     environment they really run with (C(/proc/PID/environ)).
   - Listening TCP sockets from C(/proc/net/tcp) and C(/proc/net/tcp6),
-    mapped to their process. Go opens wildcard listeners as one dual-stack
+    mapped to their process (every socket, Ollama's or not, names its owner). Go opens wildcard listeners as one dual-stack
     IPv6 socket, so C(::) in tcp6 is reported as reachable over IPv4 too.
   - Whether each service's cloud features are on (version, C(OLLAMA_NO_CLOUD), C(server.json) of the
     service user, C(GET /api/status)) and C(OLLAMA_REMOTES); whether it is signed in to ollama.com is
@@ -35,9 +35,13 @@ description:
     containers that publish Ollama ports (through the Docker socket).
   - C(OLLAMA_HOST) is parsed exactly as upstream C(envconfig.Host()) does
     (plugins/module_utils/ollama_host.py of the in-repo collection ollama_toolkit.exposure), including C(http://0.0.0.0) meaning port 80.
+  - Every way in besides Ollama's own ports (issue 26) - other model servers and Open WebUI
+    (C(servers)), forwarders such as nginx, socat, ssh and kubectl (C(forwarders)) - read from
+    argv, environment, unit files, nginx's configuration and the Docker API.
   - Only C(OLLAMA_*) variables are ever returned; other environment values
     (tokens, keys) never leave the host, except a container's configuration
-    when C(docker_inspect) asks for it.
+    when C(docker_inspect) asks for it. Of the other servers, only the settings that say who gets
+    in are returned, and API keys in argv are masked.
   - Which firewall the host has (tools, firewall services, ufw's state and
     rules, firewalld's default zone) and the live rules of the toolkit, where
     Ollama is installed (or on every host with C(firewall=always)).
@@ -187,14 +191,75 @@ listeners:
   elements: dict
 other_listeners:
   description:
-    - Listening TCP sockets of other programs (address, port, family, scope), without
-      their process. The firewall role reads them so that it never closes a port
-      another service serves to the network.
+    - Listening TCP sockets of other programs (address, port, family, scope). The firewall role reads
+      them so that it never closes a port another service serves to the network.
+    - Each names its owner, from one pass over C(/proc/*/fd) (null where the fds cannot be read) -
+      C(pid), C(process) (C(/proc/PID/comm)), C(unit) (from its cgroup) and C(kind) (a forwarder
+      by its process name - nginx, socat, ssh, kubectl, docker-proxy, caddy, haproxy, traefik - or
+      another model server by its argv, as plugins/module_utils/ollama_servers.py names them; else null).
   returned: always
   type: list
   elements: dict
   sample:
-    - {address: "0.0.0.0", port: 22, family: ipv4, scope: wildcard}
+    - {address: "0.0.0.0", port: 80, family: ipv4, scope: wildcard, pid: 812, process: nginx,
+       unit: nginx.service, kind: nginx}
+servers:
+  description:
+    - Other model servers and Open WebUI (vLLM, TGI, LocalAI, llama-server, rpc-server, ComfyUI, LM Studio,
+      Open WebUI), as processes (by argv, through python, uvicorn or a script in their directory) and as
+      Docker containers (by image).
+    - Each - C(kind), C(source) (process or container), C(pid), C(unit), C(process), C(container), C(image),
+      C(location) (the unit's ExecStart - file, line, unit - or null), C(argv) (values of key, token and
+      password options masked), C(listen) (its sockets; for a container, its published ports),
+      C(bind) (address, port, scope, exposed, and C(origin) - C(flag --host), C(env HOST), C(default), or
+      C(publish -p) for a container), C(key) (C(set) and its C(origin), never its value), C(env) (only the kind's
+      account and upstream settings - Open WebUI's C(WEBUI_AUTH), C(ENABLE_SIGNUP), C(DEFAULT_USER_ROLE),
+      C(OLLAMA_BASE_URL(S)) with URL credentials masked), C(version) (where the image tag tells) and C(rebind)
+      (C(possible) only for a systemd unit whose ExecStart does not pass the bind flag, C(env), C(value), C(why)).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - kind: vllm
+      source: process
+      pid: 2211
+      unit: vllm.service
+      process: vllm
+      container: null
+      image: null
+      location: {file: /etc/systemd/system/vllm.service, line: 7, unit: vllm.service}
+      argv: [/opt/vllm/bin/vllm, serve, Qwen/Qwen2.5-7B-Instruct, --api-key, "********"]
+      listen: [{address: "0.0.0.0", port: 8000, family: ipv4, scope: wildcard}]
+      bind: {address: "0.0.0.0", port: 8000, scope: wildcard, exposed: true, origin: default}
+      key: {set: true, origin: flag --api-key}
+      env: {}
+      version: null
+      rebind: {possible: false, env: null, value: null, why: "vLLM reads its bind address only from --host ..."}
+forwarders:
+  description:
+    - Programs that listen on a port and pass its traffic on. nginx from its configuration
+      (C(/etc/nginx/nginx.conf) and its includes; one entry per C(proxy_pass) of an http or stream server,
+      C(location) the file and line of the C(proxy_pass), C(auth) from C(auth_basic), C(auth_request) and
+      C(ssl_verify_client) at http, server or location level); socat, ssh C(-L), C(kubectl port-forward) and
+      docker-proxy from their argv (C(location) their unit's ExecStart); caddy, haproxy and traefik by name.
+    - Each - C(kind), C(pid), C(unit), C(process), C(listen), C(upstream) (host, port), C(to_model) (C(ollama)
+      when an upstream is a local port Ollama listens on or 11434 on loopback, a server kind for that
+      server's port, else null), C(auth) (true, false, or null when the read cannot tell), C(location) and
+      C(evidence) (one line, secrets masked).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - kind: nginx
+      pid: 812
+      unit: nginx.service
+      process: nginx
+      listen: [{address: "0.0.0.0", port: 80, family: ipv4, scope: wildcard}, {address: "::", port: 80, family: ipv6, scope: wildcard}]
+      upstream: [{host: 127.0.0.1, port: 11434}]
+      to_model: ollama
+      auth: false
+      location: {file: /etc/nginx/sites-enabled/ollama, line: 8}
+      evidence: location / proxy_pass http://127.0.0.1:11434
 containers:
   description:
     - Docker containers running Ollama (id, name, image, state), with published ports.
@@ -345,6 +410,8 @@ class Auditor(object):
         # argv of every process (the doors read classifies them), by pid.
         self.argv = {}
         self.own_netns = None
+        # The socket inode of each of self.others (same order): its owner's key in /proc/*/fd.
+        self.other_inodes = []
 
     # -- processes and sockets -------------------------------------------
     def scan_processes(self):
@@ -413,7 +480,7 @@ class Auditor(object):
     def listeners(self, procs):
         sockets = parse_proc_net_tcp(read_text("/proc/net/tcp"), "ipv4") + \
             parse_proc_net_tcp(read_text("/proc/net/tcp6"), "ipv6")
-        found = []
+        found, self.other_inodes = [], []
         for sock in sockets:
             owner, inferred = None, False
             for proc in procs:
@@ -434,8 +501,8 @@ class Auditor(object):
                 address = address[7:]
             if owner is None:
                 self.others.append({"address": address, "port": sock["port"], "family": sock["family"],
-                                    "scope": "wildcard" if address in ("::", "0.0.0.0") else address_scope(address),
-                                    "_inode": sock["inode"]})
+                                    "scope": "wildcard" if address in ("::", "0.0.0.0") else address_scope(address)})
+                self.other_inodes.append(sock["inode"])
                 continue
             found.append({
                 "address": address,
@@ -590,7 +657,7 @@ class Auditor(object):
         first (nginx's master before its workers), stopping once every
         socket has one. A process whose fds cannot be read is skipped (one
         warning for all)."""
-        wanted = set(s["_inode"] for s in self.others)
+        wanted = set(self.other_inodes)
         owners, hidden = {}, 0
         for pid in sorted(self.argv):
             if not wanted:
@@ -613,8 +680,8 @@ class Auditor(object):
             self.warnings.append("cannot read the fds of %d processes: %d listening sockets have no owner"
                                  % (hidden, len(wanted)))
         info = {}
-        for sock in self.others:
-            pid = owners.get(sock.pop("_inode"))
+        for sock, inode in zip(self.others, self.other_inodes):
+            pid = owners.get(inode)
             if pid is not None and pid not in info:
                 info[pid] = self.process_info(pid)
             sock.update(pid=pid, process=info[pid]["comm"] if pid else None,

@@ -31,7 +31,7 @@ MASK = "********"
 OLLAMA_PORT = 11434
 _SECRET = re.compile(r"(key|token|secret|passw|auth|credential)", re.I)
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]+@")
-_INTERPRETER = re.compile(r"^(python[0-9.]*|pypy[0-9.]*|env|sh|bash|dash|node|uv|uvx|pipx|poetry|conda|micromamba)$")
+_INTERPRETER = re.compile(r"^(python[0-9.]*|pypy[0-9.]*|env|sh|bash|dash|node|uv|uvx|pipx|poetry|conda|micromamba)\Z")
 # Interpreter options that take a value (the program comes after it).
 _INTERPRETER_VALUE = ("-W", "-X", "--from", "--with", "-p", "--python", "-n", "--name")
 
@@ -205,8 +205,8 @@ def socket_entry(address, port):
     return {"address": address, "port": port, "family": "ipv6" if ":" in address else "ipv4", "scope": scope}
 
 
-_SOCAT_LISTEN = re.compile(r"^(?:(tcp[46]?)-l(?:isten)?|(openssl|ssl)-l(?:isten)?)$", re.I)
-_SOCAT_CONNECT = re.compile(r"^(?:tcp[46]?|tcp[46]?-connect|openssl|ssl|openssl-connect)$", re.I)
+_SOCAT_LISTEN = re.compile(r"^(?:(tcp[46]?)-l(?:isten)?|(openssl|ssl)-l(?:isten)?)\Z", re.I)
+_SOCAT_CONNECT = re.compile(r"^(?:tcp[46]?|tcp[46]?-connect|openssl|ssl|openssl-connect)\Z", re.I)
 _SOCAT_VALUE = ("-T", "-t", "-b", "-lf", "-lp", "-L", "-W", "-s")
 
 
@@ -445,8 +445,8 @@ def server_env(kind, env):
     return dict((n, mask_value(env[n])) for n in names if n in env)
 
 
-_VERSION = re.compile(r"^v?(\d+\.\d+(?:\.\d+)?)(?:[-.+][0-9A-Za-z.+-]*)?$")
-_BUILD = re.compile(r"(?:^|[-_])(b\d{3,})(?:$|[-_])")
+_VERSION = re.compile(r"^v?(\d+\.\d+(?:\.\d+)?)(?:[-.+][0-9A-Za-z.+-]*)?\Z")
+_BUILD = re.compile(r"(?:^|[-_])(b\d{3,})(?:\Z|[-_])")
 
 
 def image_version(image):
