@@ -241,7 +241,8 @@ forwarders:
       (C(/etc/nginx/nginx.conf) and its includes; one entry per C(proxy_pass) of an http or stream server,
       C(location) the file and line of the C(proxy_pass), C(auth) from C(auth_basic), C(auth_request) and
       C(ssl_verify_client) at http, server or location level); socat, ssh C(-L), C(kubectl port-forward) and
-      docker-proxy from their argv (C(location) their unit's ExecStart); caddy, haproxy and traefik by name.
+      docker-proxy from their argv (C(location) their unit's ExecStart); caddy from C(/etc/caddy/Caddyfile)
+      (one entry per C(reverse_proxy), C(auth) from C(basic_auth) or C(forward_auth)); haproxy and traefik by name.
     - Each - C(kind), C(pid), C(unit), C(process), C(listen), C(upstream) (host, port), C(to_model) (C(ollama)
       when an upstream is a local port Ollama listens on or 11434 on loopback, a server kind for that
       server's port, else null), C(auth) (true, false, or null when the read cannot tell), C(location) and
@@ -353,7 +354,7 @@ from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_clo
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_docker import (
     containers_from_api, inspect_container, read_container_items, read_recreate_configs, server_containers)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_doors import (
-    classify, forwarder_argv, mask_argv, mask_value, server_facts, server_kind, socket_entry, to_model)
+    caddy_proxies, classify, forwarder_argv, mask_argv, mask_value, server_facts, server_kind, socket_entry, to_model)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_front_site import (
     FRONT_CONFIG, front_state)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import (
@@ -772,8 +773,9 @@ class Auditor(object):
 
     def forwarders(self, owners, listeners, containers, servers, addresses):
         """Forwarders among the other listeners' owners: nginx from its
-        configuration (one per proxy_pass), socat, ssh, kubectl and
-        docker-proxy from argv, caddy/haproxy/traefik by name."""
+        configuration (one per proxy_pass), caddy from its Caddyfile (one per
+        reverse_proxy), socat, ssh, kubectl and docker-proxy from argv,
+        haproxy and traefik by name."""
         ollama_ports = set(s["port"] for s in listeners)
         server_ports = {}
         for srv in servers:
@@ -804,6 +806,14 @@ class Auditor(object):
                     continue
                 nginx_done = True
                 found.extend(self.nginx_forwarders(base, ollama_ports, server_ports, addresses))
+                continue
+            caddyfile = read_text(FORWARDERS["caddy"]["config"][0]) if kind == "caddy" else None
+            if caddyfile is not None:
+                for proxy in caddy_proxies(caddyfile, FORWARDERS["caddy"]["config"][0]):
+                    model = to_model(proxy["upstream"], ollama_ports, server_ports, addresses)
+                    found.append(dict(base, listen=proxy["listen"], upstream=proxy["upstream"], to_model=model,
+                                      auth=proxy["auth"], location={"file": proxy["file"], "line": proxy["line"]},
+                                      evidence="reverse_proxy %s" % mask_value(proxy["target"])))
                 continue
             listen, upstream = forwarder_argv(kind, info["argv"])
             if kind == "docker-proxy":

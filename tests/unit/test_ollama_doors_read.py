@@ -15,7 +15,7 @@ import pytest
 
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_docker import image_kind, server_containers
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_doors import (
-    MASK, classify, forwarder_argv, image_version, mask_argv, program, server_facts, server_kind, to_model)
+    MASK, caddy_proxies, classify, forwarder_argv, image_version, mask_argv, program, server_facts, server_kind, to_model)
 
 from library import ollama_info
 from test_entry_modules import module_exits, no_docker, run_module  # noqa: F401 (module_exits: autouse fixture)
@@ -60,6 +60,7 @@ def test_program_skips_interpreters_and_their_options():
     ("sshd", ["sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups"], None),
     ("sshd", ["/usr/sbin/sshd", "-D"], None),
     ("sshd", ["sshd: tunnel@notty"], "ssh"),
+    ("sshd-session", ["sshd-session: tunnel@notty"], "ssh"),
     ("docker-proxy", ["/usr/bin/docker-proxy", "-proto", "tcp"], "docker-proxy"),
     ("python3", ["python3", "-m", "vllm.entrypoints.openai.api_server"], "vllm"),
     ("python3", ["python3", "-m", "http.server"], None),
@@ -297,3 +298,72 @@ def test_ollama_info_reads_a_server_container_without_its_secrets(tmp_path):
     assert srv["env"] == {"WEBUI_AUTH": "False", "OLLAMA_BASE_URL": "http://host.docker.internal:11434"}
     assert srv["bind"]["exposed"] is True and srv["bind"]["port"] == 3000
     assert result["containers"] == []
+
+
+# -- Caddy ------------------------------------------------------------------------------
+DEBIAN_CADDYFILE = """# The Caddyfile is an easy way to configure your Caddy web server.
+#
+# Unless the file starts with a global options block, the first
+# uncommented line is always the address of your site.
+:80 {
+	# Set this path to your site's directory.
+	root * /usr/share/caddy
+
+	# Enable the static file server.
+	file_server
+
+	# Another common task is to set up a reverse proxy:
+	# reverse_proxy localhost:8080
+}
+"""
+
+
+def test_debian_s_default_caddyfile_proxies_nothing():
+    assert caddy_proxies(DEBIAN_CADDYFILE) == []
+
+
+def test_caddy_reverse_proxy_with_and_without_basic_auth():
+    text = """{
+	admin off
+}
+:8080 {
+	reverse_proxy 127.0.0.1:11434
+}
+ollama.example.com {
+	basic_auth {
+		alice $2a$14$Zkx19XLiW6VYouLHR5NmfOFU0z2GTNmpkT/5qqR7hx4IjWJPDhjvG
+	}
+	reverse_proxy http://localhost:11434
+}
+http://:8081, 127.0.0.1:8082 {
+	handle /api/* {
+		basic_auth /api/pull {
+			admin $2a$14$Zkx19XLiW6VYouLHR5NmfOFU0z2GTNmpkT/5qqR7hx4IjWJPDhjvG
+		}
+		reverse_proxy {
+			to 127.0.0.1:8000
+		}
+	}
+}
+"""
+    found = caddy_proxies(text)
+    assert [(p["line"], p["auth"], p["upstream"]) for p in found] == [
+        (5, False, [{"host": "127.0.0.1", "port": 11434}]),
+        (11, True, [{"host": "localhost", "port": 11434}]),
+        (18, False, [{"host": "127.0.0.1", "port": 8000}])]
+    assert found[0]["listen"] == [{"address": "0.0.0.0", "port": 8080, "family": "ipv4", "scope": "wildcard"}]
+    assert [s["port"] for s in found[1]["listen"]] == [443]
+    assert [(s["address"], s["port"]) for s in found[2]["listen"]] == [("0.0.0.0", 8081), ("127.0.0.1", 8082)]
+
+
+# -- a forwarder's unit -----------------------------------------------------------------
+def test_an_argv_forwarder_is_located_at_its_unit_s_execstart(monkeypatch):
+    unit = "[Unit]\nDescription=socat to Ollama\n\n[Service]\nExecStart=/usr/bin/socat TCP-LISTEN:8080,fork TCP:127.0.0.1:11434\n"
+    monkeypatch.setattr(ollama_info, "find_unit_files", lambda name: {
+        "fragment": "/etc/systemd/system/%s" % name, "dropins": [], "masked": False})
+    monkeypatch.setattr(ollama_info, "read_text", lambda path, binary=False: unit if path.endswith("socat-ollama.service") else None)
+    auditor = ollama_info.Auditor.__new__(ollama_info.Auditor)
+    argv, location = auditor.unit_exec("socat-ollama.service")
+    assert location == {"file": "/etc/systemd/system/socat-ollama.service", "line": 5, "unit": "socat-ollama.service"}
+    assert argv[0] == "/usr/bin/socat" and argv[-1] == "TCP:127.0.0.1:11434"
+    assert auditor.unit_exec(None) == (None, None)

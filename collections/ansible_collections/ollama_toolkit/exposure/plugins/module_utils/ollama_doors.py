@@ -158,7 +158,11 @@ def server_kind(argv, cwd=None):
 
 def classify(comm, argv, cwd=None):
     """kind of a socket's owner: a FORWARDERS key by its comm (sshd only for
-    a session's forwarding, not the daemon), else a SERVERS key by argv."""
+    a session's forwarding - ``sshd: user@notty``, OpenSSH 9.8+'s
+    sshd-session - not the daemon), else a SERVERS key by argv."""
+    if comm == "sshd-session":
+        # OpenSSH 9.8+ runs each session as sshd-session: a listening one forwards (-R).
+        return "ssh"
     for kind, facts in FORWARDERS.items():
         if comm in facts["comm"]:
             if comm == "sshd" and not (argv and argv[0].startswith("sshd:") and "[listener]" not in argv[0]
@@ -517,3 +521,121 @@ def server_facts(kind, argv, env, unit=None, exec_start=None, image=None, contai
         "version": image_version(image),
         "rebind": rebind(kind, unit, exec_start, bind, container),
     }
+
+
+# -- Caddy ------------------------------------------------------------------------------
+
+CADDY_AUTH = ("basic_auth", "basicauth", "forward_auth")
+
+
+def _caddy_lines(text):
+    """[(line number, words, opens a block, closes a block)] of a Caddyfile
+    (caddyconfig/caddyfile/lexer.go: words split on spaces, quotes and
+    backquotes group, ``#`` at a word's start comments out the rest)."""
+    out = []
+    for number, raw in enumerate((text or "").splitlines(), 1):
+        words, word, quote, pos = [], [], None, 0
+        while pos < len(raw):
+            char = raw[pos]
+            if quote:
+                if char == "\\" and pos + 1 < len(raw) and quote == '"':
+                    pos += 1
+                    word.append(raw[pos])
+                elif char == quote:
+                    quote = None
+                else:
+                    word.append(char)
+            elif char in "\"`":
+                quote = char
+            elif char == "#" and not word:
+                break
+            elif char in " \t":
+                if word:
+                    words.append("".join(word))
+                    word = []
+            else:
+                word.append(char)
+            pos += 1
+        if word:
+            words.append("".join(word))
+        while words:
+            if words[0] == "}":
+                out.append((number, [], False, True))
+                words = words[1:]
+            else:
+                break
+        if not words:
+            continue
+        opens = words[-1] == "{"
+        out.append((number, words[:-1] if opens else words, opens, False))
+    return out
+
+
+def _caddy_address(address):
+    """A site address -> [{address, port}] where Caddy listens for it."""
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "", address
+    rest = rest.split("/", 1)[0]
+    host, port = _split_host_port(rest) if rest else ("", None)
+    if port is None:
+        port = 80 if scheme == "http" else 443
+    host = "" if host in ("", "*") or "." in host and not re.match(r"^[0-9.]+\Z", host) else host
+    return [{"address": host or "0.0.0.0", "port": port}]
+
+
+def _caddy_upstream(target):
+    scheme, sep, rest = target.partition("://")
+    if not sep:
+        scheme, rest = "", target
+    host, port = _split_host_port(rest.split("/", 1)[0], 443 if scheme == "https" else 80)
+    return {"host": host or "localhost", "port": port} if port else None
+
+
+def caddy_proxies(text, path="/etc/caddy/Caddyfile"):
+    """One entry per ``reverse_proxy`` of a Caddyfile site: {listen,
+    upstream, target, auth, file, line}. ``auth``: a ``basic_auth``,
+    ``basicauth`` or ``forward_auth`` without a matcher in the same block
+    or one that encloses it."""
+    found, stack, site = [], [], None
+    for number, words, opens, closes in _caddy_lines(text):
+        if closes:
+            if stack:
+                stack.pop()
+            if not stack:
+                site = None
+            continue
+        if not stack and opens:
+            site = [a.rstrip(",") for a in words if a.rstrip(",")] or None  # None: the global options block
+            stack.append({"auth": False, "bind": None})
+            continue
+        if site is None:
+            if opens:
+                stack.append({"auth": False, "bind": None})
+            continue
+        name, args = words[0], words[1:]
+        current = stack[-1]
+        if name in CADDY_AUTH and not (args and args[0][:1] in "/@*"):
+            current["auth"] = True
+        elif name == "bind" and args:
+            stack[0]["bind"] = args
+        elif name == "reverse_proxy":
+            upstream_args = args[1:] if args and args[0][:1] in "/@*" else args
+            entry = {"site": site, "upstream": [u for u in map(_caddy_upstream, upstream_args) if u],
+                     "target": " ".join(upstream_args), "file": path, "line": number, "stack": list(stack)}
+            found.append(entry)
+        elif name == "to" and len(stack) > 1 and found and found[-1]["line"] < number and found[-1]["stack"] == stack[:-1]:
+            found[-1]["upstream"].extend(u for u in map(_caddy_upstream, args) if u)
+        if opens:
+            stack.append({"auth": False, "bind": None})
+    out = []
+    for entry in found:
+        listen = []
+        for address in entry["site"]:
+            for item in _caddy_address(address):
+                binds = entry["stack"][0]["bind"] or [item["address"]]
+                listen.extend(socket_entry(b, item["port"]) for b in binds)
+        out.append({"listen": listen, "upstream": entry["upstream"], "target": entry["target"],
+                    "auth": any(level["auth"] for level in entry["stack"]), "file": entry["file"],
+                    "line": entry["line"]})
+    return out
