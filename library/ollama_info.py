@@ -135,7 +135,9 @@ stamps:
   sample: {ollama_front: {present: true, inputs: 4f2c..., data: null,
            drift: ["/etc/nginx/conf.d/ollama-front.conf: content changed"]}}
 status:
-  description: not_installed (no Ollama found), unsupported, or unknown where Ollama is found (the controller decides exposed or secure).
+  description: >-
+    not_installed (no Ollama and no other model server found), unsupported, or unknown where Ollama or another
+    model server is found (the controller decides exposed or secure).
   returned: always
   type: str
   sample: exposed
@@ -1004,7 +1006,8 @@ class Auditor(object):
         result["warnings_detail"] = self.warnings
         result["host_id"] = self.params["host_id"] or socket.gethostname()
         # Exposed or secure is the controller's word (plugin_utils/ollama_findings.py).
-        result["status"] = "unknown" if services or procs or containers else "not_installed"
+        # Another model server is a way in as much as Ollama (issue 26): never not_installed.
+        result["status"] = "unknown" if services or procs or containers or result["servers"] else "not_installed"
         return result
 
 

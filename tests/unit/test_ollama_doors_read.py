@@ -278,7 +278,8 @@ def test_ollama_info_names_each_port_s_owner_and_reads_servers_and_forwarders(sp
     assert [s["port"] for s in forwarder["listen"]] == [fwd_port]
 
 
-def test_ollama_info_reads_a_server_container_without_its_secrets(tmp_path):
+def test_ollama_info_reads_a_server_container_without_its_secrets(tmp_path, monkeypatch):
+    monkeypatch.setattr(ollama_info, "is_ollama_serve", lambda argv: False)  # no Ollama on this host
     path = os.path.join(str(tmp_path), "docker.sock")
     listing = [{"Id": "c0ffee" * 8, "Names": ["/open-webui"], "Image": "ghcr.io/open-webui/open-webui:v0.6.5",
                 "Command": "bash start.sh", "State": "running",
@@ -298,6 +299,8 @@ def test_ollama_info_reads_a_server_container_without_its_secrets(tmp_path):
     assert srv["env"] == {"WEBUI_AUTH": "False", "OLLAMA_BASE_URL": "http://host.docker.internal:11434"}
     assert srv["bind"]["exposed"] is True and srv["bind"]["port"] == 3000
     assert result["containers"] == []
+    assert result["processes"] == [] and result["services"] == []
+    assert result["status"] == "unknown"  # another model server: never not_installed
 
 
 # -- Caddy ------------------------------------------------------------------------------
