@@ -784,15 +784,16 @@ class Auditor(object):
             for port in [s["port"] for s in srv["listen"]] + [srv["bind"].get("port")]:
                 if port and srv["source"] == "process":
                     server_ports.setdefault(port, srv["kind"])
+        # Host port -> (kind, container) of what Docker publishes there.
         published = {}
         for ctr in containers:
             for port in ctr["ports"]:
                 if port.get("public_port"):
-                    published[port["public_port"]] = "ollama"
+                    published[port["public_port"]] = ("ollama", ctr["name"])
         for srv in servers:
             if srv["source"] == "container":
                 for sock in srv["listen"]:
-                    published.setdefault(sock["port"], srv["kind"])
+                    published.setdefault(sock["port"], (srv["kind"], srv["container"]))
         by_pid = {}
         for sock in self.others:
             if sock.get("kind") in FORWARDERS:
@@ -818,15 +819,17 @@ class Auditor(object):
                                       evidence="reverse_proxy %s" % mask_value(proxy["target"])))
                 continue
             listen, upstream = forwarder_argv(kind, info["argv"])
+            evidence = " ".join(mask_argv(info["argv"]))[:300]
             if kind == "docker-proxy":
-                model = published.get(listen[0]["port"]) if listen else None
+                model, container = published.get(listen[0]["port"], (None, None)) if listen else (None, None)
+                if container:
+                    evidence = "publishes container %s (%s): %s" % (container, model, evidence)
             else:
                 model = to_model(upstream, ollama_ports, server_ports, addresses, kind)
             _exec, location = self.unit_exec(info["unit"])
             if location is None and kind in ("caddy", "haproxy") and FORWARDERS[kind]["config"]:
                 path = FORWARDERS[kind]["config"][0]
                 location = {"file": path, "line": None, "unit": None} if os.path.exists(path) else None
-            evidence = " ".join(mask_argv(info["argv"]))[:300]
             found.append(dict(base, listen=by_pid[pid], upstream=upstream, to_model=model,
                               auth=False if model == "ollama" else None, location=location, evidence=evidence))
         return found
