@@ -808,7 +808,10 @@ class Auditor(object):
                 if nginx_done:
                     continue
                 nginx_done = True
-                found.extend(self.nginx_forwarders(base, ollama_ports, server_ports, addresses))
+                # The master's title keeps its command line: "nginx: master process /usr/sbin/nginx -c FILE".
+                words = " ".join(info["argv"]).split()
+                main = words[words.index("-c") + 1] if "-c" in words[:-1] else NGINX_MAIN
+                found.extend(self.nginx_forwarders(base, ollama_ports, server_ports, addresses, main))
                 continue
             caddyfile = read_text(FORWARDERS["caddy"]["config"][0]) if kind == "caddy" else None
             if caddyfile is not None:
@@ -834,8 +837,8 @@ class Auditor(object):
                               auth=False if model == "ollama" else None, location=location, evidence=evidence))
         return found
 
-    def nginx_forwarders(self, base, ollama_ports, server_ports, addresses):
-        tree, _files, problems = parse_nginx(NGINX_MAIN, read_text)
+    def nginx_forwarders(self, base, ollama_ports, server_ports, addresses, main=NGINX_MAIN):
+        tree, _files, problems = parse_nginx(main, read_text)
         self.warnings.extend(problems[:5])
         found = []
         for proxy in nginx_proxies(tree):

@@ -374,13 +374,14 @@ def test_an_argv_forwarder_is_located_at_its_unit_s_execstart(monkeypatch):
 
 def test_forwarders_join_sockets_config_and_containers(monkeypatch):
     site = "http {\n  server {\n    listen 80;\n    location / {\n      proxy_pass http://127.0.0.1:11434;\n    }\n  }\n}\n"
-    monkeypatch.setattr(ollama_info, "read_text", lambda path, binary=False: site if path == "/etc/nginx/nginx.conf" else None)
+    monkeypatch.setattr(ollama_info, "read_text", lambda path, binary=False: site if path == "/opt/nginx/main.conf" else None)
     auditor = ollama_info.Auditor.__new__(ollama_info.Auditor)
     auditor.warnings = []
     wide = {"address": "0.0.0.0", "family": "ipv4", "scope": "wildcard"}
     auditor.others = [dict(wide, port=80, pid=10, kind="nginx"), dict(wide, port=80, pid=11, kind="nginx"),
                       dict(wide, port=3000, pid=20, kind="docker-proxy"), dict(wide, port=22, pid=1, kind=None)]
-    owners = {10: {"comm": "nginx", "argv": ["nginx: master process"], "unit": None, "kind": "nginx"},
+    owners = {10: {"comm": "nginx", "argv": ["nginx: master process /usr/sbin/nginx -c /opt/nginx/main.conf"],
+                   "unit": None, "kind": "nginx"},
               11: {"comm": "nginx", "argv": ["nginx: worker process"], "unit": None, "kind": "nginx"},
               20: {"comm": "docker-proxy", "unit": None, "kind": "docker-proxy",
                    "argv": ["/usr/bin/docker-proxy", "-proto", "tcp", "-host-ip", "0.0.0.0", "-host-port", "3000",
@@ -390,5 +391,5 @@ def test_forwarders_join_sockets_config_and_containers(monkeypatch):
     found = auditor.forwarders(owners, [], [], servers, [])
     assert [(f["kind"], f["pid"], f["to_model"], f["auth"]) for f in found] == [
         ("nginx", 10, "ollama", False), ("docker-proxy", 20, "open-webui", None)]
-    assert found[0]["location"] == {"file": "/etc/nginx/nginx.conf", "line": 5}
+    assert found[0]["location"] == {"file": "/opt/nginx/main.conf", "line": 5}  # nginx -c FILE
     assert found[1]["evidence"].startswith("publishes container webui (open-webui)")

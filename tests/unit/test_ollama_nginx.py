@@ -170,6 +170,8 @@ def test_unbalanced_braces_are_reported():
     _found, _files, problems = read(files)
     assert any("not closed" in p for p in problems)
     assert tokenize('a "b;c" d;')[1] == ("b;c", 1, True)
+    assert [t for t, _line, _q in tokenize("proxy_pass http://${backend}:11434/;")] == [
+        "proxy_pass", "http://${backend}:11434/", ";"]
 
 
 # The toolkit's own front (roles/ollama_front/templates/ollama-front.conf.j2,

@@ -63,9 +63,16 @@ def tokenize(text):
             while pos < n and text[pos] not in " \t\r\n;{}\"'":
                 if text[pos] == "\\" and pos + 1 < n:
                     pos += 1
+                elif text[pos] == "$" and text[pos + 1:pos + 2] == "{":
+                    # ${var}: the brace belongs to the variable, not to a block.
+                    end = text.find("}", pos)
+                    end = n - 1 if end < 0 else end
+                    out.append(text[pos:end + 1])
+                    pos = end + 1
+                    continue
                 out.append(text[pos])
                 pos += 1
-            # '#' inside a word is part of it (nginx), so is a brace after '$'.
+            # '#' inside a word is part of it (nginx).
             tokens.append(("".join(out), line, False))
             if pos == start:
                 pos += 1
