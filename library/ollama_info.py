@@ -380,6 +380,10 @@ from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_sys
 
 BINARY_PATHS = ("/usr/local/bin/ollama", "/usr/bin/ollama", "/bin/ollama", "/opt/ollama/bin/ollama")
 SHOW_PROPS = "Id,LoadState,ActiveState,SubState,MainPID,UnitFileState,NeedDaemonReload"
+# The owners' pass reads at most this many file descriptors (a host with a
+# busy database or proxy holds tens of thousands; listening sockets are found
+# long before, lowest pid first).
+MAX_FD_READS = 50000
 
 
 def read_text(path, binary=False):
@@ -661,7 +665,7 @@ class Auditor(object):
         socket has one. A process whose fds cannot be read is skipped (one
         warning for all)."""
         wanted = set(self.other_inodes)
-        owners, hidden = {}, 0
+        owners, hidden, budget = {}, 0, MAX_FD_READS
         for pid in sorted(self.argv):
             if not wanted:
                 break
@@ -670,6 +674,11 @@ class Auditor(object):
             except OSError:
                 hidden += 1
                 continue
+            if len(fds) > budget:
+                self.warnings.append("stopped reading /proc/*/fd after %d descriptors (at pid %d): "
+                                     "%d listening sockets have no owner" % (MAX_FD_READS, pid, len(wanted)))
+                break
+            budget -= len(fds)
             for fd in fds:
                 try:
                     target = os.readlink("/proc/%d/fd/%s" % (pid, fd))

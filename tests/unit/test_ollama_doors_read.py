@@ -393,3 +393,13 @@ def test_forwarders_join_sockets_config_and_containers(monkeypatch):
         ("nginx", 10, "ollama", False), ("docker-proxy", 20, "open-webui", None)]
     assert found[0]["location"] == {"file": "/opt/nginx/main.conf", "line": 5}  # nginx -c FILE
     assert found[1]["evidence"].startswith("publishes container webui (open-webui)")
+
+
+def test_the_owners_pass_is_bounded(spawn, tmp_path, monkeypatch):
+    _proc, port = spawn("socat", ["TCP-LISTEN:18081,bind=127.0.0.1", "TCP:127.0.0.1:11434"])
+    monkeypatch.setattr(ollama_info, "MAX_FD_READS", 0)
+    how, result = run_module(ollama_info, {"query_version": False, "docker_socket": no_docker(tmp_path)})
+    assert how == "exit", result
+    [sock] = [s for s in result["other_listeners"] if s["port"] == port]
+    assert sock["pid"] is None and sock["kind"] is None
+    assert any("stopped reading /proc/*/fd" in w for w in result["warnings_detail"])
