@@ -25,7 +25,7 @@ description:
   - Ollama server processes, including those started by hand, with the
     environment they really run with (C(/proc/PID/environ)).
   - Listening TCP sockets from C(/proc/net/tcp) and C(/proc/net/tcp6),
-    mapped to their process. Go opens wildcard listeners as one dual-stack
+    mapped to their process (every socket, Ollama's or not, names its owner). Go opens wildcard listeners as one dual-stack
     IPv6 socket, so C(::) in tcp6 is reported as reachable over IPv4 too.
   - Whether each service's cloud features are on (version, C(OLLAMA_NO_CLOUD), C(server.json) of the
     service user, C(GET /api/status)) and C(OLLAMA_REMOTES); whether it is signed in to ollama.com is
@@ -35,9 +35,13 @@ description:
     containers that publish Ollama ports (through the Docker socket).
   - C(OLLAMA_HOST) is parsed exactly as upstream C(envconfig.Host()) does
     (plugins/module_utils/ollama_host.py of the in-repo collection ollama_toolkit.exposure), including C(http://0.0.0.0) meaning port 80.
+  - Every way in besides Ollama's own ports (issue 26) - other model servers and Open WebUI
+    (C(servers)), forwarders such as nginx, socat, ssh and kubectl (C(forwarders)) - read from
+    argv, environment, unit files, nginx's configuration and the Docker API.
   - Only C(OLLAMA_*) variables are ever returned; other environment values
     (tokens, keys) never leave the host, except a container's configuration
-    when C(docker_inspect) asks for it.
+    when C(docker_inspect) asks for it. Of the other servers, only the settings that say who gets
+    in are returned, and API keys in argv are masked.
   - Which firewall the host has (tools, firewall services, ufw's state and
     rules, firewalld's default zone) and the live rules of the toolkit, where
     Ollama is installed (or on every host with C(firewall=always)).
@@ -131,7 +135,9 @@ stamps:
   sample: {ollama_front: {present: true, inputs: 4f2c..., data: null,
            drift: ["/etc/nginx/conf.d/ollama-front.conf: content changed"]}}
 status:
-  description: not_installed (no Ollama found), unsupported, or unknown where Ollama is found (the controller decides exposed or secure).
+  description: >-
+    not_installed (no Ollama and no other model server found), unsupported, or unknown where Ollama or another
+    model server is found (the controller decides exposed or secure).
   returned: always
   type: str
   sample: exposed
@@ -187,14 +193,76 @@ listeners:
   elements: dict
 other_listeners:
   description:
-    - Listening TCP sockets of other programs (address, port, family, scope), without
-      their process. The firewall role reads them so that it never closes a port
-      another service serves to the network.
+    - Listening TCP sockets of other programs (address, port, family, scope). The firewall role reads
+      them so that it never closes a port another service serves to the network.
+    - Each names its owner, from one pass over C(/proc/*/fd) (null where the fds cannot be read) -
+      C(pid), C(process) (C(/proc/PID/comm)), C(unit) (from its cgroup) and C(kind) (a forwarder
+      by its process name - nginx, socat, ssh, kubectl, docker-proxy, caddy, haproxy, traefik - or
+      another model server by its argv, as plugins/module_utils/ollama_servers.py names them; else null).
   returned: always
   type: list
   elements: dict
   sample:
-    - {address: "0.0.0.0", port: 22, family: ipv4, scope: wildcard}
+    - {address: "0.0.0.0", port: 80, family: ipv4, scope: wildcard, pid: 812, process: nginx,
+       unit: nginx.service, kind: nginx}
+servers:
+  description:
+    - Other model servers and Open WebUI (vLLM, TGI, LocalAI, llama-server, rpc-server, ComfyUI, LM Studio,
+      Open WebUI), as processes (by argv, through python, uvicorn or a script in their directory) and as
+      Docker containers (by image).
+    - Each - C(kind), C(source) (process or container), C(pid), C(unit), C(process), C(container), C(image),
+      C(location) (the unit's ExecStart - file, line, unit - or null), C(argv) (values of key, token and
+      password options masked), C(listen) (its sockets; for a container, its published ports),
+      C(bind) (address, port, scope, exposed, and C(origin) - C(flag --host), C(env HOST), C(default), or
+      C(publish -p) for a container), C(key) (C(set) and its C(origin), never its value), C(env) (only the kind's
+      account and upstream settings - Open WebUI's C(WEBUI_AUTH), C(ENABLE_SIGNUP), C(DEFAULT_USER_ROLE),
+      C(OLLAMA_BASE_URL(S)) with URL credentials masked), C(version) (where the image tag tells) and C(rebind)
+      (C(possible) only for a systemd unit whose ExecStart does not pass the bind flag, C(env), C(value), C(why)).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - kind: vllm
+      source: process
+      pid: 2211
+      unit: vllm.service
+      process: vllm
+      container: null
+      image: null
+      location: {file: /etc/systemd/system/vllm.service, line: 7, unit: vllm.service}
+      argv: [/opt/vllm/bin/vllm, serve, Qwen/Qwen2.5-7B-Instruct, --api-key, "********"]
+      listen: [{address: "0.0.0.0", port: 8000, family: ipv4, scope: wildcard}]
+      bind: {address: "0.0.0.0", port: 8000, scope: wildcard, exposed: true, origin: default}
+      key: {set: true, origin: flag --api-key}
+      env: {}
+      version: null
+      rebind: {possible: false, env: null, value: null, why: "vLLM reads its bind address only from --host ..."}
+forwarders:
+  description:
+    - Programs that listen on a port and pass its traffic on. nginx from its configuration
+      (C(/etc/nginx/nginx.conf) and its includes; one entry per C(proxy_pass) of an http or stream server,
+      C(location) the file and line of the C(proxy_pass), C(auth) from C(auth_basic), C(auth_request) and
+      C(ssl_verify_client) at http, server or location level); socat, ssh C(-L), C(kubectl port-forward) and
+      docker-proxy from their argv (C(location) their unit's ExecStart); caddy from C(/etc/caddy/Caddyfile)
+      (one entry per C(reverse_proxy), C(auth) from C(basic_auth) or C(forward_auth)); haproxy and traefik by name.
+    - Each - C(kind), C(pid), C(unit), C(process), C(listen), C(upstream) (host, port), C(to_model) (C(ollama)
+      when an upstream is a local port Ollama listens on or 11434 on loopback, a server kind for that
+      server's port, else null), C(auth) (true, false, or null when the read cannot tell), C(location) and
+      C(evidence) (one line, secrets masked).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - kind: nginx
+      pid: 812
+      unit: nginx.service
+      process: nginx
+      listen: [{address: "0.0.0.0", port: 80, family: ipv4, scope: wildcard}, {address: "::", port: 80, family: ipv6, scope: wildcard}]
+      upstream: [{host: 127.0.0.1, port: 11434}]
+      to_model: ollama
+      auth: false
+      location: {file: /etc/nginx/sites-enabled/ollama, line: 8}
+      evidence: location / proxy_pass http://127.0.0.1:11434
 containers:
   description:
     - Docker containers running Ollama (id, name, image, state), with published ports.
@@ -286,7 +354,9 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_cloud import (
     NO_CLOUD_SINCE, cloud_state, parse_status, version_tuple)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_docker import (
-    read_containers, read_recreate_configs)
+    containers_from_api, inspect_container, read_container_items, read_recreate_configs, server_containers)
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_doors import (
+    caddy_proxies, classify, forwarder_argv, mask_argv, mask_value, server_facts, server_kind, socket_entry, to_model)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_front_site import (
     FRONT_CONFIG, front_state)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import (
@@ -298,7 +368,10 @@ from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_net
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_procfs import (
     is_ollama_serve, parse_environ, parse_fib_trie_local, parse_if_inet6, parse_ip_addr_json,
     parse_os_release, parse_proc_net_tcp, split_nul, split_probe_addresses, unit_from_cgroup)
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_servers import FORWARDERS, SERVERS  # noqa: F401 (the doors read, issue 26)
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_nginx import MAIN as NGINX_MAIN
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_nginx import parse_config as parse_nginx
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_nginx import proxies as nginx_proxies
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_servers import FORWARDERS
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_stamp import (
     load_stamps, read_stamps, stamp_units)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_systemd import (
@@ -307,6 +380,10 @@ from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_sys
 
 BINARY_PATHS = ("/usr/local/bin/ollama", "/usr/bin/ollama", "/bin/ollama", "/opt/ollama/bin/ollama")
 SHOW_PROPS = "Id,LoadState,ActiveState,SubState,MainPID,UnitFileState,NeedDaemonReload"
+# The owners' pass reads at most this many file descriptors (a host with a
+# busy database or proxy holds tens of thousands; listening sockets are found
+# long before, lowest pid first).
+MAX_FD_READS = 50000
 
 
 def read_text(path, binary=False):
@@ -337,6 +414,11 @@ class Auditor(object):
         self.warnings = []
         # Listening sockets of other programs (the firewall role's conflict check).
         self.others = []
+        # argv of every process (the doors read classifies them), by pid.
+        self.argv = {}
+        self.own_netns = None
+        # The socket inode of each of self.others (same order): its owner's key in /proc/*/fd.
+        self.other_inodes = []
 
     # -- processes and sockets -------------------------------------------
     def scan_processes(self):
@@ -346,10 +428,12 @@ class Auditor(object):
         except OSError:
             pass
         procs = []
+        self.own_netns = own_netns
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
             argv = split_nul(read_text("/proc/%s/cmdline" % entry, binary=True) or b"")
+            self.argv[int(entry)] = argv
             if not is_ollama_serve(argv):
                 continue
             pid = int(entry)
@@ -403,7 +487,7 @@ class Auditor(object):
     def listeners(self, procs):
         sockets = parse_proc_net_tcp(read_text("/proc/net/tcp"), "ipv4") + \
             parse_proc_net_tcp(read_text("/proc/net/tcp6"), "ipv6")
-        found = []
+        found, self.other_inodes = [], []
         for sock in sockets:
             owner, inferred = None, False
             for proc in procs:
@@ -425,6 +509,7 @@ class Auditor(object):
             if owner is None:
                 self.others.append({"address": address, "port": sock["port"], "family": sock["family"],
                                     "scope": "wildcard" if address in ("::", "0.0.0.0") else address_scope(address)})
+                self.other_inodes.append(sock["inode"])
                 continue
             found.append({
                 "address": address,
@@ -573,14 +658,224 @@ class Auditor(object):
             return {}
         return dict((block.get("Id"), block) for block in parse_systemctl_show(out))
 
+    # -- doors (issue 26) ------------------------------------------------------
+    def socket_owners(self):
+        """Each other listener's owner: one pass over /proc/*/fd, lowest pid
+        first (nginx's master before its workers), stopping once every
+        socket has one. A process whose fds cannot be read is skipped (one
+        warning for all)."""
+        wanted = set(self.other_inodes)
+        owners, hidden, budget = {}, 0, MAX_FD_READS
+        for pid in sorted(self.argv):
+            if not wanted:
+                break
+            try:
+                fds = os.listdir("/proc/%d/fd" % pid)
+            except OSError:
+                hidden += 1
+                continue
+            if len(fds) > budget:
+                self.warnings.append("stopped reading /proc/*/fd after %d descriptors (at pid %d): "
+                                     "%d listening sockets have no owner" % (MAX_FD_READS, pid, len(wanted)))
+                break
+            budget -= len(fds)
+            for fd in fds:
+                try:
+                    target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+                except OSError:
+                    continue
+                if target.startswith("socket:[") and int(target[8:-1]) in wanted:
+                    inode = int(target[8:-1])
+                    owners[inode] = pid
+                    wanted.discard(inode)
+        if hidden and wanted:
+            self.warnings.append("cannot read the fds of %d processes: %d listening sockets have no owner"
+                                 % (hidden, len(wanted)))
+        info = {}
+        for sock, inode in zip(self.others, self.other_inodes):
+            pid = owners.get(inode)
+            if pid is not None and pid not in info:
+                info[pid] = self.process_info(pid)
+            sock.update(pid=pid, process=info[pid]["comm"] if pid else None,
+                        unit=info[pid]["unit"] if pid else None, kind=info[pid]["kind"] if pid else None)
+        return info
+
+    def process_info(self, pid):
+        comm = (read_text("/proc/%d/comm" % pid) or "").strip() or None
+        argv = self.argv.get(pid) or []
+        cwd = None
+        if any(w.endswith(".py") and not w.startswith("/") for w in argv[:3]):
+            try:
+                cwd = os.readlink("/proc/%d/cwd" % pid)
+            except OSError:
+                pass
+        return {"comm": comm, "argv": argv, "cwd": cwd,
+                "unit": unit_from_cgroup(read_text("/proc/%d/cgroup" % pid)),
+                "kind": classify(comm, argv, cwd)}
+
+    def unit_exec(self, unit):
+        """(argv of the unit's last ExecStart, location {file, line, unit}), from its files."""
+        if not unit:
+            return None, None
+        files = find_unit_files(unit)
+        found = None
+        for path in ([files["fragment"]] if files["fragment"] else []) + files["dropins"]:
+            for entry in parse_unit_text(read_text(path) or "", path)[0]:
+                if entry["section"] == "Service" and entry["key"] == "ExecStart":
+                    found = entry if entry["value"] else None
+        if found is None:
+            return None, {"file": files["fragment"], "line": None, "unit": unit}
+        return split_words(found["value"].lstrip("@-:+!"))[0], {"file": found["file"], "line": found["line"],
+                                                                "unit": unit}
+
+    def servers(self, owners, container_items):
+        """Other model servers: processes by argv (children of a server of
+        the same kind folded into it; processes of other network namespaces
+        are containers), and containers by image."""
+        found, matched = [], {}
+        for pid, argv in sorted(self.argv.items()):
+            kind = server_kind(argv)
+            if kind is None and any(w.endswith("main.py") for w in argv[:3]):
+                try:
+                    kind = server_kind(argv, os.readlink("/proc/%d/cwd" % pid))
+                except OSError:
+                    kind = None
+            if kind:
+                matched[pid] = kind
+        for pid, kind in sorted(matched.items()):
+            stat_text = read_text("/proc/%d/stat" % pid) or ""
+            fields = stat_text.rpartition(")")[2].split()
+            ppid = int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else None
+            if ppid in matched and matched[ppid] == kind:
+                continue
+            try:
+                netns = os.readlink("/proc/%d/ns/net" % pid)
+            except OSError:
+                netns = None
+            if self.own_netns and netns and netns != self.own_netns:
+                continue
+            info = owners.get(pid) or self.process_info(pid)
+            env = parse_environ(read_text("/proc/%d/environ" % pid, binary=True) or b"")
+            exec_start, location = self.unit_exec(info["unit"])
+            item = {"kind": kind, "source": "process", "pid": pid, "unit": info["unit"], "process": info["comm"],
+                    "container": None, "image": None, "location": location,
+                    "listen": [dict((k, s[k]) for k in ("address", "port", "family", "scope"))
+                               for s in self.others if s.get("pid") == pid]}
+            item.update(server_facts(kind, self.argv.get(pid) or [], env, info["unit"], exec_start))
+            found.append(item)
+        for ctr in server_containers(container_items):
+            env, argv, pid = {}, [], None
+            inspect, problem = inspect_container(self.params["docker_socket"], self.params["timeout"], ctr["id"])
+            if problem:
+                self.warnings.append(problem)
+            if inspect:
+                config = inspect.get("Config") or {}
+                env = parse_environ("\0".join(v for v in config.get("Env") or [] if isinstance(v, str)))
+                argv = [w for w in (config.get("Entrypoint") or []) + (config.get("Cmd") or []) if isinstance(w, str)]
+                pid = (inspect.get("State") or {}).get("Pid") or None
+            item = {"kind": ctr["kind"], "source": "container", "pid": pid, "unit": None, "process": None,
+                    "container": ctr["name"], "image": ctr["image"], "location": None,
+                    "listen": [socket_entry(p.get("ip") or "0.0.0.0", p["public_port"]) for p in ctr["ports"]
+                               if p.get("public_port")]}
+            item.update(server_facts(ctr["kind"], argv, env, image=ctr["image"], container=ctr["name"],
+                                     published=ctr["ports"]))
+            found.append(item)
+        return found
+
+    def forwarders(self, owners, listeners, containers, servers, addresses):
+        """Forwarders among the other listeners' owners: nginx from its
+        configuration (one per proxy_pass), caddy from its Caddyfile (one per
+        reverse_proxy), socat, ssh, kubectl and docker-proxy from argv,
+        haproxy and traefik by name."""
+        ollama_ports = set(s["port"] for s in listeners)
+        server_ports = {}
+        for srv in servers:
+            for port in [s["port"] for s in srv["listen"]] + [srv["bind"].get("port")]:
+                if port and srv["source"] == "process":
+                    server_ports.setdefault(port, srv["kind"])
+        # Host port -> (kind, container) of what Docker publishes there.
+        published = {}
+        for ctr in containers:
+            for port in ctr["ports"]:
+                if port.get("public_port"):
+                    published[port["public_port"]] = ("ollama", ctr["name"])
+        for srv in servers:
+            if srv["source"] == "container":
+                for sock in srv["listen"]:
+                    published.setdefault(sock["port"], (srv["kind"], srv["container"]))
+        by_pid = {}
+        for sock in self.others:
+            if sock.get("kind") in FORWARDERS:
+                by_pid.setdefault(sock["pid"], []).append(dict((k, sock[k]) for k in ("address", "port", "family",
+                                                                                        "scope")))
+        found, nginx_done = [], False
+        for pid in sorted(by_pid):
+            info = owners[pid]
+            kind = info["kind"]
+            base = {"kind": kind, "pid": pid, "unit": info["unit"], "process": info["comm"]}
+            if kind == "nginx":
+                if nginx_done:
+                    continue
+                nginx_done = True
+                # The master's title keeps its command line: "nginx: master process /usr/sbin/nginx -c FILE".
+                words = " ".join(info["argv"]).split()
+                main = words[words.index("-c") + 1] if "-c" in words[:-1] else NGINX_MAIN
+                found.extend(self.nginx_forwarders(base, ollama_ports, server_ports, addresses, main))
+                continue
+            caddyfile = read_text(FORWARDERS["caddy"]["config"][0]) if kind == "caddy" else None
+            if caddyfile is not None:
+                for proxy in caddy_proxies(caddyfile, FORWARDERS["caddy"]["config"][0]):
+                    model = to_model(proxy["upstream"], ollama_ports, server_ports, addresses)
+                    found.append(dict(base, listen=proxy["listen"], upstream=proxy["upstream"], to_model=model,
+                                      auth=proxy["auth"], location={"file": proxy["file"], "line": proxy["line"]},
+                                      evidence="reverse_proxy %s" % mask_value(proxy["target"])))
+                continue
+            listen, upstream = forwarder_argv(kind, info["argv"])
+            evidence = " ".join(mask_argv(info["argv"]))[:300]
+            if kind == "docker-proxy":
+                model, container = published.get(listen[0]["port"], (None, None)) if listen else (None, None)
+                if container:
+                    evidence = "publishes container %s (%s): %s" % (container, model, evidence)
+            else:
+                model = to_model(upstream, ollama_ports, server_ports, addresses, kind)
+            _exec, location = self.unit_exec(info["unit"])
+            if location is None and kind in ("caddy", "haproxy") and FORWARDERS[kind]["config"]:
+                path = FORWARDERS[kind]["config"][0]
+                location = {"file": path, "line": None, "unit": None} if os.path.exists(path) else None
+            found.append(dict(base, listen=by_pid[pid], upstream=upstream, to_model=model,
+                              auth=False if model == "ollama" else None, location=location, evidence=evidence))
+        return found
+
+    def nginx_forwarders(self, base, ollama_ports, server_ports, addresses, main=NGINX_MAIN):
+        tree, _files, problems = parse_nginx(main, read_text)
+        self.warnings.extend(problems[:5])
+        found = []
+        for proxy in nginx_proxies(tree):
+            listen = [socket_entry(item["address"], item["port"]) for item in proxy["listen"]]
+            model = to_model(proxy["upstream"], ollama_ports, server_ports, addresses)
+            evidence = "%s proxy_pass %s" % ("stream server" if proxy["stream"] else "location %s" % proxy["path"],
+                                              mask_value(proxy["target"]))
+            if proxy["file"] == FRONT_CONFIG:
+                evidence = "the toolkit's front: " + evidence
+            found.append(dict(base, listen=listen, upstream=proxy["upstream"], to_model=model, auth=proxy["auth"],
+                              location={"file": proxy["file"], "line": proxy["line"]}, evidence=evidence))
+        if not found and problems:
+            found.append(dict(base, listen=[], upstream=[], to_model=None, auth=None, location=None,
+                              evidence="nginx configuration not read: %s" % problems[0]))
+        return found
+
     # -- docker -------------------------------------------------------------
     def containers(self):
+        """Ollama containers; ``self.container_items`` keeps the engine's list for the doors read."""
         path = self.params["docker_socket"]
+        self.container_items = []
         if not os.path.exists(path):
             return []
-        found, problem = read_containers(path, self.params["timeout"])
+        items, problem = read_container_items(path, self.params["timeout"])
         if problem:
             self.warnings.append(problem)
+        self.container_items = items
+        found = containers_from_api(items)
         if found and self.params["docker_inspect"]:
             self.warnings.extend(read_recreate_configs(path, self.params["timeout"], found))
         return found
@@ -687,7 +982,7 @@ class Auditor(object):
     def run(self):
         result = {"changed": False, "supported": True, "systemd": False, "services": [], "processes": [],
                   "listeners": [], "containers": [], "installs": [], "addresses": [],
-                  "other_listeners": [], "python": sys.executable}
+                  "other_listeners": [], "servers": [], "forwarders": [], "python": sys.executable}
         stamp_docs = load_stamps() if self.params["stamps"] else {}
         if not sys.platform.startswith("linux"):
             result["stamps"] = read_stamps(self.module, parse_systemctl_show, stamp_docs)
@@ -714,6 +1009,9 @@ class Auditor(object):
             proc.pop("_fd_readable")
         addresses, skipped = self.addresses()
         result["firewall"] = self.firewall(shows) if read_firewall else no_closures()
+        owners = self.socket_owners()
+        result["servers"] = self.servers(owners, self.container_items)
+        result["forwarders"] = self.forwarders(owners, listeners, containers, result["servers"], addresses)
         self.others.sort(key=lambda s: (s["port"], s["family"], s["address"]))
         result["front"] = front_state(read_text(FRONT_CONFIG), self.others)
         result.update(services=services, processes=procs, listeners=listeners, containers=containers,
@@ -723,7 +1021,8 @@ class Auditor(object):
         result["warnings_detail"] = self.warnings
         result["host_id"] = self.params["host_id"] or socket.gethostname()
         # Exposed or secure is the controller's word (plugin_utils/ollama_findings.py).
-        result["status"] = "unknown" if services or procs or containers else "not_installed"
+        # Another model server is a way in as much as Ollama (issue 26): never not_installed.
+        result["status"] = "unknown" if services or procs or containers or result["servers"] else "not_installed"
         return result
 
 

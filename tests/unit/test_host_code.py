@@ -23,8 +23,9 @@ LIBRARY = os.path.join(REPO, "library")
 # OLLAMA-NET-001 itself; ollama_stamp writes a wall's stamp.
 # ollama_report is the documentation of an action plugin: it ships nothing.
 NEEDED = {
-    "ollama_info": {"ollama_cloud", "ollama_docker", "ollama_front_site", "ollama_host", "ollama_http",
-                    "ollama_netfilter", "ollama_procfs", "ollama_servers", "ollama_stamp", "ollama_systemd"},
+    "ollama_info": {"ollama_cloud", "ollama_docker", "ollama_doors", "ollama_front_site", "ollama_host", "ollama_http",
+                    "ollama_netfilter", "ollama_nginx", "ollama_procfs", "ollama_servers", "ollama_stamp",
+                    "ollama_systemd"},
     "ollama_probe": {"ollama_probe", "ollama_finding", "ollama_http"},
     "ollama_stamp": {"ollama_stamp", "ollama_systemd"},
     "ollama_report": set(),
@@ -94,8 +95,9 @@ def test_module_utils_is_host_only():
     for module in HOST_MODULES:
         on_hosts |= set(name for _kind, name in shipped(os.path.join(LIBRARY, module + ".py")))
     assert module_utils_files() == sorted(on_hosts)
-    assert module_utils_files() == ["ollama_cloud", "ollama_docker", "ollama_finding", "ollama_front_site",
-                                    "ollama_host", "ollama_http", "ollama_netfilter", "ollama_probe",
+    assert module_utils_files() == ["ollama_cloud", "ollama_docker", "ollama_doors", "ollama_finding",
+                                    "ollama_front_site", "ollama_host", "ollama_http", "ollama_netfilter",
+                                    "ollama_nginx", "ollama_probe",
                                     "ollama_procfs", "ollama_servers", "ollama_stamp", "ollama_systemd"]
 
 

@@ -22,43 +22,53 @@ except ImportError:  # Python 2
     from urllib import quote  # type: ignore
 
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_http import parse_response
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_servers import SERVERS
 
 OLLAMA_PORT = 11434
 EVERY_ADDRESS = ("0.0.0.0", "::", "")
+
+
+def _text(value):
+    return value if isinstance(value, str) else ""
+
+
+def container_entry(item):
+    """id, name, image, state and published TCP ports of one item of ``GET
+    /containers/json``: each port with the host address it is bound to;
+    ``exposed`` says whether that is every address."""
+    raw_ports = item.get("Ports")
+    ports = [p for p in (raw_ports if isinstance(raw_ports, list) else []) if isinstance(p, dict)]
+    names = [n for n in (item.get("Names") if isinstance(item.get("Names"), list) else []) if isinstance(n, str)]
+    ident = _text(item.get("Id"))[:12]
+    return {
+        "id": ident,
+        "name": (names[0] if names else ident).lstrip("/"),
+        "image": _text(item.get("Image")),
+        "state": _text(item.get("State")),
+        "ports": [{"ip": _text(p.get("IP")), "private_port": p.get("PrivatePort"),
+                   "public_port": p.get("PublicPort"), "type": _text(p.get("Type")) or "tcp",
+                   "exposed": bool(p.get("PublicPort")) and _text(p.get("IP")) in EVERY_ADDRESS}
+                  for p in ports if (_text(p.get("Type")) or "tcp") == "tcp"],
+    }
 
 
 def containers_from_api(items):
     """Ollama containers from ``GET /containers/json``.
 
     A container counts when its image or command names ollama, or when it
-    exposes Ollama's port. Each published TCP port is kept with the host
-    address it is bound to; ``exposed`` says whether that is every address.
+    exposes Ollama's port (container_entry says the rest).
     """
-    def text(value):
-        return value if isinstance(value, str) else ""
-
     found = []
     for item in items if isinstance(items, list) else []:
         if not isinstance(item, dict):
             continue
-        image, command = text(item.get("Image")), text(item.get("Command"))
+        image, command = _text(item.get("Image")), _text(item.get("Command"))
         raw_ports = item.get("Ports")
         ports = [p for p in (raw_ports if isinstance(raw_ports, list) else []) if isinstance(p, dict)]
         if "ollama" not in image and "ollama" not in command and \
                 not any(p.get("PrivatePort") == OLLAMA_PORT for p in ports):
             continue
-        names = [n for n in (item.get("Names") if isinstance(item.get("Names"), list) else []) if isinstance(n, str)]
-        ident = text(item.get("Id"))[:12]
-        found.append({
-            "id": ident,
-            "name": (names[0] if names else ident).lstrip("/"),
-            "image": image,
-            "state": text(item.get("State")),
-            "ports": [{"ip": text(p.get("IP")), "private_port": p.get("PrivatePort"),
-                       "public_port": p.get("PublicPort"), "type": text(p.get("Type")) or "tcp",
-                       "exposed": bool(p.get("PublicPort")) and text(p.get("IP")) in EVERY_ADDRESS}
-                      for p in ports if (text(p.get("Type")) or "tcp") == "tcp"],
-        })
+        found.append(container_entry(item))
     return found
 
 
@@ -99,17 +109,69 @@ def docker_get(path, url, timeout):
     return status, body, None
 
 
-def read_containers(path, timeout):
-    """Ask the engine at unix socket ``path``. Returns (containers, problem)."""
+def read_container_items(path, timeout):
+    """``GET /containers/json`` of the engine at unix socket ``path``: (items, problem)."""
     status, body, problem = docker_get(path, "/containers/json", timeout)
     if problem:
         return [], problem
     if status != 200:
         return [], "the Docker API at %s answered %s" % (path, status)
     try:
-        return containers_from_api(json.loads(body)), None
+        items = json.loads(body)
     except ValueError as exc:
         return [], "the Docker API at %s sent bad JSON: %s" % (path, exc)
+    return (items if isinstance(items, list) else []), None
+
+
+def read_containers(path, timeout):
+    """Ask the engine at unix socket ``path``. Returns (containers, problem)."""
+    items, problem = read_container_items(path, timeout)
+    return containers_from_api(items), problem
+
+
+def image_kind(image):
+    """The SERVERS kind a container image is (SERVERS[kind].images: a
+    repository, or repository:tag-prefix), or None."""
+    image = (image or "").lower()
+    repo = image.split("@")[0]
+    for kind, facts in SERVERS.items():
+        for prefix in facts["images"]:
+            prefix = prefix.lower()
+            if ":" in prefix.split("/")[-1]:
+                if repo.startswith(prefix):
+                    return kind
+            elif repo == prefix or repo.startswith(prefix + ":") or image.startswith(prefix + "@"):
+                return kind
+    return None
+
+
+def server_containers(items):
+    """Containers of the other model servers and Open WebUI (by image), from
+    ``GET /containers/json``: id, name, image, kind, state, ports (as
+    containers_from_api)."""
+    found = []
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict) or not isinstance(item.get("Image"), str):
+            continue
+        kind = image_kind(item["Image"])
+        if kind is None:
+            continue
+        found.append(dict(container_entry(item), kind=kind))
+    return found
+
+
+def inspect_container(path, timeout, ident):
+    """``GET /containers/{id}/json``: (inspect, problem). Its Config.Env
+    holds the container's whole environment: the caller keeps only what
+    SERVERS names."""
+    status, body, problem = docker_get(path, "/containers/%s/json" % quote(ident, safe=""), timeout)
+    if problem or status != 200:
+        return None, problem or "the Docker API did not describe container %s (%s)" % (ident, status)
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        return None, "the Docker API sent bad JSON for container %s: %s" % (ident, exc)
+    return (data if isinstance(data, dict) else None), None
 
 
 def read_recreate_configs(path, timeout, containers):

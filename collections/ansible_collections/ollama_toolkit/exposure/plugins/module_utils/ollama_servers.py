@@ -25,7 +25,8 @@ __metaclass__ = type
 # (any one, matched against the basename of argv[0] and argv[1] for
 # interpreters); ``images``: container image prefixes; ``bind_flags`` and
 # ``key_flags``: command-line options; ``bind_env`` and ``key_env``:
-# environment variables; ``open_paths``: routes that answer without a key
+# environment variables; ``port_flags`` and ``port_env``: where its port is
+# set when the bind setting does not name one; ``open_paths``: routes that answer without a key
 # even when one is set (information only, never a model).
 SERVERS = {
     "vllm": {
@@ -36,6 +37,8 @@ SERVERS = {
         "images": ["vllm/vllm-openai"],
         "bind_flags": ["--host"],
         "bind_env": [],
+        "port_flags": ["--port"],
+        "port_env": [],
         "key_flags": ["--api-key"],
         "key_env": ["VLLM_API_KEY"],
         "open_paths": ["/health", "/ping", "/version", "/metrics", "/docs", "/openapi.json"],
@@ -52,6 +55,8 @@ SERVERS = {
         "images": ["ghcr.io/huggingface/text-generation-inference"],
         "bind_flags": ["--hostname"],
         "bind_env": ["HOSTNAME"],
+        "port_flags": ["--port", "-p"],
+        "port_env": ["PORT"],
         "key_flags": ["--api-key"],
         "key_env": ["API_KEY"],
         "open_paths": ["/info", "/health", "/metrics", "/v1/models"],
@@ -67,6 +72,8 @@ SERVERS = {
         "images": ["localai/localai", "quay.io/go-skynet/local-ai"],
         "bind_flags": ["--address"],
         "bind_env": ["LOCALAI_ADDRESS", "ADDRESS"],
+        "port_flags": [],
+        "port_env": [],
         "key_flags": ["--api-keys"],
         "key_env": ["LOCALAI_API_KEY", "API_KEY"],
         "open_paths": ["/healthz", "/readyz", "/.well-known/localai.json"],
@@ -85,6 +92,8 @@ SERVERS = {
         "images": ["ghcr.io/ggml-org/llama.cpp:server", "ghcr.io/ggerganov/llama.cpp:server"],
         "bind_flags": ["--host"],
         "bind_env": ["LLAMA_ARG_HOST"],
+        "port_flags": ["--port"],
+        "port_env": ["LLAMA_ARG_PORT"],
         "key_flags": ["--api-key", "--api-key-file"],
         "key_env": ["LLAMA_API_KEY"],
         "open_paths": ["/health", "/v1/health", "/models", "/v1/models", "/api/tags"],
@@ -100,6 +109,8 @@ SERVERS = {
         "images": [],
         "bind_flags": ["-H", "--host"],
         "bind_env": [],
+        "port_flags": ["-p", "--port"],
+        "port_env": [],
         "key_flags": [],
         "key_env": [],
         "open_paths": [],
@@ -121,6 +132,8 @@ SERVERS = {
         "images": [],
         "bind_flags": ["--listen"],
         "bind_env": [],
+        "port_flags": ["--port"],
+        "port_env": [],
         "key_flags": [],
         "key_env": [],
         "open_paths": ["/prompt", "/upload/image", "/view", "/api/system_stats"],
@@ -137,6 +150,8 @@ SERVERS = {
         "images": [],
         "bind_flags": ["--bind"],
         "bind_env": [],
+        "port_flags": ["--port"],
+        "port_env": [],
         "key_flags": [],
         "key_env": [],
         "open_paths": ["/v1/models"],
@@ -153,6 +168,8 @@ SERVERS = {
         "images": ["ghcr.io/open-webui/open-webui"],
         "bind_flags": ["--host"],
         "bind_env": ["HOST"],
+        "port_flags": ["--port"],
+        "port_env": ["PORT"],
         "key_flags": [],
         "key_env": [],
         "open_paths": ["/api/config", "/health"],
