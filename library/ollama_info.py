@@ -248,7 +248,7 @@ forwarders:
     - Each - C(kind), C(pid), C(unit), C(process), C(listen), C(upstream) (host, port), C(to_model) (C(ollama)
       when an upstream is a local port Ollama listens on or 11434 on loopback, a server kind for that
       server's port, else null), C(auth) (true, false, or null when the read cannot tell), C(location) and
-      C(evidence) (one line, secrets masked).
+      C(evidence) (one line, secrets masked); a docker-proxy names the C(container) it publishes where the read knows it.
   returned: always
   type: list
   elements: dict
@@ -832,6 +832,7 @@ class Auditor(object):
                 continue
             listen, upstream = forwarder_argv(kind, info["argv"])
             evidence = " ".join(mask_argv(info["argv"]))[:300]
+            container = None
             if kind == "docker-proxy":
                 model, container = published.get(listen[0]["port"], (None, None)) if listen else (None, None)
                 if container:
@@ -842,8 +843,11 @@ class Auditor(object):
             if location is None and kind in ("caddy", "haproxy") and FORWARDERS[kind]["config"]:
                 path = FORWARDERS[kind]["config"][0]
                 location = {"file": path, "line": None, "unit": None} if os.path.exists(path) else None
+            # A docker-proxy publishing a container the read knows (Ollama's:
+            # OLLAMA-DOCKER-001; another server's: servers[]) names it.
             found.append(dict(base, listen=by_pid[pid], upstream=upstream, to_model=model,
-                              auth=False if model == "ollama" else None, location=location, evidence=evidence))
+                              auth=False if model == "ollama" else None, location=location, evidence=evidence,
+                              container=container))
         return found
 
     def nginx_forwarders(self, base, ollama_ports, server_ports, addresses, main=NGINX_MAIN):
@@ -996,8 +1000,15 @@ class Auditor(object):
         names = self.candidate_units(procs)
         listeners = self.listeners(procs)
         containers = self.containers()
-        # Every service makes an install: the firewall is read where any is.
-        installed = bool(names or procs or containers)
+        addresses, skipped = self.addresses()
+        owners = self.socket_owners()
+        result["servers"] = self.servers(owners, self.container_items)
+        result["forwarders"] = self.forwarders(owners, listeners, containers, result["servers"], addresses)
+        # Every service makes an install, and so does every other way to a
+        # model (issue 26): the firewall is read where any is, so that its
+        # closure of a door's port can be proven.
+        installed = bool(names or procs or containers or result["servers"]
+                         or any(f.get("to_model") for f in result["forwarders"]))
         read_firewall = installed or self.params["firewall"] == "always"
         shows = self.systemctl_show(names + (list(FIREWALL_UNITS) if read_firewall else [])
                                     + stamp_units(stamp_docs))
@@ -1007,11 +1018,7 @@ class Auditor(object):
         for proc in procs:
             proc.pop("_inodes")
             proc.pop("_fd_readable")
-        addresses, skipped = self.addresses()
         result["firewall"] = self.firewall(shows) if read_firewall else no_closures()
-        owners = self.socket_owners()
-        result["servers"] = self.servers(owners, self.container_items)
-        result["forwarders"] = self.forwarders(owners, listeners, containers, result["servers"], addresses)
         self.others.sort(key=lambda s: (s["port"], s["family"], s["address"]))
         result["front"] = front_state(read_text(FRONT_CONFIG), self.others)
         result.update(services=services, processes=procs, listeners=listeners, containers=containers,

@@ -132,3 +132,10 @@ def test_a_change_to_the_table_of_kinds_changes_the_page():
     assert "| wildcard :8001 |" in render_doors_tables(changed, FORWARDERS)
     with pytest.raises(ValueError):
         render_doors_page("no block here", SERVERS, FORWARDERS)
+
+
+def test_docker_proxy_of_a_known_container_is_the_containers_door_not_a_forwarders():
+    proxy = {"kind": "docker-proxy", "listen": [dict(WIDE, port=11434)], "to_model": "ollama", "auth": False}
+    assert host_doors({"forwarders": [dict(proxy, container="ollama")]}) == []
+    # One the read cannot pin to a container stays a door of its own.
+    assert [d["port"] for d in host_doors({"forwarders": [dict(proxy, container=None)]})] == [11434]

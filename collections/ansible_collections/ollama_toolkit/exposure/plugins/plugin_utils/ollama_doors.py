@@ -52,6 +52,10 @@ def host_doors(facts):
     """
     doors = []
     for fwd in (facts or {}).get("forwarders") or []:
+        if fwd.get("kind") == "docker-proxy" and fwd.get("container"):
+            # Docker's own proxy of a container the read knows: the container
+            # is the door (OLLAMA-DOCKER-001, or its entry in servers[]).
+            continue
         wide = _wide(fwd.get("listen"))
         for port in sorted(set(s.get("port") for s in wide if s.get("port"))):
             doors.append({
