@@ -33,6 +33,7 @@ except ImportError:  # Python 2
     from collections import Mapping
 
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import DEFAULT_PORT, join_host_port
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_servers import SERVERS
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_wall import check_context, stamp
 
 ROLES = ("user", "admin")
@@ -319,6 +320,95 @@ def check_credential(credentials, self_signed):
     return None
 
 
+# -- The other model servers behind the front (ollama_front_backends) ----------------------
+
+# The OpenAI-compatible kinds of module_utils/ollama_servers.py SERVERS the
+# front can front; each has its endpoint policy in the role's vars/main.yml
+# (__ollama_front_backend_endpoints).
+BACKEND_KINDS = ("vllm", "llama-server", "localai", "tgi")
+BACKEND_FIELDS = ("kind", "port", "upstream_port", "upstream_host")
+_UPSTREAM_HOST_RE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*|[A-Za-z0-9]([A-Za-z0-9.-]{0,252}))\Z")
+
+
+def _port_value(value):
+    """A TCP port (1-65535) as an int, or None: booleans and fractions are not ports."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, int) and 1 <= value <= 65535:
+        return value
+    return None
+
+
+def backend_plan(backends, front_port, ollama_port, listen, policies):
+    """The servers the front fronts besides Ollama (``ollama_front_backends``):
+    each entry checked and completed, in order. Returns a list of
+    {``kind``, ``title``, ``port`` (the front's TLS port for it), ``listen``
+    (host:port strings), ``upstream_host``, ``upstream_port``, ``upstream``
+    (host:port, also the Host header), ``name`` (nginx's upstream),
+    ``endpoints`` (the kind's policy from ``policies``), ``cloud`` (False:
+    the cloud-model check is Ollama's)}.
+
+    Raises ValueError naming the entry and the field
+    (``ollama_front_backends[1].port: ...``) for an unknown kind or field, a
+    port out of range, a port of the front that another front (Ollama's, a
+    backend's) or an upstream on this host already takes."""
+    if backends in (None, ""):
+        backends = []
+    if not isinstance(backends, list):
+        raise ValueError("ollama_front_backends: must be a list of {kind, port, upstream_port, upstream_host}")
+    policies = policies if isinstance(policies, Mapping) else {}
+    front_port = _port_value(front_port)
+    planned, taken = [], {}
+    if front_port:
+        taken[front_port] = "ollama_front_port"
+    for index, entry in enumerate(backends):
+        where = "ollama_front_backends[%d]" % index
+        if not isinstance(entry, Mapping):
+            raise ValueError("%s: must be a mapping {kind, port, upstream_port, upstream_host}" % where)
+        unknown = sorted(str(k) for k in entry if k not in BACKEND_FIELDS)
+        if unknown:
+            raise ValueError("%s: unknown field %s (known: %s)" % (where, ", ".join(unknown), ", ".join(BACKEND_FIELDS)))
+        kind = entry.get("kind")
+        if kind not in BACKEND_KINDS or kind not in SERVERS:
+            raise ValueError("%s.kind: %r is not one of %s" % (where, kind, ", ".join(BACKEND_KINDS)))
+        if not policies.get(kind):
+            raise ValueError("%s.kind: no endpoint policy for %s (roles/ollama_front/vars/main.yml)" % (where, kind))
+        if entry.get("port") is None:
+            raise ValueError("%s.port: required (the front's TLS port for this %s)" % (where, SERVERS[kind]["title"]))
+        port = _port_value(entry.get("port"))
+        if port is None:
+            raise ValueError("%s.port: %r is not a port (1-65535)" % (where, entry.get("port")))
+        raw_upstream = entry.get("upstream_port")
+        upstream_port_ = SERVERS[kind]["port"] if raw_upstream in (None, "", 0) else _port_value(raw_upstream)
+        if upstream_port_ is None:
+            raise ValueError("%s.upstream_port: %r is not a port (1-65535)" % (where, raw_upstream))
+        upstream_host = entry.get("upstream_host")
+        upstream_host = "127.0.0.1" if upstream_host in (None, "") else upstream_host
+        if not isinstance(upstream_host, str) or not _UPSTREAM_HOST_RE.match(upstream_host):
+            raise ValueError("%s.upstream_host: %r is not an IP address or a host name" % (where, upstream_host))
+        if port in taken:
+            raise ValueError("%s.port: %d is already taken by %s" % (where, port, taken[port]))
+        planned.append({"kind": kind, "title": SERVERS[kind]["title"], "port": port,
+                        "listen": [host_port(address, port) for address in listen or []],
+                        "upstream_host": upstream_host, "upstream_port": upstream_port_,
+                        "upstream": host_port(upstream_host, upstream_port_),
+                        "name": "ollama_front_backend_%d" % port, "endpoints": list(policies[kind]),
+                        "cloud": False})
+        taken[port] = "%s.port" % where
+    # A front's port may not be a port a server behind the front listens on
+    # (nginx would fail to bind it, or the front would shadow the server).
+    upstreams = [("ollama_front_upstream_port", _port_value(ollama_port))]
+    upstreams += [("ollama_front_backends[%d].upstream_port" % i, b["upstream_port"]) for i, b in enumerate(planned)]
+    for index, item in enumerate(planned):
+        for name, upstream in upstreams:
+            if upstream == item["port"]:
+                raise ValueError("ollama_front_backends[%d].port: %d is the port of a server behind the front (%s)"
+                                 % (index, item["port"], name))
+    return planned
+
+
 def _need(context, key):
     if key not in context:
         raise ValueError("wall_plan('front'): context lacks %s (roles/ollama_front/vars/main.yml)" % key)
@@ -341,8 +431,10 @@ def wall_plan(facts, options, context):
     (with the njs module when ollama_front_refuse_cloud_models),
     ``njs_available``, ``nginx_group``, ``remove_sites`` (the default site,
     where it goes), ``selinux``; and
-    ``files`` (what OLLAMA-FRONT-003 renders, each with its group). Raises
-    ValueError naming the variable on a bad credential list."""
+    ``files`` (what OLLAMA-FRONT-003 renders, each with its group);
+    ``backends`` (backend_plan: the other servers fronted, with their
+    policy from ``context["backend_endpoints"]``). Raises ValueError naming
+    the variable on a bad credential list or backend."""
     facts = facts if isinstance(facts, Mapping) else {}
     options = dict(options or {})
     context = check_context(context)
@@ -366,6 +458,8 @@ def wall_plan(facts, options, context):
     nginx_group = os_data.get("nginx_group")
     default_site = os_data.get("default_site") or ""
     files = [dict(f, group=nginx_group if f.get("nginx_reads") else "root") for f in _need(context, "files")]
+    policies = context.get("backend_endpoints") or {}
+    backends = backend_plan(options.get("ollama_front_backends"), port, core["upstream_port"], listen, policies)
 
     tls_key = options.get("ollama_front_tls_key") or ""
     inputs = {
@@ -378,6 +472,9 @@ def wall_plan(facts, options, context):
         "endpoints": _need(context, "endpoints"),
         "ciphers": _need(context, "ciphers"),
     }
+    if backends:
+        # Only with backends: a front without them keeps its stamp.
+        inputs["backends"] = backends
     remove_sites = [default_site] if core["remove_default"] and default_site else []
     stamp_files = list(_need(context, "stamp_paths")) + [f["dest"] for f in files] + remove_sites
     made = stamp(STAMP_NAME, STAMP_VERSION, inputs, facts, context, files=stamp_files, units=STAMP_UNITS,
@@ -387,6 +484,12 @@ def wall_plan(facts, options, context):
     check = {"url": "https://%s/api/version" % host_port(check_address(listen), port), "self_signed": self_signed,
              "name": (credential or {}).get("name") or "", "send": (credential or {}).get("send") or "",
              "status": [200] if credential else [401]}
+    for backend in backends:
+        # OLLAMA-FRONT-007 asks each backend's front for its first read route
+        # without a credential: 401 says the front is up and asks for one
+        # (whether the server behind it answers or not).
+        route = next(ep["path"] for ep in backend["endpoints"] if "path" in ep and "GET" in ep.get("methods", []))
+        backend["check_url"] = "https://%s%s" % (host_port(check_address(listen), backend["port"]), route)
     plan = dict(core)
     plan.update({
         "wall": "front",
@@ -403,5 +506,6 @@ def wall_plan(facts, options, context):
         "remove_sites": remove_sites,
         "selinux": bool(os_data.get("selinux")),
         "files": files,
+        "backends": backends,
     })
     return plan
