@@ -74,8 +74,9 @@ unit: venv host ## Unit and property tests of the parsers and modules
 runner: venv front-image ## The audit and harden jobs through ansible-runner (AWX's engine) on a 2-host lab of its own (orun-*): rc, reports under the artifacts, no secret in the job events
 	$(RUNNER_TEST)
 
-molecule: venv images front-image ## Molecule: both chains below at once (their containers and networks are apart: olab-*/ocl-*, ofw-*/ofr-*/oup-*/orun-*); each one's output when it ends
+molecule: venv images front-image ## Molecule: both chains below at once (their containers and networks are apart: olab-*/ocl-*, ofw-*/ofr-*/oup-*/odr-*/orun-*); each one's output when it ends
 	tests/lab/images/build-fw.sh
+	tests/lab/images/build-doors.sh
 	$(MAKE) --no-print-directory -j2 --output-sync=target molecule-lab molecule-walls
 
 molecule-lab: venv ## audit on a lab mixing Debian 11, 12, 13; harden + rollback; the whole lab with every wall on (Debian 12); then cloud features on a lab of their own (ocl-*)
@@ -84,10 +85,11 @@ molecule-lab: venv ## audit on a lab mixing Debian 11, 12, 13; harden + rollback
 	$(BIN)/molecule test -s fleet
 	$(BIN)/molecule test -s cloud
 
-molecule-walls: venv ## the firewall (every backend), the front (nginx, TLS, credentials) and the upgrade on Debian 12; then `make runner`'s test
+molecule-walls: venv ## the firewall (every backend), the front (nginx, TLS, credentials) and the upgrade on Debian 12; every way in (doors: forwarders, Open WebUI, other model servers); then `make runner`'s test
 	$(BIN)/molecule test -s firewall
 	$(BIN)/molecule test -s front
 	$(BIN)/molecule test -s upgrade
+	$(BIN)/molecule test -s doors
 	$(RUNNER_TEST)
 
 test: lint unit molecule ## Everything CI runs
