@@ -186,6 +186,8 @@ def test_without_a_probe_the_read_decides_where_it_can():
     assert h.open_doors(closed, {}) == []
     half = dict(facts, firewall={"input": {"ipv4": {"80": "x"}, "ipv6": {}}})
     assert [d["port"] for d in h.open_doors(half, {})] == [80, 8000]
+    # The ports this run's firewall plan closes.
+    assert [d["port"] for d in h.open_doors(facts, {}, [8000])] == [80]
     assert h.open_doors({}, {}) == [] and h.open_doors(None, None) == []
 
 

@@ -86,8 +86,8 @@ def harden_cloud_on(hosts, hostvars):
                                               for h in hosts or []))
 
 
-def harden_open_doors(facts, probe):
-    return _call(ollama_harden.open_doors, facts, probe)
+def harden_open_doors(facts, probe, closed=None):
+    return _call(ollama_harden.open_doors, facts, probe, list(closed or []))
 
 
 class FilterModule(object):

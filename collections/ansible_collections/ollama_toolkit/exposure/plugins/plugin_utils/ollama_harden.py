@@ -224,7 +224,7 @@ def _closed_by_rules(facts, port):
     return all(str(port) in (rules.get(family) or {}) for family in ("ipv4", "ipv6"))
 
 
-def open_doors(facts, probe):
+def open_doors(facts, probe, closed=()):
     """The doors of the host (plugin_utils/ollama_doors.py: host_doors, from
     the read after the walls) that still hand out a model without
     credentials: [{port, kind, category, process, unit, evidence, fix}].
@@ -236,9 +236,12 @@ def open_doors(facts, probe):
     probe did not try is judged by the read: open where it shows no
     credentials at all (``credentials`` false: a forwarder to a model without
     auth, a server without a key) and the toolkit's rules do not close its
-    port; a door whose credentials the read cannot tell (Open WebUI's
-    accounts, a forwarder's unknown upstream) is left to the probe.
+    port (the read's ``firewall.input``, or ``closed``: the ports the
+    firewall wall's plan of this run closes); a door whose credentials the
+    read cannot tell (Open WebUI's accounts, a forwarder's unknown upstream)
+    is left to the probe.
     """
+    shut = set(p for p in (closed or []) if isinstance(p, int))
     results = [r for r in ((probe or {}).get("results") or []) if isinstance(r, dict)]
     found = []
     for door in host_doors(facts or {}):
@@ -253,7 +256,7 @@ def open_doors(facts, probe):
             evidence = "answered from outside without credentials (%s)" % ", ".join(
                 sorted(set("%s %s" % (r.get("address"), r.get("state")) for r in proof)))
         elif door.get("credentials") is False and (door.get("category") == "server" or door.get("to_model")) \
-                and not _closed_by_rules(facts, port):
+                and port not in shut and not _closed_by_rules(facts, port):
             evidence = "listens beyond loopback without credentials (the host's read; not probed)"
         else:
             continue
