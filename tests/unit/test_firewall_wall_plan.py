@@ -196,3 +196,38 @@ def test_rules_no_stamp_covers_are_not_settled():
     assert p["backend"] == "iptables" and not p["conflicts"]
     assert p["settled"] is False and p["stamp"]["write"] is False
     assert call()["settled"] is True
+
+
+def test_the_door_options_reach_the_plan_and_the_stamps_inputs():
+    facts = audit(other=[{"address": "0.0.0.0", "port": 80, "scope": "wildcard", "process": "nginx"}])
+    facts["forwarders"] = [{"kind": "nginx", "process": "nginx", "unit": "nginx.service", "to_model": "ollama",
+                            "auth": False, "listen": [{"address": "0.0.0.0", "port": 80, "family": "ipv4",
+                                                       "scope": "wildcard"}], "location": None}]
+    plain = call(facts)
+    assert plain["ports"] == [11434] and [d["close"] for d in plain["doors"]] == [False]
+    closing = call(facts, dict(defaults(), ollama_firewall_close_forwarders=True))
+    assert closing["ports"] == [80, 11434] and closing["record"]["ports"] == [80, 11434]
+    assert closing["settled"] is True
+    listed = call(facts, dict(defaults(), ollama_firewall_close_ports=[8000]))
+    assert listed["ports"] == [8000, 11434]
+    inputs = set(p["stamp"]["inputs"] for p in (plain, closing, listed,
+                                                call(facts, dict(defaults(), ollama_firewall_close_model_servers=True))))
+    assert len(inputs) == 4
+    # A stamp of the run without the opt-in does not hold the rules of a run with it.
+    stamp = {"present": True, "drift": [], "inputs": plain["stamp"]["inputs"], "data": plain["record"]}
+    assert call(dict(facts, stamps={"ollama_firewall": stamp}))["in_place"] is True
+    assert call(dict(facts, stamps={"ollama_firewall": stamp}),
+                dict(defaults(), ollama_firewall_close_forwarders=True))["in_place"] is False
+
+
+def test_the_door_options_are_required_and_in_the_roles_defaults():
+    for name in ("ollama_firewall_close_forwarders", "ollama_firewall_close_model_servers",
+                 "ollama_firewall_close_ports"):
+        assert name in defaults()
+        options = dict(defaults())
+        del options[name]
+        with pytest.raises(ValueError, match=name):
+            call(options=options)
+    bad = dict(defaults(), ollama_firewall_close_ports=[70000])
+    with pytest.raises(ValueError, match="ollama_firewall_close_ports: 70000"):
+        call(options=bad)

@@ -7,11 +7,13 @@ import shlex
 
 import jinja2
 import pytest
+import yaml
 
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_bind import (
-    RELAUNCH_PATH, apply_plan, backups, env_without, health, host_plan, plan, plan_adoptions, plan_service,
-    relaunch_argv, stamp_view, steps, systemd_quote, unsettled, wall_plan)
+    RELAUNCH_PATH, apply_plan, backups, env_without, health, host_plan, plan, plan_adoptions, plan_others,
+    plan_service, relaunch_argv, stamp_view, steps, systemd_quote, unsettled, wall_plan)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import parse_ollama_host
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_servers import SERVERS
 
 DROPIN = "zz-ollama-exposure-toolkit.conf"
 ENV_DIR = "/etc/ollama-exposure-toolkit"
@@ -426,7 +428,7 @@ OPTIONS = {"ollama_bind_address": "127.0.0.1", "ollama_bind_port": 0, "ollama_bi
            "ollama_bind_fix_origins": True, "ollama_bind_origins": [], "ollama_bind_disable_cloud": False,
            "ollama_bind_adopt": False, "ollama_bind_restart": True, "ollama_bind_wait_timeout": 30,
            "ollama_bind_dropin_name": DROPIN, "ollama_bind_env_dir": ENV_DIR,
-           "ollama_bind_backup_dir": "/var/backups/ollama-exposure-toolkit"}
+           "ollama_bind_backup_dir": "/var/backups/ollama-exposure-toolkit", "ollama_bind_other_servers": False}
 
 
 def context(**extra):
@@ -507,3 +509,102 @@ def test_wall_plan_names_the_bad_option(name, value):
     del options["ollama_bind_env_dir"]
     with pytest.raises(ValueError, match="ollama_bind_env_dir"):
         wall_plan(exposed_host(), options, context())
+
+
+# -- other model servers (issue 26, ollama_bind_other_servers) ---------------------------------
+# Fixture servers[] shaped per ollama_info's contract (plugin_utils/ollama_doors.py).
+def other(kind, port, unit=None, possible=True, why=None, key=False, container=None, wide=True, origin="default"):
+    spec = SERVERS[kind]
+    scope = "wildcard" if wide else "loopback"
+    return {"kind": kind, "source": "container" if container else "process", "pid": 77,
+            "unit": unit if unit is not None else (None if container else "%s.service" % kind),
+            "container": container, "image": None, "argv": [kind], "process": kind,
+            "listen": [{"address": "0.0.0.0" if wide else "127.0.0.1", "port": port, "family": "ipv4", "scope": scope}],
+            "bind": {"address": "0.0.0.0" if wide else "127.0.0.1", "port": port, "scope": scope, "exposed": wide,
+                     "origin": origin},
+            "key": {"set": key, "origin": "env" if key else None}, "env": {}, "version": None,
+            "rebind": {"possible": possible, "env": (spec["rebind"] or {}).get("env"),
+                       "value": (spec["rebind"] or {}).get("value"), "why": why}}
+
+
+def others_host(*servers):
+    return dict(exposed_host(), servers=list(servers))
+
+
+def test_other_servers_with_an_env_variable_are_rebound_by_a_dropin():
+    items, refused = plan_others(others_host(other("localai", 8080), other("llama-server", 8081),
+                                             other("tgi", 3000), other("open-webui", 3001)), True)
+    assert refused == []
+    got = dict((i["unit"], i) for i in items)
+    assert got["localai.service"]["env"] == {"LOCALAI_ADDRESS": "127.0.0.1:8080"}
+    assert got["llama-server.service"]["env"] == {"LLAMA_ARG_HOST": "127.0.0.1"}
+    assert got["tgi.service"]["env"] == {"HOSTNAME": "127.0.0.1"}
+    assert got["open-webui.service"]["env"] == {"HOST": "127.0.0.1"}
+    local = got["localai.service"]
+    assert local["dropin"] == "/etc/systemd/system/localai.service.d/" + DROPIN
+    assert local["env_file"] == ENV_DIR + "/localai.service.env"
+    assert local["running"] is True and local["action"] == "rebind" and local["port"] == 8080
+    assert "LocalAI (localai.service) listens beyond loopback without a key" in local["reasons"][0]
+
+
+def test_every_other_server_the_role_cannot_move_is_refused_by_name_with_its_reason():
+    items, refused = plan_others(others_host(
+        other("vllm", 8000, possible=False, why="x"), other("comfyui", 8188), other("rpc-server", 50052),
+        other("lmstudio", 1234),
+        other("localai", 8090, unit="local.service", possible=False, why="its ExecStart passes --address"),
+        other("localai", 8091, container="localai"), other("tgi", 3002, unit=""),
+        other("llama-server", 8092, unit="ollama.service")), True)
+    assert items == []
+    why = dict((r["port"], r["why"]) for r in refused)
+    for kind, port in (("vllm", 8000), ("comfyui", 8188), ("rpc-server", 50052), ("lmstudio", 1234)):
+        assert why[port] == SERVERS[kind]["refuse"], kind
+    assert why[8090] == "its ExecStart passes --address"
+    assert why[8091].startswith("runs in container localai: recreate it with LOCALAI_ADDRESS=127.0.0.1:8091")
+    assert "-p 127.0.0.1:8091:8091" in why[8091]
+    assert "not run by a systemd service unit of its own" in why[3002]
+    assert "not run by a systemd service unit of its own (ollama.service)" in why[8092]
+    names = dict((r["port"], r["name"]) for r in refused)
+    assert names[8000] == "vLLM (vllm.service)" and names[8091] == "LocalAI (container localai)"
+
+
+def test_servers_on_loopback_or_with_a_key_are_not_doors_and_the_opt_in_is_named():
+    host = others_host(other("localai", 8080, wide=False), other("tgi", 3000, key=True), other("open-webui", 3001))
+    items, refused = plan_others(host, True)
+    assert [i["unit"] for i in items] == ["open-webui.service"] and refused == []
+    items, refused = plan_others(host, False)
+    assert items == [] and len(refused) == 1
+    assert refused[0]["why"] == ("ollama_bind_other_servers is off (HOST=127.0.0.1 in a drop-in would move it "
+                                 "to loopback)")
+
+
+def test_wall_plan_rebinds_other_servers_only_with_the_opt_in():
+    host = others_host(other("localai", 8080))
+    off = wall_plan(host, OPTIONS, context())
+    assert off["others"] == [] and [r["kind"] for r in off["others_refused"]] == ["localai"]
+    on = wall_plan(host, dict(OPTIONS, ollama_bind_other_servers="true"), context())
+    assert [i["unit"] for i in on["others"]] == ["localai.service"] and on["apply"] is True
+    # Only another server to move: the role's normal path runs, the fast path does not.
+    quiet = dict(host, services=[])
+    assert wall_plan(quiet, dict(OPTIONS, ollama_bind_other_servers=True), context())["apply"] is True
+    assert wall_plan(quiet, OPTIONS, context())["apply"] is False
+    with pytest.raises(ValueError, match="ollama_bind_other_servers"):
+        wall_plan(host, dict(OPTIONS, ollama_bind_other_servers="maybe"), context())
+    missing = dict(OPTIONS)
+    del missing["ollama_bind_other_servers"]
+    with pytest.raises(ValueError, match="ollama_bind_other_servers"):
+        wall_plan(host, missing, context())
+
+
+def test_the_other_servers_dropin_names_the_toolkits_env_file_last():
+    item = plan_others(others_host(other("localai", 8080)), True)[0][0]
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(os.path.join(ROLE, "templates")), keep_trailing_newline=True)
+    dropin = env.get_template("other-dropin.conf.j2").render(__ollama_bind_item=item)
+    lines = [line for line in dropin.splitlines() if line and not line.startswith("#")]
+    assert lines == ["[Service]", 'Environment="LOCALAI_ADDRESS=127.0.0.1:8080"',
+                     "EnvironmentFile=" + ENV_DIR + "/localai.service.env"]
+    assert "LOCALAI_ADDRESS=127.0.0.1:8080" in env.get_template("service.env.j2").render(__ollama_bind_item=item)
+
+
+def test_the_role_defaults_the_opt_in_off():
+    with open(os.path.join(ROLE, "defaults", "main.yml")) as handle:
+        assert yaml.safe_load(handle)["ollama_bind_other_servers"] is False

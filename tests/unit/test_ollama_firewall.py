@@ -818,3 +818,136 @@ def test_other_listeners_are_reported_without_ollamas_own(monkeypatch):
     assert [(s["address"], s["port"]) for s in found] == [("127.0.0.1", 11434)]
     assert auditor.others == [{"address": "0.0.0.0", "port": 22, "family": "ipv4", "scope": "wildcard"},
                               {"address": "0.0.0.0", "port": 8081, "family": "ipv4", "scope": "wildcard"}]
+
+
+# -- the doors (issue 26): forwarders and other model servers ----------------------------
+# Fixture facts shaped per ollama_info's contract (plugin_utils/ollama_doors.py).
+def wide(port, address="0.0.0.0", family="ipv4"):
+    return {"address": address, "port": port, "family": family, "scope": "wildcard"}
+
+
+NGINX = {"kind": "nginx", "pid": 40, "unit": "nginx.service", "process": "nginx",
+         "listen": [wide(80), wide(80, "::", "ipv6")], "upstream": [{"host": "127.0.0.1", "port": 11434}],
+         "to_model": "ollama", "auth": False,
+         "location": {"file": "/etc/nginx/sites-enabled/default", "line": 12}, "evidence": "proxy_pass"}
+NGINX_AUTH = dict(NGINX, listen=[wide(8443)], auth=True, location={"file": "/etc/nginx/sites-enabled/auth", "line": 4})
+WEBSITE = dict(NGINX, listen=[wide(8088)], upstream=[], to_model=None, auth=None, location=None)
+SOCAT = {"kind": "socat", "pid": 41, "unit": "socat-ollama.service", "process": "socat", "listen": [wide(8081)],
+         "upstream": [{"host": "127.0.0.1", "port": 11434}], "to_model": "ollama", "auth": None, "location": None,
+         "evidence": "socat TCP-LISTEN:8081,fork TCP:127.0.0.1:11434"}
+SSHD = {"kind": "ssh", "pid": 2, "unit": "ssh.service", "process": "sshd", "listen": [wide(22), wide(2222)],
+        "upstream": [{"host": "127.0.0.1", "port": 11434}], "to_model": "ollama", "auth": None, "location": None,
+        "evidence": "GatewayPorts"}
+
+
+def server(kind, port, key=False, container=None, listen=None):
+    return {"kind": kind, "source": "container" if container else "process", "pid": 50, "unit":
+            None if container else "%s.service" % kind, "container": container, "image": None, "argv": [kind],
+            "process": kind, "listen": [wide(port)] if listen is None else listen,
+            "bind": {"address": "0.0.0.0", "port": port, "scope": "wildcard", "exposed": True, "origin": "default"},
+            "key": {"set": key, "origin": "env" if key else None}, "env": {}, "version": None,
+            "rebind": {"possible": False, "env": None, "value": None, "why": "x"}}
+
+
+def door_facts(forwarders=(), servers=(), others=()):
+    found = facts(listeners=[listener(11434, "127.0.0.1")], others=others)
+    found.update(forwarders=list(forwarders), servers=list(servers))
+    return found
+
+
+def test_doors_are_not_closed_without_the_opt_ins():
+    doors = door_facts([NGINX, SOCAT], [server("vllm", 8000)], others=[wide(80), wide(8081), wide(8000)])
+    p = fw.plan(doors, NFT_ONLY)
+    assert p["ports"] == [11434] and p["conflicts"] == {}
+    assert [(d["port"], d["close"]) for d in p["doors"]] == [(80, False), (8000, False), (8081, False)]
+    assert "left open (ollama_firewall_close_forwarders is off)" in p["doors"][0]["why"]
+    assert "left open (ollama_firewall_close_model_servers is off)" in p["doors"][1]["why"]
+
+
+def test_close_forwarders_closes_each_open_forwarder_and_says_why():
+    doors = door_facts([NGINX, NGINX_AUTH, SOCAT, WEBSITE], [server("vllm", 8000)],
+                       others=[wide(80), wide(8081), wide(8443), wide(8088)])
+    p = fw.plan(doors, NFT_ONLY, close_forwarders=True)
+    assert p["ports"] == [80, 8081, 11434]
+    # Another program's socket on a door closed on purpose is no conflict.
+    assert p["conflicts"] == {}
+    why = p["reasons"]["80"][0]
+    for words in ("forwarder nginx", "process nginx", "unit nginx.service", "/etc/nginx/sites-enabled/default:12",
+                  "port 80", "serves ollama without credentials", "ollama_firewall_close_forwarders"):
+        assert words in why
+    assert "socat" in p["reasons"]["8081"][0] and "no credentials the read can see" in p["reasons"]["8081"][0]
+    left = dict((d["port"], d["why"]) for d in p["doors"] if not d["close"])
+    assert "asks for credentials" in left[8443]
+    assert "cannot tell that it forwards to a model" in left[8088] and "ollama_firewall_close_ports" in left[8088]
+    assert "ollama_firewall_close_model_servers is off" in left[8000]
+    assert "tcp dport { 80, 8081, 11434 } drop" in p["nftables"]
+    assert {"rule": "deny", "port": "80", "from_ip": "any"} in p["ufw_rules"]
+    assert 'rule port port="8081" protocol="tcp" drop' in p["rich_rules"]
+    assert any(r["line"].endswith("--dport 80 -j DROP") for r in p["iptables"]["ipv6"])
+
+
+def test_close_model_servers_closes_servers_without_a_key_and_open_webui():
+    doors = door_facts([NGINX], [server("vllm", 8000), server("tgi", 3000, key=True), server("open-webui", 3001),
+                                 server("localai", 8080, listen=[])])
+    p = fw.plan(doors, NFT_ONLY, close_model_servers=True)
+    # LocalAI configured wide but not listening now: its next start is closed too.
+    assert p["ports"] == [3001, 8000, 8080, 11434]
+    assert "server vllm (process vllm, unit vllm.service) on port 8000 serves vllm without credentials" \
+        in p["reasons"]["8000"][0]
+    assert "with no credentials the read can see" in p["reasons"]["3001"][0]
+    assert [d["close"] for d in p["doors"] if d["port"] == 3000] == [False]
+    assert "80" not in p["reasons"]
+
+
+def test_the_ssh_port_and_the_fronts_port_are_never_closed_as_doors():
+    doors = door_facts([SSHD, dict(NGINX, listen=[wide(11443)])], [server("vllm", 2200)])
+    p = fw.plan(doors, NFT_ONLY, close_forwarders=True, close_model_servers=True, ssh_port=2200)
+    assert p["ports"] == [2222, 11434]
+    left = dict((d["port"], d["why"]) for d in p["doors"] if not d["close"])
+    assert "the SSH port is never closed" in left[22] and "the SSH port is never closed" in left[2200]
+    assert "the front's port" in left[11443]
+    # Without the front its port is a door like another.
+    assert 11443 in fw.plan(doors, NFT_ONLY, close_forwarders=True, ssh_port=2200, front_enabled=False)["ports"]
+
+
+def test_close_ports_closes_whatever_listens_there():
+    p = fw.plan(door_facts(others=[wide(9000)]), NFT_ONLY, close_ports=[9000, "9001", 9000])
+    assert p["ports"] == [9000, 9001, 11434] and p["conflicts"] == {}
+    assert p["reasons"]["9000"] == ["ollama_firewall_close_ports"]
+    assert p["close"] == {"forwarders": False, "model_servers": False, "ports": [9000, 9001]}
+    # ollama_firewall_ports, as before: another program's port is a conflict, left open.
+    assert fw.plan(door_facts(others=[wide(9000)]), NFT_ONLY, ports=[9000])["conflicts"] == {"9000": ["0.0.0.0"]}
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"close_ports": [22]}, "refused: ollama_firewall_close_ports holds 22, the SSH port"),
+    ({"close_ports": [2222], "ssh_port": 2222}, "ollama_firewall_close_ports holds 2222"),
+    ({"close_ports": [11443]}, "ollama_firewall_close_ports holds 11443, the front's port"),
+    ({"close_ports": [0]}, "ollama_firewall_close_ports: 0 is not a TCP port"),
+    ({"close_ports": ["http"]}, "ollama_firewall_close_ports: 'http' is not a TCP port"),
+    ({"close_ports": [True]}, "ollama_firewall_close_ports: True is not a TCP port"),
+    ({"close_ports": "8000"}, "ollama_firewall_close_ports must be a list"),
+    ({"close_forwarders": "maybe"}, "ollama_firewall_close_forwarders must be a boolean"),
+    ({"close_model_servers": 3}, "ollama_firewall_close_model_servers must be a boolean"),
+])
+def test_bad_door_input_names_the_variable(kwargs, words):
+    with pytest.raises(ValueError) as err:
+        fw.plan(door_facts([NGINX]), NFT_ONLY, **kwargs)
+    assert words in str(err.value)
+
+
+def test_door_opt_ins_take_what_extra_vars_give():
+    p = fw.plan(door_facts([NGINX], [server("vllm", 8000)]), NFT_ONLY, close_forwarders="true",
+                close_model_servers="no")
+    assert p["ports"] == [80, 11434]
+
+
+def test_a_door_in_a_container_is_closed_in_docker_user_too_and_stays_after_a_republish():
+    p = fw.plan(door_facts([], [server("vllm", 8000, container="vllm")]), NFT_ONLY, close_model_servers=True)
+    assert p["ports"] == [8000, 11434]
+    assert [(d["port"], d["container"], d.get("door")) for d in p["docker"]] == [(8000, "vllm", True)]
+    assert any("--ctorigdstport 8000" in r for r in p["docker_user_rules"]["ipv4"])
+    kept = fw.drop_republished(p, door_facts(), ["ollama"])
+    assert [d["port"] for d in kept["docker"]] == [8000] and kept["ports"] == [8000, 11434]
+    assert fw.plan(door_facts([], [server("vllm", 8000, container="vllm")]), NFT_ONLY, close_model_servers=True,
+                   docker_user=False)["docker"] == []

@@ -97,6 +97,110 @@ def test_ollama_port_was_open_and_is_closed_from_outside(host, lab):
         assert answers(host, lab, port) == {"ipv4": "000", "ipv6": "000"}
 
 
+# -- the doors (issue 26): a port of another program closed on purpose ---------------------
+def door_status(host, lab, port, family):
+    """HTTP status of ``GET /v1/models`` on the door from the scanner (000: no answer)."""
+    answer = scanner(host).run("curl -s -o /dev/null -m 2 -w '%%{http_code}' http://%s:%s/v1/models"
+                               % (addresses(lab)[family], port))
+    return answer.stdout.strip()
+
+
+def doors_before(lab, port):
+    with open(os.path.join(EPHEMERAL, "doors-before.json")) as handle:
+        before = json.load(handle)
+    return dict((family, before["%s:%s:%s" % (lab["inventory_hostname"], port, family)]) for family in FAMILIES)
+
+
+def door_plan(lab):
+    """The firewall plan's doors of the host (converge.yml wrote them)."""
+    with open(os.path.join(EPHEMERAL, "doors-%s.json" % lab["inventory_hostname"])) as handle:
+        return json.load(handle)
+
+
+def test_a_door_listed_in_close_ports_was_open_and_is_closed(host, lab):
+    """ollama_firewall_close_ports: a plain listener of another program (no
+    conflict left open), closed over IPv4 and IPv6; loopback still reaches it."""
+    port = lab.get("fw_door_port")
+    if not port:
+        pytest.skip("no door on this host")
+    before = doors_before(lab, port)
+    assert "000" not in before.values(), before  # it answered over both families before
+    assert port in door_plan(lab)["ports"]
+    assert dict((family, door_status(host, lab, port, family)) for family in FAMILIES) == {"ipv4": "000",
+                                                                                           "ipv6": "000"}
+    assert host.run("curl -s -o /dev/null -m 2 -w '%%{http_code}' http://127.0.0.1:%d/" % port).stdout == "200"
+
+
+def test_a_model_server_without_a_key_is_closed_through_close_model_servers(host, lab):
+    """ollama_firewall_close_model_servers: the stand-in vLLM (every address,
+    no key), found by the host read as a server (ollama_info's servers[]),
+    closed over IPv4 and IPv6, its reason naming the door and the opt-in."""
+    port = lab.get("fw_server_port")
+    if not port:
+        pytest.skip("no other model server on this host")
+    assert doors_before(lab, port) == {"ipv4": "200", "ipv6": "200"}  # its model list, without a key
+    plan = door_plan(lab)
+    if not plan["read_servers"]:
+        pytest.skip("the host read (ollama_info) does not list servers[] yet: the door cannot be named")
+    doors = [d for d in plan["doors"] if d["port"] == port]
+    assert [(d["category"], d["kind"], d["close"]) for d in doors] == [("server", "vllm", True)], plan["doors"]
+    assert "ollama_firewall_close_model_servers" in doors[0]["why"] and "vllm" in doors[0]["why"]
+    assert port in plan["ports"]
+    assert dict((family, door_status(host, lab, port, family)) for family in FAMILIES) == {"ipv4": "000",
+                                                                                           "ipv6": "000"}
+    assert host.run("curl -s -o /dev/null -m 2 -w '%%{http_code}' http://127.0.0.1:%d/v1/models" % port).stdout == "200"
+
+
+def bind_others(*extra):
+    """molecule/firewall/bind-others.yml: the bind role with ollama_bind_other_servers on the stand-in LocalAI."""
+    cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(HERE, "..", "bind-others.yml")]
+    for item in extra:
+        cmd += ["-e", item]
+    return subprocess.run(cmd, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+
+
+def localai_sockets(host, port):
+    return sorted(line.split()[3] for line in host.check_output("ss -Htln 'sport = :%d'" % port).splitlines())
+
+
+def test_bind_moves_another_model_server_to_loopback_and_rollback_puts_it_back(host, lab):
+    """ollama_bind_other_servers: the stand-in LocalAI (LOCALAI_ADDRESS=:PORT
+    in its unit) answered over IPv4 and IPv6; the role's drop-in moves it to
+    127.0.0.1 (its environment file wins over the unit's Environment=), a
+    second run changes nothing, the rollback puts it back on every address."""
+    port = lab.get("fw_localai_port")
+    if not port:
+        pytest.skip("no stand-in LocalAI on this host")
+    if not host.file("/usr/local/bin/local-ai").exists:
+        pytest.skip("the lab was prepared without the stand-in LocalAI")
+    dropin = "/etc/systemd/system/localai.service.d/zz-ollama-exposure-toolkit.conf"
+    assert doors_before(lab, port) == {"ipv4": "200", "ipv6": "200"}
+    assert localai_sockets(host, port) == ["*:%d" % port]
+    first = bind_others()
+    assert first.returncode == 0, first.stdout[-3000:]
+    assert "FW-BIND-READ" in first.stdout
+    assert recap_changed(first.stdout, lab["inventory_hostname"]) > 0
+    assert localai_sockets(host, port) == ["127.0.0.1:%d" % port]
+    assert dict((family, door_status(host, lab, port, family)) for family in FAMILIES) == {"ipv4": "000",
+                                                                                           "ipv6": "000"}
+    assert host.run("curl -s -o /dev/null -m 2 -w '%%{http_code}' http://127.0.0.1:%d/v1/models" % port).stdout == "200"
+    assert "LOCALAI_ADDRESS=127.0.0.1:%d" % port in host.file(dropin).content_string
+    assert host.file("/var/backups/ollama-exposure-toolkit/localai.service/state.json").exists
+    again = bind_others()
+    assert again.returncode == 0 and recap_changed(again.stdout, lab["inventory_hostname"]) == 0, again.stdout[-3000:]
+    back = bind_others("fw_bind_rollback=true")
+    assert back.returncode == 0, back.stdout[-3000:]
+    assert not host.file(dropin).exists
+    assert not host.file("/var/backups/ollama-exposure-toolkit/localai.service").exists
+    for _ in range(10):
+        if localai_sockets(host, port) == ["*:%d" % port]:
+            break
+        time.sleep(1)
+    assert localai_sockets(host, port) == ["*:%d" % port]
+    assert dict((family, door_status(host, lab, port, family)) for family in FAMILIES) == {"ipv4": "200",
+                                                                                           "ipv6": "200"}
+
+
 # -- the toolkit's own probe from the scanner (issue 25, item 9) -----------------------------
 _PROBE_AFTER = []
 
@@ -499,6 +603,8 @@ BAD_INPUT = [
     ("fw-nftables", ['{"ollama_firewall_front_sources": ["10.0.0.300/8"], "ollama_firewall_ports": [70000]}'],
      ["ollama_firewall_front_sources", "ollama_firewall_ports"]),
     ("fw-nftables", ["ollama_firewall_backend=pf"], ["ollama_firewall_backend"]),
+    ("fw-nftables", ['{"ollama_firewall_close_ports": [22, 70000]}'],
+     ["ollama_firewall_close_ports: 70000 is not a TCP port", "refused: ollama_firewall_close_ports holds 22"]),
     ("fw-nftables", ["ollama_firewall_backend=firewalld"], ["ollama_firewall_backend=firewalld", "not running"]),
     ("fw-docker", ["ollama_firewall_backend=ufw"], ["ollama_firewall_backend=ufw", "ufw is not installed"]),
     ("fw-docker", ["ollama_firewall_docker_republish=maybe"], ["ollama_firewall_docker_republish"]),

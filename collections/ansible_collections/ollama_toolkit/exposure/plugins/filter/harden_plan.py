@@ -16,6 +16,8 @@ description:
   - C(harden_options) - the walls' options an operator set, as one digest.
   - C(harden_rollout_errors) - the rollout variables checked, each error naming its variable.
   - C(harden_probe_reuse), C(harden_skipped), C(harden_cloud_on) - what the report after and the summary need.
+  - C(harden_open_doors) - after the walls, the doors (forwarders, other model servers) still handing out a model
+    without credentials, each named with the setting that would close it (issue 26).
 positional: report, context
 options:
   _input:
@@ -84,8 +86,14 @@ def harden_cloud_on(hosts, hostvars):
                                               for h in hosts or []))
 
 
+def harden_open_doors(facts, probe, closed=None):
+    return _call(ollama_harden.open_doors, facts, probe, list(closed or []))
+
+
 class FilterModule(object):
     def filters(self):
         return {"harden_plan": harden_plan, "harden_record": harden_record, "harden_options": harden_options,
                 "harden_rollout_errors": harden_rollout_errors, "harden_probe_reuse": harden_probe_reuse,
-                "harden_skipped": harden_skipped, "harden_cloud_on": harden_cloud_on}
+                "harden_skipped": harden_skipped, "harden_cloud_on": harden_cloud_on,
+                "harden_open_doors": harden_open_doors}
+

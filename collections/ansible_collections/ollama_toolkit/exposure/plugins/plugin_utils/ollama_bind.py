@@ -26,9 +26,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_cloud import env_bool
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import (
     DEFAULT_PORT, bind_exposed, is_exposed_scope, join_host_port, origins_wildcards)
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_servers import SERVERS
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_wall import check_context, stamp
 
 ACTION_NONE = "none"
@@ -442,6 +445,95 @@ def stamp_view(items):
     return [dict((key, item.get(key)) for key in STAMP_KEYS) for item in items or []]
 
 
+# -- Other model servers (issue 26, ollama_bind_other_servers) -------------------------------
+# A unit name the role may write a drop-in directory for.
+UNIT_NAME = re.compile(r"^[A-Za-z0-9:_.@\\-]+\.service\Z")
+
+
+def _server_exposed(srv):
+    """The read's decision: configured to listen beyond loopback, or listening there now."""
+    return bool((srv.get("bind") or {}).get("exposed")) or any(
+        is_exposed_scope(sock.get("scope")) for sock in srv.get("listen") or [])
+
+
+def _server_port(srv, spec):
+    for port in [(srv.get("bind") or {}).get("port")] + [s.get("port") for s in srv.get("listen") or []]:
+        if isinstance(port, int) and not isinstance(port, bool) and 0 < port < 65536:
+            return port
+    return spec.get("port")
+
+
+def _server_name(srv, spec):
+    where = srv.get("unit") or (srv.get("container") and "container %s" % srv["container"]) or (
+        "pid %s" % srv.get("pid"))
+    return "%s (%s)" % (spec.get("title") or srv.get("kind"), where)
+
+
+def plan_others(facts, enabled, dropin_name="zz-ollama-exposure-toolkit.conf", env_dir="/etc/ollama-exposure-toolkit"):
+    """The other model servers of the host's read (ollama_info's ``servers``)
+    that listen, or are configured to listen, beyond loopback without a key:
+    ``(items, refused)``.
+
+    ``items``: those the role rebinds to loopback (with ``enabled``:
+    ollama_bind_other_servers), each run by a systemd unit whose kind has a
+    ``rebind`` variable (module_utils/ollama_servers.py) and whose
+    ``ExecStart`` does not pass the bind flag (the read's
+    ``rebind.possible``): a drop-in of the unit names an environment file
+    of the toolkit's setting that variable (read after the unit's own, so it
+    wins), {unit, kind, title, port, env: {VAR: value}, listen, dropin,
+    env_file, running, action: rebind, reasons}. ``refused``: every other one,
+    by name, with ``why`` (SERVERS[kind].refuse, or the read's
+    ``rebind.why``, or what stands in the way; or that the opt-in is off).
+    A server whose key is set is no door: neither list.
+    """
+    items, refused, seen = [], [], set()
+    facts = facts if isinstance(facts, dict) else {}
+    ollama_units = set(svc.get("name") for svc in facts.get("services") or [])
+    for srv in facts.get("servers") or []:
+        kind = srv.get("kind")
+        spec = SERVERS.get(kind) or {}
+        if not _server_exposed(srv) or (srv.get("key") or {}).get("set"):
+            continue
+        name = _server_name(srv, spec)
+        port = _server_port(srv, spec)
+        rebind = srv.get("rebind") or {}
+        unit = srv.get("unit")
+        why = None
+        if not spec:
+            why = "unknown kind %r: left to the operator" % (kind,)
+        elif not spec.get("rebind"):
+            why = spec.get("refuse") or rebind.get("why") or "no setting the toolkit can change"
+        elif srv.get("source") == "container" or srv.get("container"):
+            why = ("runs in container %s: recreate it with %s=%s or publish its port on 127.0.0.1 "
+                   "(-p 127.0.0.1:%s:%s)" % (srv.get("container"), spec["rebind"]["env"],
+                                             spec["rebind"]["value"].format(port=port), port, port))
+        elif not unit or not UNIT_NAME.match(str(unit)) or unit in ollama_units:
+            why = "not run by a systemd service unit of its own (%s): left to the operator" % (unit or "no unit")
+        elif not rebind.get("possible"):
+            why = rebind.get("why") or "its unit's ExecStart sets the address (%s)" % ", ".join(spec.get("bind_flags") or [])
+        elif not enabled:
+            why = "ollama_bind_other_servers is off (%s=%s in a drop-in would move it to loopback)" % (
+                spec["rebind"]["env"], spec["rebind"]["value"].format(port=port))
+        elif unit in seen:
+            continue
+        if why:
+            refused.append({"name": name, "kind": kind, "unit": unit, "container": srv.get("container"),
+                            "port": port, "why": why})
+            continue
+        seen.add(unit)
+        variable = rebind.get("env") or spec["rebind"]["env"]
+        value = rebind.get("value") if rebind.get("value") and "{" not in str(rebind.get("value")) else (
+            spec["rebind"]["value"].format(port=port))
+        items.append({
+            "unit": unit, "kind": kind, "title": spec.get("title") or kind, "port": port,
+            "env": {variable: value}, "listen": "%s=%s" % (variable, value),
+            "dropin": dropin_path(unit, dropin_name), "env_file": env_file_path(env_dir, unit),
+            "running": bool(srv.get("pid")), "action": ACTION_REBIND,
+            "reasons": ["%s listens beyond loopback without a key (%s)" % (
+                name, (srv.get("bind") or {}).get("origin") or "listening")]})
+    return items, refused
+
+
 # -- The wall's plan (the contract of plugin_utils/ollama_wall.py) ---------------------------
 
 # The stamp the role writes after a rebind, read back by the audit.
@@ -450,7 +542,7 @@ STAMP_NAME = "ollama_bind"
 STAMP_VERSION = 1
 # Every option wall_plan reads (ollama_bind_<name>), as the role's defaults set them.
 OPTIONS = ("address", "port", "services", "fix_origins", "origins", "disable_cloud", "adopt", "dropin_name",
-           "env_dir", "backup_dir")
+           "env_dir", "backup_dir", "other_servers")
 _TRUE = ("true", "yes", "on", "1", "y", "t")
 _FALSE = ("false", "no", "off", "0", "n", "f", "")
 
@@ -492,7 +584,7 @@ def options_of(options):
             "origins": _names(options, "origins"), "fix_origins": _flag(options, "fix_origins"),
             "no_cloud": _flag(options, "disable_cloud"), "adopt": _flag(options, "adopt"),
             "dropin_name": str(options["ollama_bind_dropin_name"]), "env_dir": str(options["ollama_bind_env_dir"]),
-            "backup_dir": str(options["ollama_bind_backup_dir"])}
+            "backup_dir": str(options["ollama_bind_backup_dir"]), "other_servers": _flag(options, "other_servers")}
 
 
 def left_by_hand(facts, adopt):
@@ -522,6 +614,9 @@ def wall_plan(facts, options, context):
       role rebound already: the normal path would write the same files and
       restart nothing, so nothing is read or written;
     * ``apply``: the normal path runs (something to do, not in place);
+    * ``others``, ``others_refused``: the other model servers rebound to
+      loopback (ollama_bind_other_servers) and those left, each with its
+      reason (``plan_others``);
     * ``settled``: nothing is left to report each run (no ``left``).
     """
     opts = options_of(options)
@@ -531,14 +626,18 @@ def wall_plan(facts, options, context):
                       no_cloud=opts["no_cloud"])
     plan_steps = steps(items, opts["backup_dir"])
     rebind = plan_steps["rebind"]
+    others, refused = plan_others(facts, opts["other_servers"], opts["dropin_name"], opts["env_dir"])
     made = stamp(STAMP_NAME, STAMP_VERSION, {"vars": dict(options), "plan": stamp_view(rebind)}, facts, context,
                  stampable=bool(rebind), files=[i["env_file"] for i in rebind] + [i["dropin"] for i in rebind],
                  units=[i["unit"] for i in rebind], prefix="OLLAMA-BIND")
     changes = [i for i in items if i.get("action") != ACTION_NONE]
-    in_place = bool(made["in_place"] and changes
+    # Another server to rebind is work the stamp does not cover.
+    in_place = bool(made["in_place"] and changes and not others
                     and all(i["action"] == ACTION_REBIND and i.get("dropin_existed") for i in changes))
     made["in_place"] = in_place
     left = left_by_hand(facts, opts["adopt"])
     return {"wall": "bind", "services": items, "steps": plan_steps, "left": left, "stamp": made,
-            "in_place": in_place, "apply": bool(plan_steps["todo"] or plan_steps["adopt"]) and not in_place,
+            "in_place": in_place,
+            "apply": bool(plan_steps["todo"] or plan_steps["adopt"] or others) and not in_place,
+            "others": others, "others_refused": refused,
             "settled": not left}

@@ -27,6 +27,7 @@ import posixpath
 
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils import ollama_docker_republish as docker
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils import ollama_wall as wall
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_doors import host_doors
 
 BACKENDS = ("nftables", "iptables", "ufw", "firewalld")
 TABLE = "ollama_exposure_toolkit"
@@ -169,6 +170,71 @@ def conflicts(ports, facts, ignore=()):
     return found
 
 
+# -- doors (issue 26) -----------------------------------------------------------------
+# The opt-in of each door category: (variable, what the door is).
+DOOR_OPT_IN = {"forwarder": "ollama_firewall_close_forwarders", "server": "ollama_firewall_close_model_servers"}
+
+
+def _door_name(door):
+    """``nginx (process nginx, unit nginx.service, /etc/nginx/sites-enabled/x:3)``: who answers on a door."""
+    where = []
+    if door.get("process"):
+        where.append("process %s" % door["process"])
+    if door.get("unit"):
+        where.append("unit %s" % door["unit"])
+    if door.get("container"):
+        where.append("container %s" % door["container"])
+    location = door.get("location") or {}
+    if location.get("file"):
+        where.append("%s:%s" % (location["file"], location.get("line")) if location.get("line") else location["file"])
+    return "%s%s" % (door.get("kind") or "unknown", " (%s)" % ", ".join(where) if where else "")
+
+
+def door_decisions(facts, close_forwarders=False, close_model_servers=False, ssh_port=22, front_port=None):
+    """Each door of the host (plugin_utils/ollama_doors.py: host_doors) with
+    the firewall's decision: the door plus ``close`` (bool) and ``why`` (the
+    reason either way, naming the variable that decides).
+
+    A door is closed when its category's opt-in is on
+    (``ollama_firewall_close_forwarders``, ``ollama_firewall_close_model_servers``)
+    and the read does not show it asking for credentials (``credentials`` is
+    not True). A forwarder is closed only where the read says it forwards to
+    a model (``to_model``): a web server whose upstream the read cannot tell
+    is left, named (``ollama_firewall_close_ports`` closes it). Never closed:
+    the SSH port (``ollama_firewall_ssh_port``, and 22) and the front's port
+    (``front_port``, when the front is enabled)."""
+    decided = []
+    for door in host_doors(facts if isinstance(facts, dict) else {}):
+        port = _port(door.get("port"))
+        if port is None:
+            continue
+        door = dict(door, port=port)
+        category = door.get("category")
+        variable = DOOR_OPT_IN.get(category)
+        name = "%s %s" % (category, _door_name(door))
+        model = door.get("to_model") or ("a model" if category == "server" else None)
+        close = False
+        if port in (ssh_port, 22):
+            why = "%s on port %d: the SSH port is never closed (ollama_firewall_ssh_port)" % (name, port)
+        elif front_port is not None and port == front_port:
+            why = "%s on port %d: the front's port (ollama_firewall_front_port) is not closed" % (name, port)
+        elif door.get("credentials") is True:
+            why = "%s on port %d asks for credentials: not a door to close" % (name, port)
+        elif category == "forwarder" and not door.get("to_model"):
+            why = ("%s on port %d: the read cannot tell that it forwards to a model: left open "
+                   "(list the port in ollama_firewall_close_ports to close it)" % (name, port))
+        elif not variable:
+            why = "%s on port %d: unknown door category %r, left open" % (name, port, category)
+        else:
+            credentials = "without credentials" if door.get("credentials") is False else "with no credentials the read can see"
+            why = "%s on port %d serves %s %s" % (name, port, model, credentials)
+            close = as_bool(close_forwarders if category == "forwarder" else close_model_servers) is True
+            why += ": %s" % variable if close else ": left open (%s is off)" % variable
+        door.update(close=close, why=why)
+        decided.append(door)
+    return decided
+
+
 # -- validation ---------------------------------------------------------------------
 def _count(value, name, low, high):
     """``value`` as an int in [low, high] (an int or its digits: -e gives
@@ -295,7 +361,8 @@ def choose_backend(requested, state, ufw_enable=False, install=False):
 def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_port=11443, front_sources=None,
          ssh_port=22, docker_user=True, ufw_enable=False, ssh_allow=False, docker_republish=False,
          install=False, before=None, state_file=None,
-         firewalld_zone="", front_conn_limit=64, front_conn_limit_ipv6_prefix=64, front_conn_limit_exempt=None):
+         firewalld_zone="", front_conn_limit=64, front_conn_limit_ipv6_prefix=64, front_conn_limit_exempt=None,
+         close_forwarders=False, close_model_servers=False, close_ports=None):
     """The host's firewall plan, or ValueError naming every bad variable.
 
     Keys: backend, install (packages the role installs first, with
@@ -330,6 +397,16 @@ def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_por
     userland proxy (docker-proxy on ``[::]:PORT``) answers - goes through
     INPUT. DNATed traffic never reaches INPUT, so that rule changes nothing
     for it.
+
+    The doors (issue 26): ``doors`` lists every door of the host's read with
+    the decision (``close``) and its reason (``why``, see door_decisions);
+    the ports of those closed join ``ports`` with that reason, and so does
+    each port of ``close_ports`` (ollama_firewall_close_ports, closed
+    whatever listens there). Another program's socket on a door port
+    closed on purpose is not a conflict. A door of a Docker container (or
+    docker-proxy) also gets its DOCKER-USER rule (``docker``, ``door``
+    true). The SSH port and the front's port are never closed: listed in
+    ``close_ports`` they are refused, naming the variable.
     """
     errors = []
     republish = as_bool(docker_republish)
@@ -339,8 +416,27 @@ def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_por
     install_flag = as_bool(install)
     if install_flag is None:
         errors.append("ollama_firewall_install must be a boolean (true or false), got %r" % (install,))
+    close_fw = as_bool(close_forwarders)
+    if close_fw is None:
+        errors.append("ollama_firewall_close_forwarders must be a boolean (true or false), got %r"
+                      % (close_forwarders,))
+    close_srv = as_bool(close_model_servers)
+    if close_srv is None:
+        errors.append("ollama_firewall_close_model_servers must be a boolean (true or false), got %r"
+                      % (close_model_servers,))
     facts = facts if isinstance(facts, dict) else {}
     state = state if isinstance(state, dict) else {}
+    close = []
+    close_ports = [] if close_ports is None else close_ports
+    if not isinstance(close_ports, (list, tuple)):
+        errors.append("ollama_firewall_close_ports must be a list of TCP ports 1-65535, got %r" % (close_ports,))
+    else:
+        for value in close_ports:
+            port = _port(value)
+            if port is None:
+                errors.append("ollama_firewall_close_ports: %r is not a TCP port 1-65535" % (value,))
+            elif port not in close:
+                close.append(port)
     extra = []
     ports = [] if ports is None else ports
     if not isinstance(ports, (list, tuple)):
@@ -372,6 +468,12 @@ def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_por
     chosen, problem = choose_backend(backend, state, ufw_enable, install=bool(install_flag))
     if problem:
         errors.append(problem)
+    if sport is not None and sport in close:
+        errors.append("refused: ollama_firewall_close_ports holds %d, the SSH port Ansible uses "
+                      "(ollama_firewall_ssh_port): closing it would cut this connection" % sport)
+    if front_enabled and fport is not None and fport in close:
+        errors.append("ollama_firewall_close_ports holds %d, the front's port (ollama_firewall_front_port): "
+                      "the front must stay reachable" % fport)
     if errors:
         raise ValueError("; ".join(errors))
 
@@ -396,6 +498,22 @@ def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_por
     if front_enabled and fport == sport and not all(nets[f] == [ANYWHERE[f]] for f in nets):
         raise ValueError("refused: ollama_firewall_front_port=%d is the SSH port Ansible uses and "
                          "ollama_firewall_front_sources would restrict it" % fport)
+    # The doors the operator opted in to close, and the ports listed by
+    # hand: closed whatever program listens there (no conflict).
+    doors = door_decisions(facts, close_fw, close_srv, sport, fport if front_enabled else None)
+    for door in doors:
+        if door["close"]:
+            found.setdefault(door["port"], []).append(door["why"])
+            clash.pop(door["port"], None)
+            if docker_user and (door.get("container") or door.get("kind") == "docker-proxy") \
+                    and not any(d["port"] == door["port"] for d in published):
+                # Docker's DNAT bypasses INPUT: DOCKER-USER closes it too.
+                published.append({"port": door["port"], "container": door.get("container") or door.get("kind"),
+                                  "private_port": None, "ip": "", "door": True})
+    for port in close:
+        found.setdefault(port, []).append("ollama_firewall_close_ports")
+        clash.pop(port, None)
+    published.sort(key=lambda d: d["port"])
     ufw = {"enable": False, "ssh_allow": False, "enable_unit": False}
     if chosen == "ufw":
         ufw_state = state.get("ufw") or {}
@@ -438,6 +556,8 @@ def plan(facts, state, backend="auto", ports=None, front_enabled=True, front_por
         "docker_state_file": docker_state_file(state_file) if state_file else None,
         "republish": [],
         "republish_refused": [],
+        "doors": doors,
+        "close": {"forwarders": bool(close_fw), "model_servers": bool(close_srv), "ports": sorted(close)},
     })
 
 
@@ -450,6 +570,10 @@ def drop_republished(p, facts, names):
     facts["containers"] = [c for c in facts.get("containers") or [] if c.get("name") not in names]
     new = dict(p)
     new["docker"] = docker_ports(facts) if p.get("docker_user") else []
+    # A door's DOCKER-USER rule (another program's container) stays.
+    new["docker"] = sorted(new["docker"] + [d for d in p.get("docker") or [] if d.get("door")
+                                            and not any(k["port"] == d["port"] for k in new["docker"])],
+                           key=lambda d: d["port"])
     # Their INPUT rules go too, unless the port is an Ollama port for
     # another reason (or still published by another container).
     kept = set(d["port"] for d in new["docker"])
@@ -799,7 +923,8 @@ NFT_CONF = "/etc/nftables.conf"
 # option name (without ollama_firewall_) -> plan()'s keyword
 OPTIONS = ("backend", "ports", "front_enabled", "front_port", "front_sources", "front_conn_limit",
            "front_conn_limit_ipv6_prefix", "front_conn_limit_exempt", "ssh_port", "docker_user", "ufw_enable",
-           "ssh_allow", "docker_republish", "install", "firewalld_zone", "state_file")
+           "ssh_allow", "docker_republish", "install", "firewalld_zone", "state_file",
+           "close_forwarders", "close_model_servers", "close_ports")
 REQUIRED_OPTIONS = OPTIONS + ("nft_file",)
 
 

@@ -12,7 +12,9 @@ tests/unit/test_ollama_harden.py).
   (``untouched``: harden.json and every wall's stamp it counts on show
   nothing moved and the inputs are the same);
 - ``record``: after the walls and the audit again, whether harden.json is
-  written and which walls' stamps it counts on (``expects``).
+  written and which walls' stamps it counts on (``expects``);
+- ``open_doors``: after the walls, the doors (issue 26) still handing out a
+  model without credentials, each named with the setting that would close it.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,6 +24,8 @@ __metaclass__ = type
 import hashlib
 import re
 
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_servers import SERVERS
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_doors import host_doors
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_front import credential_entries
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_stamp import (
     digest, read_view, unchanged)
@@ -108,7 +112,10 @@ def host_plan(facts, report, context):
             "no_front_why": None if not want_front or blocked or (ollama and facts.get("systemd")) else (
                 "no Ollama service, process or container to front" if not ollama
                 else "no systemd to run nginx as a service (the firewall closes the port instead)"),
-            "firewall": boolean(context.get("firewall", False), "harden_firewall") and ollama,
+            # The firewall also closes doors (issue 26): a host with only another
+            # model server or a forwarder gets it too.
+            "firewall": boolean(context.get("firewall", False), "harden_firewall") and (
+                ollama or (not blocked and bool(host_doors(facts)))),
             "probe_before": ((report or {}).get("probe") or {}).get(host) or {},
             "inputs": inputs, "untouched": untouched,
             "digests": {"options": context["options"], "toolkit": context["toolkit"]}}
@@ -178,3 +185,86 @@ def cloud_on(hosts):
 
 
 __all__ = ["rollout_errors", "options_digest", "host_plan", "record", "probe_reuse", "skipped", "cloud_on"]
+
+
+# -- the doors after the walls (issue 26) ------------------------------------------------------
+# A probe result that proves a port open: a model list or an inference
+# route answered without credentials (``open``), or the states that say so.
+OPEN_STATES = ("exposed", "model_open")
+
+
+def _door_fix(door):
+    """The settings that would close a door, from its kind (module_utils/ollama_servers.py)."""
+    kind = door.get("kind")
+    if door.get("category") == "forwarder":
+        where = door.get("location") or {}
+        at = (" (%s:%s)" % (where.get("file"), where.get("line")) if where.get("line") else " (%s)" % where.get("file")) \
+            if where.get("file") else ""
+        return ("ask for credentials in front of it%s (nginx auth_basic, the toolkit's front) or listen on "
+                "loopback only; or ollama_firewall_close_forwarders=true with harden_firewall=true" % at)
+    spec = SERVERS.get(kind) or {}
+    fixes = []
+    if kind == "open-webui":
+        fixes.append("WEBUI_AUTH=True, ENABLE_SIGNUP=false, DEFAULT_USER_ROLE=pending")
+    if spec.get("rebind"):
+        value = spec["rebind"]["value"].format(port=door.get("port"))
+        fixes.append("%s=%s (ollama_bind_other_servers=true)" % (spec["rebind"]["env"], value))
+    elif spec.get("refuse"):
+        fixes.append(spec["refuse"])
+    keys = list(spec.get("key_flags") or []) + list(spec.get("key_env") or [])
+    if keys:
+        fixes.append("a key (%s)" % " / ".join(keys))
+    fixes.append("ollama_firewall_close_model_servers=true with harden_firewall=true")
+    return "; or ".join(fixes)
+
+
+def _closed_by_rules(facts, port):
+    """The host's read shows the toolkit's rules closing ``port`` over both families."""
+    rules = ((facts or {}).get("firewall") or {}).get("input") or {}
+    return all(str(port) in (rules.get(family) or {}) for family in ("ipv4", "ipv6"))
+
+
+def open_doors(facts, probe, closed=()):
+    """The doors of the host (plugin_utils/ollama_doors.py: host_doors, from
+    the read after the walls) that still hand out a model without
+    credentials: [{port, kind, category, process, unit, evidence, fix}].
+
+    ``probe``: the outside probe of the host after the walls (the report's
+    ``probe[host]``: {state, results}). A door the probe reached on its port
+    is open when a result says so (``open``, or state exposed / model_open)
+    and not otherwise (401/403, silence): only true failures. A door the
+    probe did not try is judged by the read: open where it shows no
+    credentials at all (``credentials`` false: a forwarder to a model without
+    auth, a server without a key) and the toolkit's rules do not close its
+    port (the read's ``firewall.input``, or ``closed``: the ports the
+    firewall wall's plan of this run closes); a door whose credentials the
+    read cannot tell (Open WebUI's accounts, a forwarder's unknown upstream)
+    is left to the probe.
+    """
+    shut = set(p for p in (closed or []) if isinstance(p, int))
+    results = [r for r in ((probe or {}).get("results") or []) if isinstance(r, dict)]
+    found = []
+    for door in host_doors(facts or {}):
+        if door.get("credentials") is True:
+            continue
+        port = door.get("port")
+        mine = [r for r in results if r.get("port") == port]
+        if mine:
+            proof = [r for r in mine if r.get("open") or r.get("state") in OPEN_STATES]
+            if not proof:
+                continue
+            evidence = "answered from outside without credentials (%s)" % ", ".join(
+                sorted(set("%s %s" % (r.get("address"), r.get("state")) for r in proof)))
+        elif door.get("credentials") is False and (door.get("category") == "server" or door.get("to_model")) \
+                and port not in shut and not _closed_by_rules(facts, port):
+            evidence = "listens beyond loopback without credentials (the host's read; not probed)"
+        else:
+            continue
+        found.append({"port": port, "kind": door.get("kind"), "category": door.get("category"),
+                      "process": door.get("process"), "unit": door.get("unit"),
+                      "container": door.get("container"), "evidence": evidence, "fix": _door_fix(door),
+                      "text": "port %s: %s %s (process %s%s) %s; close it with %s" % (
+                          port, door.get("category"), door.get("kind"), door.get("process"),
+                          ", unit %s" % door["unit"] if door.get("unit") else "", evidence, _door_fix(door))})
+    return found
+
