@@ -140,8 +140,7 @@ def test_a_model_server_without_a_key_is_closed_through_close_model_servers(host
         pytest.skip("no other model server on this host")
     assert doors_before(lab, port) == {"ipv4": "200", "ipv6": "200"}  # its model list, without a key
     plan = door_plan(lab)
-    if not plan["read_servers"]:
-        pytest.skip("the host read (ollama_info) does not list servers[] yet: the door cannot be named")
+    assert plan["read_servers"], "the host read (ollama_info) lists no servers[]: the door cannot be named"
     doors = [d for d in plan["doors"] if d["port"] == port]
     assert [(d["category"], d["kind"], d["close"]) for d in doors] == [("server", "vllm", True)], plan["doors"]
     assert "ollama_firewall_close_model_servers" in doors[0]["why"] and "vllm" in doors[0]["why"]
@@ -178,7 +177,6 @@ def test_bind_moves_another_model_server_to_loopback_and_rollback_puts_it_back(h
     assert localai_sockets(host, port) == ["*:%d" % port]
     first = bind_others()
     assert first.returncode == 0, first.stdout[-3000:]
-    assert "FW-BIND-READ" in first.stdout
     assert recap_changed(first.stdout, lab["inventory_hostname"]) > 0
     assert localai_sockets(host, port) == ["127.0.0.1:%d" % port]
     assert dict((family, door_status(host, lab, port, family)) for family in FAMILIES) == {"ipv4": "000",
