@@ -493,11 +493,11 @@ def probe_one(address, port, timeout):
     elif is_open:
         state = "model_open"
         evidence = "%s answers without credentials (%s)" % (kind, evidence)
-    elif status in (401, 403) or _asked_credentials(ask):
+    elif status in (401, 403):
+        state, evidence = classify(status, headers, body, "/api/tags")
+    elif _asked_credentials(ask):
         state = "auth_required"
-        realm = headers.get("www-authenticate", "")
-        evidence = "%s%s (%s)" % ("%s asks for credentials" % kind if kind else "credentials required",
-                                  (" (WWW-Authenticate: %s)" % realm) if realm else "", evidence)
+        evidence = "%s asks for credentials (%s)" % (kind or "a model route", evidence)
     else:
         state = "open_other"
         evidence = "%s (%s)" % ("%s, no model without credentials proven" % kind if kind else "open, not a model server",
