@@ -27,8 +27,8 @@ from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_hos
     SCOPE_ADDRESS, SCOPE_HOSTNAME, SCOPE_LOOPBACK, SCOPE_WILDCARD, is_exposed_scope)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_probe import (
     MAX_GETS, STATE_ORDER, WIDE_SCOPES, build_targets, fp_comfyui_stats, fp_llama_props, fp_llama_server,
-    fp_localai_wellknown, fp_ollama_root, fp_ollama_tags, fp_open_webui_config, fp_openai_models, fp_tgi_info,
-    html_hint, probe_one, run_probes, summarize, validate_targets)
+    fp_localai_version, fp_localai_wellknown, fp_ollama_root, fp_ollama_tags, fp_open_webui_config,
+    fp_openai_models, fp_tgi_info, html_hint, probe_one, run_probes, summarize, validate_targets)
 
 JSON = {"content-type": "application/json"}
 
@@ -141,6 +141,8 @@ NGINX_INDEX = "<!DOCTYPE html><html><head><title>Welcome to nginx!</title></head
     (fp_tgi_info, 200, JSON, json.dumps({"model_id": "x", "version": "1"}), None),
     (fp_localai_wellknown, 200, JSON, LOCALAI_WELLKNOWN, ("localai", None, None)),
     (fp_localai_wellknown, 404, JSON, json.dumps({"message": "Not Found"}), None),
+    (fp_localai_version, 200, JSON, json.dumps({"version": "v2.19.4"}), ("localai", True, None)),
+    (fp_localai_version, 401, JSON, LOCALAI_401, None),
     (fp_comfyui_stats, 200, JSON, COMFY_STATS, ("comfyui", True, None)),
     (fp_comfyui_stats, 200, JSON, json.dumps({"system": {"os": "posix"}}), None),
     (fp_open_webui_config, 200, JSON, webui_config(), ("open-webui", False, None)),
@@ -277,6 +279,12 @@ CASES = {
         routes={"/v1/models": ok(LOCALAI_MODELS), "/.well-known/localai.json": ok(LOCALAI_WELLKNOWN)},
         default=(404, JSON, '{"message":"Not Found"}'), server="",
         expect=("localai", True, "model_open"), asked=["/api/tags", "/", "/v1/models", "/.well-known/localai.json"]),
+    # An older LocalAI (no /.well-known/localai.json, no Ollama routes): its /version.
+    "localai (older)": dict(
+        routes={"/v1/models": ok(LOCALAI_MODELS), "/version": ok('{"version":"v2.19.4"}')},
+        default=(404, JSON, '{"message":"Not Found"}'), server="",
+        expect=("localai", True, "model_open"),
+        asked=["/api/tags", "/", "/v1/models", "/.well-known/localai.json", "/version"]),
     "localai with a key": dict(routes={"/.well-known/localai.json": ok(LOCALAI_WELLKNOWN)},
                                default=(401, dict(JSON, **{"www-authenticate": "Bearer"}), LOCALAI_401), server="",
                                expect=(None, False, "auth_required"), asked=["/api/tags"]),

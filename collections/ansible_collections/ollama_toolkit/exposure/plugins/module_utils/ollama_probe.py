@@ -246,6 +246,20 @@ def fp_localai_wellknown(status, headers, body):
     return None
 
 
+def fp_localai_version(status, headers, body):
+    """GET /version of LocalAI (core/http/routes/localai.go): {"version": "v3.8.0"}.
+
+    Asked only of a server whose /v1/models listed models without owners
+    (LocalAI's OpenAIModel {id, object}); vLLM's /version has the same
+    shape but its models name their owner, so it is never asked there.
+    Guarded by LOCALAI_API_KEY: an answer means no key.
+    """
+    data = _json(body)
+    if status == 200 and isinstance(data, dict) and isinstance(data.get("version"), str) and len(data) == 1:
+        return "localai", True, _details(version=data["version"])
+    return None
+
+
 def fp_comfyui_stats(status, headers, body):
     """GET /api/system_stats of ComfyUI (server.py, system_stats).
 
@@ -403,7 +417,10 @@ def _fingerprint(ask, first):
         entries = _model_list(_json(models[2])) or []
         # LocalAI lists {id, object} only; TGI names each model its own owner.
         if hint == "localai" or (entries and not any("owned_by" in m for m in entries)):
-            found = _ask_kind(ask, "/.well-known/localai.json", fp_localai_wellknown, notes)
+            # /.well-known/localai.json (2025+), else its /version: a list
+            # without owners that answered with no key, and LocalAI's version.
+            found = (_ask_kind(ask, "/.well-known/localai.json", fp_localai_wellknown, notes)
+                     or _ask_kind(ask, "/version", fp_localai_version, notes))
             if found:
                 return "localai", True, dict(found[2], models=hit[2]["models"]), found[3]
         elif entries and all(m.get("owned_by") == m.get("id") for m in entries):
