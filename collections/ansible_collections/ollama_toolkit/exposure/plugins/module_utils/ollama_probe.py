@@ -517,8 +517,8 @@ def probe_one(address, port, timeout):
         evidence = "%s asks for credentials (%s)" % (kind or "a model route", evidence)
     else:
         state = "open_other"
-        evidence = "%s (%s)" % ("%s, no model without credentials proven" % kind if kind else "open, not a model server",
-                                evidence)
+        what = "%s, no model without credentials proven" % kind if kind else "open, not a model server"
+        evidence = "%s (%s)" % (what, evidence)
     if result["tls"]:
         evidence = "TLS: " + evidence
     result.update(state=state, evidence=evidence, kind=kind, open=bool(is_open), details=details)
