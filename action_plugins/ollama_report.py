@@ -24,6 +24,9 @@ from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_rep
     build_report, merge_slices, open_at_or_above, records_from_results, validate_exceptions, validate_merge_from)
 
 SEVERITY_CHOICES = ["never", "info", "low", "medium", "high", "critical"]
+# Addresses and ports probed at the same time (each a few short GETs, mostly
+# waiting on the network): as ollama_probe's default.
+PROBE_WORKERS = 64
 
 ARGUMENT_SPEC = dict(
     dest=dict(type="path", required=True),
@@ -36,6 +39,7 @@ ARGUMENT_SPEC = dict(
     probe_reuse=dict(type="dict", default={}),
     probe_local=dict(type="bool", default=False),
     probe_ports=dict(type="list", elements="int", default=[11434]),
+    probe_max_ports=dict(type="int", default=64),
     probe_addresses=dict(type="dict", default={}),
     probe_timeout=dict(type="float", default=1.5),
     catalog=dict(type="dict", required=True),
@@ -59,6 +63,8 @@ class ActionModule(ActionBase):
         bad_ports = [p for p in params["probe_ports"] if not 0 < p < 65536]
         if bad_ports:
             raise AnsibleActionFail("probe_ports: %s out of range 1-65535" % bad_ports)
+        if params["probe_max_ports"] < 0:
+            raise AnsibleActionFail("probe_max_ports: %s is not a number of ports (0 or more)" % params["probe_max_ports"])
 
         probe = {}
         if params["merge_from"] is not None:
@@ -123,11 +129,12 @@ class ActionModule(ActionBase):
         probe = dict(params["probe"])
         if params["probe_local"]:
             targets = build_targets(dict((name, result) for name, result in params["results"].items()
-                                         if name not in reuse), params["probe_ports"], params["probe_addresses"])
+                                         if name not in reuse), params["probe_ports"], params["probe_addresses"],
+                                    params["probe_max_ports"])
             problems = validate_targets(targets)
             if problems:
                 raise AnsibleActionFail("; ".join(problems))
-            probe = summarize(targets, run_probes(targets, params["probe_timeout"], 32),
+            probe = summarize(targets, run_probes(targets, params["probe_timeout"], PROBE_WORKERS),
                               params["catalog"], "controller")
         for name, entry in reuse.items():
             probe.setdefault(name, entry)

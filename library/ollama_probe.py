@@ -10,17 +10,36 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: ollama_probe
-short_description: Check from outside whether Ollama answers without credentials
+short_description: Check from outside whether any port hands out a model without credentials
 version_added: "1.0.0"
 description:
   - Run on the controller (or a named scanner host), it connects to each
-    given address and port and classifies what answers, as outside scanners
-    (nuclei's C(ollama-api-unauth-exposure), Shodan) do.
+    given address and port and fingerprints what answers, as outside scanners
+    (nuclei's C(ollama-api-unauth-exposure), Shodan) do - Ollama's API
+    (whatever the port, e.g. nginx C(proxy_pass) in front of it), llama.cpp's
+    llama-server, vLLM, Hugging Face TGI, LocalAI, ComfyUI, LM Studio, Open WebUI.
+  - At most five GETs a port (and one TLS retry of the first), never another
+    method, never a route that loads or runs a model - C(/api/tags) first, then
+    C(/) and C(/v1/models), then one route of the kind that answered (C(/props),
+    C(/info), C(/.well-known/localai.json), C(/api/system_stats), C(/api/config)).
+  - Each result says what answered (C(kind) - C(ollama), a kind of
+    C(module_utils/ollama_servers.py), C(http) for another web server, or none
+    when nothing spoke HTTP), whether it handed out a model without credentials
+    (C(open)) and what it told (C(details) - C(models), C(version), C(config);
+    for Open WebUI the fields of its unauthenticated C(GET /api/config) - C(auth),
+    C(enable_signup), C(onboarding) (no account yet), C(default_role) (not
+    given there, always null)).
   - C(exposed) - the Ollama API answered without credentials (C(GET /api/tags)
-    returned 200 with JSON, or C(GET /) returned C(Ollama is running)).
-  - C(auth_required) - something answered 401 or 403 (for example the
-    authenticating front), over plain HTTP or TLS.
-  - C(open_other) - the port is open but does not answer like Ollama.
+    returned 200 with JSON, or C(GET /) returned C(Ollama is running)), on
+    whatever port.
+  - C(model_open) - another kind handed out a model without credentials (its
+    model list or the route its key guards answered), or Open WebUI lets anyone
+    in (no login, or no account yet - the first to sign up becomes admin).
+  - C(auth_required) - something answered 401 or 403 on a model route (for
+    example the authenticating front), over plain HTTP or TLS.
+  - C(open_other) - the port is open but hands out no model without
+    credentials that the probe can prove (a web page, sshd, llama.cpp's
+    rpc-server and any other TCP that speaks no HTTP, Open WebUI with login).
   - C(closed) - the connection was refused (TCP reset).
   - C(filtered) - no answer before the timeout (a firewall drops it).
   - C(no_route) - the address could not be reached from where the probe runs
@@ -30,7 +49,8 @@ description:
     EHOSTUNREACH is here although a host firewall rejecting with ICMP
     host-prohibited also causes it - a router or a missing neighbour gives
     the same errno (docs/firewall.md).
-  - C(error) - any other failure, such as a reset after the connection opened.
+  - C(error) - any other failure (a request reset after the connection opened is C(open_other) -
+    something listens that speaks no HTTP).
   - It contacts only the targets it is given; the audit role builds them
     from inventory hosts and their own interface addresses, never from a
     range.
@@ -68,6 +88,15 @@ options:
     type: list
     elements: int
     default: [11434]
+  max_ports:
+    description:
+      - With I(results), the most ports probed on one host. Ollama's own ports
+        (those it reported, and I(ports)) are always probed; every other port
+        the host listens on beyond loopback (its model servers' and
+        forwarders' first) fills up to this many. The others are returned in
+        the host's C(skipped_ports), with C(skipped_reason).
+    type: int
+    default: 64
   addresses:
     description: With I(results), addresses to probe instead of a host's own, by inventory name.
     type: dict
@@ -77,9 +106,9 @@ options:
     type: float
     default: 1.5
   workers:
-    description: How many targets are probed at the same time.
+    description: How many targets (address and port) are probed at the same time.
     type: int
-    default: 32
+    default: 64
   scanner:
     description: Name of where the probe runs, written into the evidence.
     type: str
@@ -91,7 +120,8 @@ options:
     type: dict
 notes:
   - Supports check mode; it only reads.
-  - At most one connection per target and port, each bounded by I(timeout).
+  - At most six connections per address and port, one request each, each
+    bounded by I(timeout) per operation and twice I(timeout) for its answer.
 attributes:
   check_mode:
     support: full
@@ -122,10 +152,22 @@ hosts:
       state: exposed
       results:
         - {address: 192.0.2.10, port: 11434, state: exposed, status_code: 200, tls: false,
-           version: "0.1.33", evidence: "GET /api/tags -> 200 application/json (1 model) without credentials"}
+           version: "0.1.33", evidence: "GET /api/tags -> 200 application/json (1 model) without credentials",
+           kind: ollama, open: true, details: {models: 1, version: "0.1.33", config: {}}}
+        - {address: 192.0.2.10, port: 8000, state: model_open, status_code: 404, tls: false, version: null,
+           evidence: "vllm answers without credentials (GET /api/tags -> 404; GET / -> 404; GET /v1/models -> 200)",
+           kind: vllm, open: true, details: {models: 1, version: null, config: {}}}
       findings: []
+    web2:
+      state: open_other
+      results: []
+      findings: []
+      skipped_ports: [40001, 40002]
+      skipped_reason: "not probed: over max_ports=64 per host (...)"
 results:
-  description: Every probe, flat (host, address, port, state, evidence, status_code, version, tls).
+  description:
+    - Every probe, flat (host, address, port, state, evidence, status_code, tls, kind, open, details;
+      version - Ollama's, when its API answered).
   returned: always
   type: list
   elements: dict
@@ -145,11 +187,12 @@ def main():
                 ports=dict(type="list", elements="int", required=True),
             )),
             timeout=dict(type="float", default=1.5),
-            workers=dict(type="int", default=32),
+            workers=dict(type="int", default=64),
             scanner=dict(type="str", default="controller"),
             catalog=dict(type="dict"),
             results=dict(type="dict"),
             ports=dict(type="list", elements="int", default=[11434]),
+            max_ports=dict(type="int", default=64),
             addresses=dict(type="dict", default={}),
         ),
         required_one_of=[("targets", "results")],
@@ -157,8 +200,12 @@ def main():
         supports_check_mode=True,
     )
     targets = module.params["targets"]
+    problems = validate_targets([], module.params["max_ports"])
+    if problems:
+        module.fail_json(msg="; ".join(problems))
     if targets is None:
-        targets = build_targets(module.params["results"], module.params["ports"], module.params["addresses"])
+        targets = build_targets(module.params["results"], module.params["ports"], module.params["addresses"],
+                                module.params["max_ports"])
     problems = validate_targets(targets)
     if problems:
         module.fail_json(msg="; ".join(problems))

@@ -91,7 +91,8 @@ options:
       - Probe the hosts from here, in this module's own process (one module
         start-up fewer than a separate C(ollama_probe) task).
       - Targets are each host's own addresses and reported ports, as
-        C(ollama_probe) builds them.
+        C(ollama_probe) builds them - Ollama's ports, and every other port the
+        host listens on beyond loopback, up to I(probe_max_ports).
     type: bool
     default: false
   probe_ports:
@@ -99,6 +100,14 @@ options:
     type: list
     elements: int
     default: [11434]
+  probe_max_ports:
+    description:
+      - The most ports probed on one host - Ollama's own always, then every other
+        port it listens on beyond loopback up to this many; the rest are named in
+        the host's probe entry (C(skipped_ports), C(skipped_reason)), as
+        C(ollama_probe)'s I(max_ports).
+    type: int
+    default: 64
   probe_addresses:
     description: Addresses to probe instead of a host's own, by inventory name.
     type: dict

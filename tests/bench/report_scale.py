@@ -118,7 +118,7 @@ def probe_result(address, port, state, version="0.5.7"):
     """One result of the outside probe, made by ollama_probe.probe_one itself
     (so its keys and its evidence are the probe's own) with its HTTP client
     replaced by the answer a host in ``state`` gives: no traffic."""
-    def answer(_address, _port, path, _timeout, _tls):
+    def answer(_address, _port, path, _timeout, _tls, **_bounds):
         if state == "closed":
             raise ConnectionRefusedError(111, "Connection refused")
         if state == "filtered":

@@ -142,17 +142,21 @@ def oserror(name):
     (oserror("EACCES"), "no_route"),
     (oserror("EPERM"), "no_route"),
     (socket.gaierror(socket.EAI_NONAME, "Name or service not known"), "no_route"),
-    # Something answered, then reset: not silence, not a route problem.
+    # Something answered, then reset: not silence, not a route problem. The
+    # probe's request reset after the connection opened: something listens
+    # that speaks no HTTP (llama.cpp's rpc-server): open_other (issue 26).
     (ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"), "error"),
     (oserror("EINVAL"), "error"),
 ])
 def test_a_failed_connection_is_classified_by_what_it_proves(monkeypatch, exc, state):
     assert classify_error(exc, 1.5)[0] == state
 
-    def fails(*_args):
+    def fails(*_args, **_kw):
         raise exc
     monkeypatch.setattr(ollama_probe, "http_get", fails)
     result = probe_one("2001:db8::5", 11434, 1.5)
+    if isinstance(exc, ConnectionResetError):
+        state = "open_other"
     assert result["state"] == state, result
     if state == "no_route":
         assert "no route from here" in result["evidence"] and "unproven" in result["evidence"]
@@ -179,7 +183,7 @@ FINDING = {"id": "OLLAMA-BIND-001", "port": 11434}
 def test_no_route_is_never_proof_of_mitigation(monkeypatch):
     """The IPv6 path that cannot be reached from the scanner leaves the
     mitigation unproven, whatever the rules say; the IPv4 silence alone does not do."""
-    def answer(address, *_args):
+    def answer(address, *_args, **_kw):
         if ":" in address:
             raise oserror("ENETUNREACH")
         raise socket.timeout("timed out")

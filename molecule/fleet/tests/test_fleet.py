@@ -171,13 +171,29 @@ def test_the_front_answers_with_a_credential_and_refuses_without(name):
     assert from_scanner(url, "-k") == "401"
 
 
+def _ollama_ports(entry):
+    """Ollama's own ports of a host, as the probe's build_targets takes them
+    (its listeners, configured binds, published container ports, 11434): the
+    probe also tries every other port beyond loopback (issue 26), such as the
+    front's, which answers on purpose."""
+    ports = {11434}
+    ports.update(s.get("port") for s in entry.get("listeners") or [])
+    for svc in entry.get("services") or []:  # the report's summary: listen is "address:port"
+        port = str(svc.get("listen") or "").rpartition(":")[2]
+        if port.isdigit():
+            ports.add(int(port))
+    ports.update(p.get("public_port") for c in entry.get("containers") or [] for p in c.get("ports") or [])
+    return ports
+
+
 def _ollama_targets():
-    """(host, address, port) the probe tried on every hardened or mitigated host."""
+    """(host, address, port) the probe tried on Ollama's ports of every hardened or mitigated host."""
     report = after_report()
     targets = []
     for name, entry in report["hosts"].items():
         if entry["status"] in ("secure", "mitigated") and HOSTS[name]["lab_case"] not in ("secure", "malformed"):
-            targets += [(name, r["address"], r["port"]) for r in entry["probe"]]
+            ports = _ollama_ports(entry)
+            targets += [(name, r["address"], r["port"]) for r in entry["probe"] if r["port"] in ports]
     return targets
 
 

@@ -13,12 +13,19 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import socket
+import time
 
 MAX_BYTES = 65536
 
 
-def http_get(address, port, path, timeout, use_tls):
-    """One bounded GET: (status, headers, body). Raises socket/SSL errors."""
+def http_get(address, port, path, timeout, use_tls, total=None):
+    """One bounded GET: (status, headers, body). Raises socket/SSL errors.
+
+    ``timeout`` bounds each socket operation; ``total``, when given, the
+    reading of the answer as a whole (a server that drips a byte now and
+    then holds the read no longer than that): what came by then is parsed.
+    """
+    limit = time.monotonic() + total if total else None
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.settimeout(timeout)
@@ -36,6 +43,11 @@ def http_get(address, port, path, timeout, use_tls):
                   "Connection: close\r\n\r\n" % (path, host, port)).encode("ascii"))
     data = b""
     while len(data) < MAX_BYTES:
+        if limit is not None:
+            left = limit - time.monotonic()
+            if left <= 0:
+                break
+            sock.settimeout(min(timeout, left))
         try:
             chunk = sock.recv(8192)
         except socket.timeout:
