@@ -364,3 +364,16 @@ def test_the_doors_are_in_the_host_entry_and_every_file(catalog, tmp_path):
     ticket = render_ticket(door, catalog)
     assert "OLLAMA-DOOR-001" in ticket and "tcp/80" in ticket and "/etc/nginx/sites-enabled/default:12" in ticket
     assert "`ollama_firewall`" in ticket
+
+
+def test_a_door_is_one_finding_not_also_the_probers_net_001():
+    """nginx without auth on :80 in front of a loopback Ollama: the prober's
+    OLLAMA-NET-001 on port 80 gives way to OLLAMA-DOOR-001 (which names nginx
+    and its file:line); a NET-001 on Ollama's own port stays."""
+    from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import outside_findings
+    net = [{"id": "OLLAMA-NET-001", "subject": "net:192.0.2.5:80", "location": {"socket": "192.0.2.5:80"}},
+           {"id": "OLLAMA-NET-001", "subject": "net:[2001:db8::5]:80", "location": {"socket": "[2001:db8::5]:80"}},
+           {"id": "OLLAMA-NET-001", "subject": "net:192.0.2.5:11434", "location": {"socket": "192.0.2.5:11434"}}]
+    door = [{"id": "OLLAMA-DOOR-001", "subject": "door:tcp/80"}]
+    assert [f["subject"] for f in outside_findings(net, door)] == ["net:192.0.2.5:11434"]
+    assert outside_findings(net, []) == net

@@ -161,7 +161,8 @@ def build_report(records, probe_hosts, catalog, generated_at):
         elif record.get("error") or facts.get("supported") is False:
             entry["status"] = record.get("status") or STATUS_UNSUPPORTED
         else:
-            host_findings = [dict(f) for f in host_read_findings(facts, catalog, name, probe.get("results", []))] + list(probe.get("findings", []))
+            host_findings = [dict(f) for f in host_read_findings(facts, catalog, name, probe.get("results", []))]
+            host_findings += outside_findings(probe.get("findings", []), host_findings)
             host_findings.sort(key=lambda f: (-severity_rank(f["severity"]), f["id"], f["subject"]))
             status = apply_mitigations(host_findings, facts, probe.get("results", []), catalog)
             entry["status"] = status
@@ -180,6 +181,21 @@ def build_report(records, probe_hosts, catalog, generated_at):
         "hosts": hosts,
         "findings": findings,
     }
+
+
+def outside_findings(probe_findings, read_findings):
+    """The prober's OLLAMA-NET-001 findings, but for a port the read's join
+    already names as a door (OLLAMA-DOOR-001 on ``door:tcp/PORT``): one
+    finding per way in, the one that names the process and the setting."""
+    doors = set(f["subject"] for f in read_findings if f.get("id") == "OLLAMA-DOOR-001")
+    kept = []
+    for finding in probe_findings or []:
+        socket = ((finding.get("location") or {}).get("socket") or "")
+        port = socket.rsplit(":", 1)[-1] if ":" in socket else ""
+        if finding.get("id") == "OLLAMA-NET-001" and "door:tcp/%s" % port in doors:
+            continue
+        kept.append(finding)
+    return kept
 
 
 def host_read_findings(facts, catalog, name, probe_results=None):
