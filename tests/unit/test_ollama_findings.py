@@ -502,7 +502,7 @@ def test_cloud_evidence_names_remotes_and_the_missing_switch(catalog):
 # probe's results with kind, open and details).
 
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_findings import (  # noqa: E402
-    apply_mitigations, server_advisories, webui_config, webui_env)
+    apply_mitigations, mitigation, server_advisories, webui_config, webui_env)
 
 NGINX_SITE = {"file": "/etc/nginx/sites-enabled/default", "line": 12}
 A4, A6 = "172.30.61.5", "fd00:6c61:62::5"
@@ -566,7 +566,12 @@ def test_door_proven_by_the_probe_names_port_process_and_location(catalog):
                   "auth_basic", "from the host read"):
         assert words in door[0]["evidence"], words
     assert door[0]["location"] == NGINX_SITE
-    assert "port" not in door[0], "the probe's proof is never mitigated"
+    assert door[0]["port"] == 80
+    # The probe's proof is never mitigated: a rule that closes the port on
+    # paper does not count while the port answers from outside.
+    closed = {"input": {"ipv4": {"80": "nft ollama_exposure"}, "ipv6": {"80": "nft ollama_exposure"}}}
+    done, why = mitigation(door[0], closed, _both(80, "exposed", "ollama", True), [A4, A6])
+    assert done is None and "answers from outside" in why
 
 
 def test_door_on_ollamas_own_port_is_not_a_door(catalog):
@@ -631,7 +636,7 @@ def test_open_webui_from_outside(catalog, config, env, expected):
     got = [f for f in findings if f["id"].startswith("OLLAMA-WEBUI")]
     assert _ids(got) == expected
     for finding in got:
-        assert finding["subject"] == "webui:tcp/3000" and "port" not in finding
+        assert finding["subject"] == "webui:tcp/3000" and finding["port"] == 3000
         assert "WEBUI_AUTH=True, ENABLE_SIGNUP=false, DEFAULT_USER_ROLE=pending" in finding["evidence"]
         assert "HOST=127.0.0.1 or -p 127.0.0.1:3000:8080" in finding["evidence"]
 
@@ -674,7 +679,7 @@ def test_another_server_open_from_outside(catalog):
     facts = _loopback_ollama(servers=[_server("vllm", 8000)])
     findings = evaluate_host(facts, catalog, HOST, _both(8000, "model_open", "vllm", True, models=3))
     srv1 = _of(findings, "OLLAMA-SRV-001")
-    assert len(srv1) == 1 and srv1[0]["subject"] == "server:vllm:tcp/8000" and "port" not in srv1[0]
+    assert len(srv1) == 1 and srv1[0]["subject"] == "server:vllm:tcp/8000" and srv1[0]["port"] == 8000
     assert "vLLM" in srv1[0]["evidence"] and "3 models" in srv1[0]["evidence"] and "--api-key" in srv1[0]["evidence"]
     srv2 = _of(findings, "OLLAMA-SRV-002")
     assert len(srv2) == 1 and srv2[0]["port"] == 8000 and "no key set" in srv2[0]["evidence"]

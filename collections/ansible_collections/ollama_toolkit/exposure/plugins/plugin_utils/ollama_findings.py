@@ -357,8 +357,9 @@ def door_findings(facts, probe_results, catalog, host_id):
 
     own = ollama_ports(facts)
     probed = sorted(set(r.get("port") for r in probe_results or [] if r.get("port")))
-    # The probe's proof first: a door it proves open keeps no port (unique()
-    # keeps the first finding of a subject), so no firewall rule "mitigates" it.
+    # The probe's proof first (unique() keeps the first finding of a
+    # subject). Each names its port; no firewall rule "mitigates" it, as
+    # mitigation() asks for silence from outside on that very port.
     for port in probed:
         probe = probe_on_port(probe_results, port)
         who, location, said, owner_kind = _where(facts, port)
@@ -369,19 +370,19 @@ def door_findings(facts, probe_results, catalog, host_id):
             add("OLLAMA-DOOR-001", "door:tcp/%s" % port,
                 "tcp/%s serves Ollama's API without credentials from outside (%s); listening: %s%s%s; fix: %s" % (
                     port, seen, who, ("; configured at %s" % _loc_text(location)) if location else "",
-                    ("; %s" % said) if said else "", fix), location=location)
+                    ("; %s" % said) if said else "", fix), location=location, port=port)
         kind = probe.get("kind")
         if kind in SERVERS and kind != "open-webui" and (probe["state"] == "model_open" or probe.get("open")):
             models = (probe.get("details") or {}).get("models")
             add("OLLAMA-SRV-001", "server:%s:tcp/%s" % (kind, port),
                 "tcp/%s answers as %s without credentials from outside (%s%s); listening: %s; fix: %s" % (
                     port, SERVERS[kind]["title"], seen, (", %s models" % models) if models is not None else "",
-                    who, server_fix(kind)), location=location)
+                    who, server_fix(kind)), location=location, port=port)
         if kind == "open-webui" and probe["answered"]:
             auth, signup, onboarding, role = webui_config((probe.get("details") or {}).get("config"))
             env_role = webui_env((_server_at(facts, "open-webui", port)).get("env"))[2]
             _webui_findings(add, port, "from outside (%s), /api/config" % seen, who, auth, signup, onboarding,
-                            role or (env_role if _server_at(facts, "open-webui", port) else None), None)
+                            role or (env_role if _server_at(facts, "open-webui", port) else None), port)
 
     for door in host_doors(facts):
         port = door["port"]
