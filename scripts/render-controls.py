@@ -25,7 +25,7 @@ from ansible.plugins.loader import init_plugin_loader  # noqa: E402
 init_plugin_loader()
 
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_render import (  # noqa: E402
-    render_controls_page)
+    render_controls_page, write_page)
 
 PAGE = os.path.join(ROOT, "docs", "controls.md")
 CATALOG = os.path.join(ROOT, "roles", "ollama_audit", "files", "catalog.yml")
@@ -37,15 +37,7 @@ def load_catalog():
 
 
 def main():
-    text = render_controls_page(load_catalog())
-    if "--check" in sys.argv[1:]:
-        with open(PAGE) as handle:
-            if handle.read() != text:
-                sys.exit("docs/controls.md is out of date: run `make docs`")
-        return
-    with open(PAGE, "w") as handle:
-        handle.write(text)
-    print("wrote %s" % os.path.relpath(PAGE, ROOT))
+    write_page(PAGE, render_controls_page(load_catalog()), "--check" in sys.argv[1:], ROOT)
 
 
 if __name__ == "__main__":

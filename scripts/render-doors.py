@@ -23,6 +23,8 @@ from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_ser
     FORWARDERS, SERVERS)
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_doors import (  # noqa: E402
     render_doors_page)
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_render import (  # noqa: E402
+    write_page)
 
 PAGE = os.path.join(ROOT, "docs", "doors.md")
 
@@ -30,14 +32,7 @@ PAGE = os.path.join(ROOT, "docs", "doors.md")
 def main():
     with open(PAGE) as handle:
         current = handle.read()
-    text = render_doors_page(current, SERVERS, FORWARDERS)
-    if "--check" in sys.argv[1:]:
-        if current != text:
-            sys.exit("docs/doors.md is out of date: run `make docs`")
-        return
-    with open(PAGE, "w") as handle:
-        handle.write(text)
-    print("wrote %s" % os.path.relpath(PAGE, ROOT))
+    write_page(PAGE, render_doors_page(current, SERVERS, FORWARDERS), "--check" in sys.argv[1:], ROOT)
 
 
 if __name__ == "__main__":

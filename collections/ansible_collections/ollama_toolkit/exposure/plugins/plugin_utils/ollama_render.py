@@ -719,3 +719,17 @@ def render_remediation_markdown(catalog):
 def render_controls_page(catalog):
     """docs/controls.md whole: the audit controls, then the remediation controls, the tags and the sources."""
     return render_controls_markdown(catalog) + render_remediation_markdown(catalog)
+
+
+def write_page(path, text, check, root):
+    """A generated page (scripts/render-*.py, `make docs`): with ``check``,
+    exit 1 naming it when the file on disk is not ``text``; else write it."""
+    shown = os.path.relpath(path, root)
+    if check:
+        with open(path) as handle:
+            if handle.read() != text:
+                raise SystemExit("%s is out of date: run `make docs`" % shown)
+        return
+    with open(path, "w") as handle:
+        handle.write(text)
+    print("wrote %s" % shown)
