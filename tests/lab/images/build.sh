@@ -15,7 +15,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 recipe_hash="$(sha256sum "${here}/build.sh" | cut -c1-16)"
 mirror="${OLLAMA_LAB_MIRROR:-http://deb.debian.org/debian}"
 # nftables: a standard Debian install has it (its service disabled until enabled).
-packages="systemd,systemd-sysv,dbus,python3,iproute2,procps,curl,ca-certificates,nftables"
+# openssh-server and sudo: fleets are reached over SSH as a user with sudo
+# (issue 28); sshd stays off until a scenario turns it on (tests/lab/ssh/).
+packages="systemd,systemd-sysv,dbus,python3,iproute2,procps,curl,ca-certificates,nftables,openssh-server,sudo"
 
 build_one() {
   local release="${1%-docker}" tag="ollama-lab:$1" include="${packages}" current root
@@ -37,6 +39,11 @@ build_one() {
     ln -sf /dev/null "${root}/etc/systemd/system/${unit}"
   done
   echo "ollama-lab-${release}" >"${root}/etc/hostname"
+  # sshd off and no host keys in the image: every container makes its own
+  # when a scenario turns SSH on (tests/lab/ssh/enable.yml).
+  systemctl --root="${root}" disable ssh.service >/dev/null 2>&1 || true
+  ln -sf /dev/null "${root}/etc/systemd/system/ssh.socket"
+  rm -f "${root}"/etc/ssh/ssh_host_*
   # The Ollama image of the -docker variant: no files of its own; it runs the
   # host's python3 and stand-in through read-only bind mounts of /usr.
   if [[ "$1" == *-docker ]]; then
