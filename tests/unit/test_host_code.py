@@ -27,12 +27,13 @@ NEEDED = {
                     "ollama_netfilter", "ollama_nginx", "ollama_procfs", "ollama_servers", "ollama_stamp",
                     "ollama_systemd"},
     "ollama_probe": {"ollama_probe", "ollama_finding", "ollama_http"},
+    "ollama_discover": {"ollama_discover", "ollama_probe", "ollama_finding", "ollama_http"},
     "ollama_stamp": {"ollama_stamp", "ollama_systemd"},
     "ollama_report": set(),
 }
 # The modules that run on managed hosts (or the scanner host): what
 # module_utils is for.
-HOST_MODULES = ("ollama_info", "ollama_probe", "ollama_stamp")
+HOST_MODULES = ("ollama_info", "ollama_probe", "ollama_stamp", "ollama_discover")
 
 
 def collection_imports(path):
@@ -95,7 +96,7 @@ def test_module_utils_is_host_only():
     for module in HOST_MODULES:
         on_hosts |= set(name for _kind, name in shipped(os.path.join(LIBRARY, module + ".py")))
     assert module_utils_files() == sorted(on_hosts)
-    assert module_utils_files() == ["ollama_cloud", "ollama_docker", "ollama_doors", "ollama_finding",
+    assert module_utils_files() == ["ollama_cloud", "ollama_discover", "ollama_docker", "ollama_doors", "ollama_finding",
                                     "ollama_front_site", "ollama_host", "ollama_http", "ollama_netfilter",
                                     "ollama_nginx", "ollama_probe",
                                     "ollama_procfs", "ollama_servers", "ollama_stamp", "ollama_systemd"]
