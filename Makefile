@@ -56,7 +56,7 @@ lint: venv ## yamllint, ansible-lint (production profile), ansible-doc of every 
 	$(BIN)/yamllint -s .
 	$(BIN)/ansible-lint --profile production
 	for m in library/*.py; do $(BIN)/ansible-doc -M library -t module "$$(basename $$m .py)" >/dev/null || exit 1; done
-	for t in filter lookup; do for p in collections/ansible_collections/ollama_toolkit/exposure/plugins/$$t/*.py; do \
+	for t in filter lookup inventory; do for p in collections/ansible_collections/ollama_toolkit/exposure/plugins/$$t/*.py; do \
 	  $(BIN)/ansible-doc -t $$t "ollama_toolkit.exposure.$$(basename $$p .py)" >/dev/null || exit 1; done; done
 
 docs: venv ## Render docs/controls.md from the control catalog, docs/doors.md's tables from module_utils/ollama_servers.py, roles/*/README.md from their argument specs, the benchmark figures (README.md, docs/benchmarks.md, docs/front.md) from tests/bench/*.json
