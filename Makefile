@@ -10,8 +10,9 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 RELEASES ?= bullseye bookworm trixie
 INVENTORY := inventories/lab/hosts.yml
 RUNNER_TEST := $(BIN)/python -m pytest -q -p no:cacheprovider tests/runner
+DISCOVER_TEST := $(BIN)/python -m pytest -q -p no:cacheprovider tests/discover
 
-.PHONY: help venv host images front-image lab lab-destroy demo audit lint docs unit runner molecule molecule-lab molecule-walls test bench bench-front bench-report bench-scale bench-scale-lab controls clean
+.PHONY: help venv host images front-image lab lab-destroy demo audit lint docs unit runner molecule molecule-lab molecule-walls discover-lab test bench bench-discover bench-front bench-report bench-scale bench-scale-lab controls clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -85,12 +86,16 @@ molecule-lab: venv ## audit on a lab mixing Debian 11, 12, 13; harden + rollback
 	$(BIN)/molecule test -s fleet
 	$(BIN)/molecule test -s cloud
 
-molecule-walls: venv ## the firewall (every backend), the front (nginx, TLS, credentials) and the upgrade on Debian 12; every way in (doors: forwarders, Open WebUI, other model servers); then `make runner`'s test
+molecule-walls: venv ## the firewall (every backend), the front (nginx, TLS, credentials) and the upgrade on Debian 12; every way in (doors: forwarders, Open WebUI, other model servers); then `make runner`'s test and `make discover-lab`'s
 	$(BIN)/molecule test -s firewall
 	$(BIN)/molecule test -s front
 	$(BIN)/molecule test -s upgrade
 	$(BIN)/molecule test -s doors
 	$(RUNNER_TEST)
+	$(DISCOVER_TEST)
+
+discover-lab: venv front-image ## Discovery (issue 29) on a lab of its own (odc-*, network ollama-discover): the inventory plugin's groups, variables and managed naming, the ollama_discover module, exactly (~70 s)
+	$(DISCOVER_TEST)
 
 test: lint unit molecule ## Everything CI runs
 

@@ -30,8 +30,9 @@ description:
     evidence), C(ollama_discover_fingerprints), C(ollama_discover_managed)."
   - A host found whose address is the C(ansible_host) (or the name, when it is an address) of a
     host of O(managed_inventory), or of a host already in the same inventory run (a source given
-    before this one), is C(managed) and keeps that host's name; any other is named by its address.
-    IP literals only, names are not resolved.
+    before this one), or one of its C(ollama_discover_addresses) (a list of its other addresses, for example
+    its IPv6 one), is C(managed) and keeps that host's name, its records of every address together;
+    any other is named by its address. IP literals only, names are not resolved.
   - With O(cache) on, the sweep's result is kept by the cache plugin and the next parse reads it
     without sending anything (C(--flush-cache) or O(cache_timeout) sweeps again; so does a change
     of O(ranges), O(exclude), O(ports) or another option of the sweep, part of the cache key);
@@ -156,7 +157,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             sources.append(dict((h.name, h.vars) for h in other.get_hosts()))
         for hosts in sources:
             for name, hostvars in hosts.items():
-                for address in canonical_addresses([hostvars.get("ansible_host") or name]):
+                extra = hostvars.get("ollama_discover_addresses") or []
+                extra = [extra] if isinstance(extra, str) else list(extra)
+                for address in canonical_addresses([hostvars.get("ansible_host") or name] + extra):
                     names.setdefault(address, name)
         return names
 
