@@ -107,6 +107,10 @@ bench-front: venv front-image ## The front's added latency (p50, p99) and throug
 	status=0; $(BIN)/python tests/bench/front_bench.py || status=$$?; \
 	  $(BIN)/molecule destroy -s front; exit $$status
 
+bench-discover: venv front-image ## The discovery sweep of the lab's /24 (253 addresses, the default ports, with fingerprints) against nmap -sT on the same addresses, ports, rate and concurrency, side by side (tests/bench/discover_results.json)
+	command -v nmap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nmap >/dev/null; }
+	$(BIN)/python tests/bench/discover_bench.py
+
 bench-report: venv ## The report for 10,000 simulated hosts: build, life cycle, every file, read back and checked (time, peak memory, sizes; fails over 30 s or 1 GiB or on a wrong file; tests/bench/report_results.json)
 	$(BIN)/python tests/bench/report_scale.py
 
