@@ -26,7 +26,8 @@ FIGURE = re.compile(r"(?<![\w.-])\d[\d,]*(?:\.\d+)?\s?(?:s|ms|us|MiB|KiB|GiB|x|%
 SECTIONS = [("README.md", "## Benchmarks"), (os.path.join("docs", "benchmarks.md"), None),
             (os.path.join("docs", "testing.md"), "## The report at fleet scale"),
             (os.path.join("docs", "testing.md"), "## What the audit and a converged harden cost"),
-            (os.path.join("docs", "front.md"), "`make bench-front` converges that lab")]
+            (os.path.join("docs", "front.md"), "`make bench-front` converges that lab"),
+            (os.path.join("docs", "discover.md"), "## Benchmark")]
 
 
 def read(where):
