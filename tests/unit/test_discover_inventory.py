@@ -165,12 +165,16 @@ def test_a_host_of_the_same_run_is_managed_under_its_name(tmp_path, servers):
     assert inv["discovered_unmanaged"]["hosts"] == ["127.0.0.1"]
 
 
-def test_bad_input_fails_the_source_by_name_and_sends_nothing(tmp_path, servers):
+@pytest.mark.parametrize("extra,words", [
+    ({"rate": 0}, "ollama_toolkit.exposure.discover: rate: 0.0 out of range"),
+    ({"managed_inventory": ["other.discover.yml"]}, "managed_inventory: ['other.discover.yml'] would sweep again"),
+])
+def test_bad_input_fails_the_source_by_name_and_sends_nothing(tmp_path, servers, extra, words):
     port, first, second = servers
-    source = config(tmp_path, port, rate=0, cache=False)
+    source = config(tmp_path, port, cache=False, **extra)
     proc = run_inventory(tmp_path, [source])
     assert proc.returncode != 0
-    assert "ollama_toolkit.exposure.discover: rate: 0.0 out of range" in proc.stderr
+    assert words in proc.stderr
     assert (first.accepted, second.accepted) == (0, 0)
 
 

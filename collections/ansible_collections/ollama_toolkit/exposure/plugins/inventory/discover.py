@@ -88,7 +88,7 @@ options:
   managed_inventory:
     description:
       - Inventory sources (files or directories) of the hosts you manage; their hosts'
-        C(ansible_host) name the hosts found C(managed).
+        C(ansible_host) name the hosts found C(managed). A discover source here is refused (it would sweep).
     type: list
     elements: path
     default: []
@@ -110,6 +110,7 @@ cache_timeout: 3600
 import hashlib
 import ipaddress
 import json
+import os
 import re
 
 from ansible.errors import AnsibleParserError
@@ -173,6 +174,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def parse(self, inventory, loader, path, cache=True):
         super(InventoryModule, self).parse(inventory, loader, path, cache=cache)
         self._read_config_data(path)
+        loops = [os.path.basename(str(p)) for p in self.get_option("managed_inventory") or []
+                 if str(p).endswith(("discover.yml", "discover.yaml"))]
+        if loops:
+            raise AnsibleParserError("ollama_toolkit.exposure.discover: managed_inventory: %s would sweep again "
+                                     "(a discover source): give the inventory of the hosts you manage" % loops)
         # The sweep's options are part of the key: other ranges or ports never read an older sweep.
         options = json.dumps(dict((key, self.get_option(key)) for key in OPTIONS), sort_keys=True, default=str)
         cache_key = "%s_%s" % (self.get_cache_key(path), hashlib.sha1(options.encode("utf-8")).hexdigest()[:12])
