@@ -275,3 +275,15 @@ def test_slices_that_joined_one_sweep_merge_into_one_list(catalog, fleet):
     assert sorted(merged["hosts"]) == ["10.0.0.10", "10.0.0.11", "10.0.0.9", "db-2", "fd00::9", "web-1"]
     assert len([f for f in merged["findings"] if f["id"].startswith("OLLAMA-DISC-")]) == 4
     assert merged["discovery"]["swept_at"] == T1
+
+
+def test_inventory_addresses_name_each_address_by_its_first_host():
+    from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import inventory_addresses
+    hostvars = {"web-1": {"ansible_host": "10.0.0.2"}, "10.0.0.7": {},
+                "gpu": {"ansible_host": "gpu.lab", "ollama_audit_probe_addresses": ["fd00::0:5", "bogus"]},
+                "twin": {"ansible_host": "10.0.0.2"}, "named": {"ansible_host": "olab-x"}}
+    resolved = {"gpu.lab": ["10.0.0.8"]}
+    found = inventory_addresses(hostvars, ["web-1", "10.0.0.7", "gpu", "twin", "named"],
+                                lambda name: resolved.get(name, []))
+    assert found == {"10.0.0.2": "web-1", "10.0.0.7": "10.0.0.7", "10.0.0.8": "gpu", "fd00::5": "gpu"}
+    assert inventory_addresses(hostvars, ["gpu"]) == {"fd00::5": "gpu"}

@@ -794,3 +794,33 @@ def _keep_undiscovered_hosts(report, previous):
         kept += 1
     if kept:
         report["summary"].update(summarize_report(report["hosts"], report["findings"]))
+
+
+def _literal(text):
+    try:
+        return str(ipaddress.ip_address(str(text).strip().strip("[]")))
+    except ValueError:
+        return None
+
+
+def inventory_addresses(hostvars, hosts, resolve=None):
+    """The addresses of the inventory's hosts, address -> inventory name (the
+    first host of ``hosts`` that has it): each host's ``ansible_host`` (its
+    name when unset), as an IP literal or resolved (``resolve``: a function
+    name -> addresses, None for none), and its ``ollama_audit_probe_addresses``.
+    The sweep names these ``managed``; the report points them to their host."""
+    found = {}
+    for host in hosts or []:
+        values = hostvars[host]
+        target = values["ansible_host"] if "ansible_host" in values else host
+        addresses = []
+        literal = _literal(target)
+        if literal:
+            addresses.append(literal)
+        elif resolve and target:
+            addresses += [a for a in (_literal(x) for x in resolve(str(target))) if a]
+        extra = values["ollama_audit_probe_addresses"] if "ollama_audit_probe_addresses" in values else []
+        addresses += [a for a in (_literal(x) for x in extra or []) if a]
+        for address in addresses:
+            found.setdefault(address, host)
+    return found
