@@ -54,7 +54,7 @@ def lab(tmp_path):
     (inventory / "group_vars" / "all.yml").write_text(yaml.safe_dump({"ollama_audit_exceptions": [
         {"id": "OLLAMA-DISC-002", "host": "10.0.0.10", "reason": "the lab's keyed vLLM", "owner": "ml@example.com",
          "expires": "2099-01-31"}]}))
-    sweep = tmp_path / "discover.yml"
+    sweep = tmp_path / "ours.discover.yml"
     sweep.write_text(yaml.safe_dump({"plugin": "ollama_toolkit.exposure.discover", "cache": True,
                                      "ranges": ["10.0.0.0/24", "127.0.0.1/32"], "exclude": ["10.0.0.200/29"],
                                      "ports": [11434, 8000, 80]}))

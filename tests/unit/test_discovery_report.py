@@ -280,10 +280,9 @@ def test_slices_that_joined_one_sweep_merge_into_one_list(catalog, fleet):
 def test_inventory_addresses_name_each_address_by_its_first_host():
     from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import inventory_addresses
     hostvars = {"web-1": {"ansible_host": "10.0.0.2"}, "10.0.0.7": {},
-                "gpu": {"ansible_host": "gpu.lab", "ollama_audit_probe_addresses": ["fd00::0:5", "bogus"]},
-                "twin": {"ansible_host": "10.0.0.2"}, "named": {"ansible_host": "olab-x"}}
-    resolved = {"gpu.lab": ["10.0.0.8"]}
-    found = inventory_addresses(hostvars, ["web-1", "10.0.0.7", "gpu", "twin", "named"],
-                                lambda name: resolved.get(name, []))
-    assert found == {"10.0.0.2": "web-1", "10.0.0.7": "10.0.0.7", "10.0.0.8": "gpu", "fd00::5": "gpu"}
-    assert inventory_addresses(hostvars, ["gpu"]) == {"fd00::5": "gpu"}
+                "gpu": {"ansible_host": "10.0.0.8", "ollama_discover_addresses": ["fd00::0:5", "bogus"]},
+                "twin": {"ansible_host": "10.0.0.2"}, "named": {"ansible_host": "olab-x"},
+                "probe": {"ansible_host": "box", "ollama_audit_probe_addresses": ["10.0.0.20"]}}
+    found = inventory_addresses(hostvars, ["web-1", "10.0.0.7", "gpu", "twin", "named", "probe"])
+    assert found == {"10.0.0.2": "web-1", "10.0.0.7": "10.0.0.7", "10.0.0.8": "gpu", "fd00::5": "gpu",
+                     "10.0.0.20": "probe"}

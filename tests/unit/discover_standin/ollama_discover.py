@@ -10,7 +10,8 @@ each record {address, port, scheme, kind, state, open, auth, version,
 models, fingerprint "kind:address:port"}). It sends nothing: the answers are
 read from the JSON file named by OLLAMA_DISCOVER_STANDIN (address -> list of
 records), limited to the ranges, ports and exclusions given, and every call's
-parameters are appended to OLLAMA_DISCOVER_STANDIN_CALLS. Bad input is
+parameters are appended to OLLAMA_DISCOVER_STANDIN_CALLS. Parameters as
+library/ollama_discover.py of the discover branch documents them. Bad input is
 refused by name, as the module must, before anything is read."""
 
 from __future__ import absolute_import, division, print_function
@@ -34,7 +35,9 @@ def main():
         managed=dict(type="list", elements="str", default=[]),
         rate=dict(type="float", default=200.0),
         concurrency=dict(type="int", default=64),
-        timeout=dict(type="float", default=1.0),
+        connect_timeout=dict(type="float", default=1.0),
+        timeout=dict(type="float", default=1.5),
+        max_time=dict(type="float", default=900.0),
         allow_large=dict(type="bool", default=False),
     ), supports_check_mode=True)
     params = module.params

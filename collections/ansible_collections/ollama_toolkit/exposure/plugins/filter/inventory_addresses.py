@@ -10,8 +10,9 @@ DOCUMENTATION = r"""
 name: inventory_addresses
 short_description: The addresses of the inventory's hosts, address to inventory name (discovery's managed hosts)
 description:
-  - Each host's C(ansible_host) (its inventory name when unset) as an IP address, a name resolved on
-    the controller, and its C(ollama_audit_probe_addresses). Discovery (playbooks/discover.yml) calls
+  - Each host's C(ansible_host) (its inventory name when unset), its C(ollama_discover_addresses) and
+    C(ollama_audit_probe_addresses), IP literals only (names are not resolved, as the inventory
+    plugin C(ollama_toolkit.exposure.discover) does). Discovery (playbooks/discover.yml) calls
     the addresses C(managed) and the report points them to their audited host instead of a finding
     (plugin_utils/ollama_report.py, inventory_addresses).
 positional: hosts
@@ -25,10 +26,6 @@ options:
     type: list
     elements: str
     required: true
-  resolve:
-    description: Resolve a C(ansible_host) that is a name (getaddrinfo on the controller).
-    type: bool
-    default: true
 """
 
 EXAMPLES = r"""
@@ -43,20 +40,7 @@ _value:
   type: dict
 """
 
-import socket
-
-from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import inventory_addresses as _inventory
-
-
-def _resolve(name):
-    try:
-        return sorted(set(info[4][0] for info in socket.getaddrinfo(name, None, 0, socket.SOCK_STREAM)))
-    except (socket.gaierror, UnicodeError, OSError):
-        return []
-
-
-def inventory_addresses(hostvars, hosts, resolve=True):
-    return _inventory(hostvars, hosts, _resolve if resolve else None)
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import inventory_addresses
 
 
 class FilterModule(object):

@@ -803,24 +803,21 @@ def _literal(text):
         return None
 
 
-def inventory_addresses(hostvars, hosts, resolve=None):
+def inventory_addresses(hostvars, hosts):
     """The addresses of the inventory's hosts, address -> inventory name (the
     first host of ``hosts`` that has it): each host's ``ansible_host`` (its
-    name when unset), as an IP literal or resolved (``resolve``: a function
-    name -> addresses, None for none), and its ``ollama_audit_probe_addresses``.
+    name when unset) and its ``ollama_discover_addresses`` and
+    ``ollama_audit_probe_addresses``, IP literals only (names are not
+    resolved, as the inventory plugin ollama_toolkit.exposure.discover does).
     The sweep names these ``managed``; the report points them to their host."""
     found = {}
     for host in hosts or []:
         values = hostvars[host]
-        target = values["ansible_host"] if "ansible_host" in values else host
-        addresses = []
-        literal = _literal(target)
-        if literal:
-            addresses.append(literal)
-        elif resolve and target:
-            addresses += [a for a in (_literal(x) for x in resolve(str(target))) if a]
-        extra = values["ollama_audit_probe_addresses"] if "ollama_audit_probe_addresses" in values else []
-        addresses += [a for a in (_literal(x) for x in extra or []) if a]
-        for address in addresses:
-            found.setdefault(address, host)
+        candidates = [values["ansible_host"] if "ansible_host" in values else host]
+        for name in ("ollama_discover_addresses", "ollama_audit_probe_addresses"):
+            extra = values[name] if name in values else []
+            candidates += list(extra) if isinstance(extra, (list, tuple)) else []
+        for address in (_literal(c) for c in candidates):
+            if address:
+                found.setdefault(address, host)
     return found
