@@ -168,3 +168,69 @@ def test_no_discover_file_is_refused_by_name(lab):
     run = play(lab, "discover.yml")
     assert run.returncode != 0 and "discover_file must name the sweep's variables file" in run.stdout
     assert not os.path.exists(lab["reports"])
+
+
+def doc_blocks(path):
+    """The YAML blocks of a document that configure the inventory plugin."""
+    with open(os.path.join(ROOT, path)) as handle:
+        text = handle.read()
+    blocks = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", text, re.S)]
+    return [b for b in blocks if isinstance(b, dict) and b.get("plugin") == "ollama_toolkit.exposure.discover"]
+
+
+def test_the_readme_file_configures_the_playbook_as_it_is(lab):
+    """README: one YAML file configures the sweep for the inventory plugin and for the playbook alike."""
+    (block,) = doc_blocks("README.md")
+    readme = lab["tmp"] / "ours.discover.yml"
+    readme.write_text(yaml.safe_dump(block))
+    with open(lab["answers"], "w") as handle:
+        json.dump({"192.0.2.1": [rec("192.0.2.1", 11434, "ollama", "exposed", True)],
+                   "192.0.2.7": [rec("192.0.2.7", 8080, "ollama", "exposed", True)],
+                   "2001:db8:0:1::5": [rec("2001:db8:0:1::5", 1234, "lmstudio", "auth_required", auth=True)]},
+                  handle)
+    run = play(lab, "discover.yml", "-e", "discover_file=%s" % readme)
+    assert run.returncode == 0, run.stdout[-3000:]
+    with open(lab["calls"]) as handle:
+        call = json.loads(handle.readline())
+    assert (call["ranges"], call["exclude"], call["ports"]) == (block["ranges"], block["exclude"], block["ports"])
+    assert disc(findings(lab["reports"])) == [
+        ("192.0.2.7", "OLLAMA-DISC-001", "ollama:192.0.2.7:8080", "new"),
+        ("2001:db8:0:1::5", "OLLAMA-DISC-002", "lmstudio:2001:db8:0:1::5:1234", "new")]
+
+
+def test_the_docs_show_discovery_first_and_as_an_awx_inventory_source():
+    with open(os.path.join(ROOT, "README.md")) as handle:
+        readme = handle.read()
+    assert readme.index("## Discover, audit, harden, report") < readme.index("## Audit\n")
+    steps = re.findall(r"^\d\. \*\*(\w+)\*\*", readme, re.M)
+    assert steps[:4] == ["Discover", "Audit", "Harden", "Report"]
+    with open(os.path.join(ROOT, "docs", "awx.md")) as handle:
+        awx = handle.read()
+    assert "## 7. Discovery as an inventory source" in awx and "#7-discovery-as-an-inventory-source" in readme
+    for playbook in re.findall(r"`(playbooks/\w+\.yml)`", readme + awx):
+        assert os.path.exists(os.path.join(ROOT, playbook)), playbook
+    (block,) = doc_blocks("docs/awx.md")
+    assert block["cache"] is True and block["ranges"]
+
+
+PLUGIN = os.path.join(ROOT, "collections", "ansible_collections", "ollama_toolkit", "exposure", "plugins",
+                      "inventory", "discover.py")
+# Options of the doc fragments the plugin extends (ansible-core's constructed and inventory_cache).
+FRAGMENTS = {"strict", "compose", "groups", "keyed_groups", "leading_separator", "use_extra_vars", "cache",
+             "cache_plugin", "cache_timeout", "cache_connection", "cache_prefix"}
+
+
+def test_the_docs_plugin_files_use_only_the_plugin_options_and_groups():
+    if not os.path.exists(PLUGIN):
+        pytest.skip("the inventory plugin is not on this branch (built apart)")
+    with open(PLUGIN) as handle:
+        source = handle.read()
+    doc = yaml.safe_load(re.search(r'DOCUMENTATION = r"""(.*?)"""', source, re.S).group(1))
+    options = set(doc["options"]) | FRAGMENTS
+    for path in ("README.md", "docs/awx.md"):
+        for block in doc_blocks(path):
+            assert set(block) <= options, (path, set(block) - options)
+    text = open(os.path.join(ROOT, "README.md")).read() + open(os.path.join(ROOT, "docs", "awx.md")).read()
+    described = " ".join(doc["description"])
+    for group in set(re.findall(r"`(discovered_\w+)`", text)):
+        assert group in described or group.startswith("discovered_ollama_"), group
