@@ -143,11 +143,11 @@ def test_check_mode_sweeps_and_writes_nothing(lab):
     assert not os.path.exists(lab["reports"])
 
 
+# Two of the module's refusals through the playbook (its whole table: the module's own tests):
+# the run stops at the sweep, naming the option, with nothing sent and nothing written.
 BAD = [
-    ({"ranges": ["10.0.0.300/24"]}, "ranges"),
-    ({"ranges": []}, "ranges"),
+    ({"ranges": ["10.0.0.300/24"], "exclude": []}, "ranges"),
     ({"ranges": ["10.0.0.0/24"], "ports": [0, 11434]}, "ports"),
-    ({"ranges": ["10.0.0.0/24"], "exclude": ["not-a-cidr"]}, "exclude"),
 ]
 
 
