@@ -562,7 +562,6 @@ STATUS_UNMANAGED = "unmanaged"
 # for SERVERS' "open-webui".
 _KIND_ALIASES = {"open_webui": "open-webui"}
 DISCOVERY_KINDS = ("ollama",) + tuple(sorted(SERVERS))
-DISCOVERY_FILE = "discover.json"
 
 
 def discovery_kind(record):
