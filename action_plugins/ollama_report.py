@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 
 from ansible.errors import AnsibleActionFail
@@ -21,7 +22,8 @@ from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_pro
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_render import (
     publish_report, read_report, read_slices)
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import (
-    build_report, merge_slices, open_at_or_above, records_from_results, validate_exceptions, validate_merge_from)
+    build_report, discovery_exceptions, join_discovery, merge_slices, open_at_or_above, records_from_results,
+    validate_discovery, validate_exceptions, validate_merge_from)
 
 SEVERITY_CHOICES = ["never", "info", "low", "medium", "high", "critical"]
 # Addresses and ports probed at the same time (each a few short GETs, mostly
@@ -47,6 +49,8 @@ ARGUMENT_SPEC = dict(
     fail_on=dict(type="str", default="never", choices=SEVERITY_CHOICES),
     exceptions=dict(type="dict", default={}),
     baseline=dict(type="path"),
+    discovery=dict(type="raw"),
+    discovery_only=dict(type="bool", default=False),
 )
 
 
@@ -66,11 +70,16 @@ class ActionModule(ActionBase):
         if params["probe_max_ports"] < 0:
             raise AnsibleActionFail("probe_max_ports: %s is not a number of ports (0 or more)" % params["probe_max_ports"])
 
+        discovery = self._discovery(params)
         probe = {}
         if params["merge_from"] is not None:
             report, exceptions = self._merge(params)
         else:
             report, exceptions, probe = self._audit(params)
+        if discovery is not None:
+            # The sweep's model servers outside the inventory join the fleet report (issue 29).
+            join_discovery(report, discovery, params["catalog"], params["discovery_only"])
+            exceptions = discovery_exceptions(exceptions, report)
         # New, still open, fixed: against the baseline (the audit before
         # hardening) when there is one, else the previous run in dest.
         baseline = read_report(params["baseline"]) if params["baseline"] else None
@@ -109,12 +118,38 @@ class ActionModule(ActionBase):
         )
         if params["merge_from"] is not None:
             result.update(merged_from=report["merged_from"], missing_slices=report["missing_slices"])
+        if report.get("discovery"):
+            result["discovery"] = dict((k, v) for k, v in report["discovery"].items() if k != "hosts")
         if failing:
             result["failed"] = True
             result["msg"] = "%d open finding(s) at or above severity %s (fail_on): %s" % (
                 len(failing), params["fail_on"],
                 ", ".join(sorted(set("%s on %s" % (f["id"], f["host"]) for f in failing))))
         return result
+
+    def _discovery(self, params):
+        """The sweep's hand-off to join (discovery: its content, or the path of
+        a discover.json; a path that does not exist joins nothing), checked."""
+        value = params["discovery"]
+        if value in (None, ""):
+            if params["discovery_only"]:
+                raise AnsibleActionFail("discovery_only: true needs discovery (the sweep's result)")
+            return None
+        if isinstance(value, str):
+            path = os.path.expanduser(value)
+            if not os.path.exists(path):
+                if params["discovery_only"]:
+                    raise AnsibleActionFail("discovery: %s does not exist" % path)
+                return None
+            try:
+                with open(path) as handle:
+                    value = json.load(handle)
+            except (IOError, OSError, ValueError) as exc:
+                raise AnsibleActionFail("discovery: cannot read %s: %s" % (path, exc))
+        problems = validate_discovery(value)
+        if problems:
+            raise AnsibleActionFail("; ".join(problems))
+        return value
 
     def _audit(self, params):
         """This run's report from the hosts' ollama_info results and the probe; the exceptions."""

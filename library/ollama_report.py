@@ -149,6 +149,28 @@ options:
         the previous run in I(dest) (what hardening fixed is C(fixed)), and the
         HTML report shows each host before and after.
     type: path
+  discovery:
+    description:
+      - A sweep of the operator's ranges to join (issue 29) - the content of
+        C(discover.json) as C(playbooks/discover.yml) writes it, or its path
+        (a path that does not exist joins nothing). Its keys - C(swept_at),
+        C(ranges), C(ports), C(exclude), C(inventory) (address to inventory
+        name of the managed hosts) and C(result) (C(ollama_discover)'s
+        C(hosts), C(scanned), C(excluded), C(elapsed)).
+      - An address no inventory host has that answers as a model server is a
+        host of status C(unmanaged) with an C(OLLAMA-DISC-001) (open) or
+        C(OLLAMA-DISC-002) (asks for credentials) finding; a managed one is
+        listed under C(discovery.hosts) with its inventory name and adds no
+        finding. A discovered finding the sweep asked for again and did not
+        find is C(fixed); one outside its ranges or ports is carried.
+    type: raw
+  discovery_only:
+    description:
+      - No host is audited in this run (I(results) is empty) - the hosts of the
+        previous report in I(dest) are listed as C(not_audited) and their
+        findings carried. Needs I(discovery).
+    type: bool
+    default: false
 notes:
   - In check mode (C(--check), or the task's C(check_mode) on) nothing is
     created, written or removed, not even I(dest) or its lock - the report is

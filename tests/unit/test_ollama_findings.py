@@ -377,6 +377,11 @@ def test_every_finding_is_in_the_catalog(catalog):
     probe = {"scanner": "controller", "results": [
         {"address": "192.168.1.10", "port": 11434, "state": "exposed", "evidence": "GET / -> Ollama is running"}]}
     findings += probe_findings(probe, catalog, HOST)
+    # Discovery's (issue 29): a sweep's records of an address outside the inventory.
+    from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import discovery_findings
+    for record in ({"address": "192.168.1.20", "port": 11434, "kind": "ollama", "state": "exposed", "open": True},
+                   {"address": "192.168.1.20", "port": 8000, "kind": "vllm", "state": "auth_required", "auth": True}):
+        findings += discovery_findings(record, catalog, HOST)
     assert set(_ids(findings)) == set(catalog["controls"])  # every control can fire
     for finding in findings:
         control = catalog["controls"][finding["id"]]

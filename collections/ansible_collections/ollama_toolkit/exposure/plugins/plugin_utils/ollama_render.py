@@ -38,7 +38,7 @@ from xml.etree import ElementTree
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_findings import (
     REACH_LOCAL, SEVERITIES, STATUS_ERROR, STATUS_NOT_AUDITED, STATUS_UNREACHABLE, STATUS_UNSUPPORTED, severity_rank)
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import (
-    OPEN_STATUSES, STATUS_FIXED, apply_history, comparable)
+    DISCOVERY_CONTROLS, OPEN_STATUSES, STATUS_FIXED, apply_history, comparable)
 
 CSV_COLUMNS = ("host", "host_status", "status", "id", "severity", "title", "subject", "evidence", "location",
                "remediation", "references", "fingerprint", "first_seen", "last_seen", "exception_owner",
@@ -220,7 +220,9 @@ def render_junit(report, catalog):
     for name, entry in sorted(report["hosts"].items()):
         suite = ElementTree.SubElement(suites, "testsuite", name=name)
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-        for cid in sorted(controls):
+        # A host outside the inventory (discovery, issue 29) is tested only by the discovery controls.
+        for cid in sorted(controls) if entry.get("managed") is not False else [
+                c for c in DISCOVERY_CONTROLS if c in controls]:
             case = ElementTree.SubElement(suite, "testcase", classname="ollama-exposure.%s" % name,
                                           name="%s %s" % (cid, controls[cid].get("title", "")))
             counts["tests"] += 1

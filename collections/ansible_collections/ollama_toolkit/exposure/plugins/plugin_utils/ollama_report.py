@@ -21,9 +21,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import ipaddress
 import json
 import re
 
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_finding import make_finding
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import join_host_port
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_servers import SERVERS
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_doors import joined_doors
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_findings import (
     REACH_LOCAL, STATUS_ERROR, STATUS_NOT_AUDITED, STATUS_UNREACHABLE, STATUS_UNSUPPORTED, SEVERITIES,
@@ -240,8 +244,11 @@ def comparable(report):
     data = dict(report)
     for key in ("generated_at", "compared_to", "merged_from"):
         data.pop(key, None)
-    data["findings"] = [dict((k, v) for k, v in f.items() if k not in ("first_seen", "last_seen", "status", "fixed_at"))
+    data["findings"] = [dict((k, v) for k, v in f.items()
+                             if k not in ("first_seen", "last_seen", "status", "fixed_at", "swept_at"))
                         for f in report.get("findings", [])]
+    if isinstance(data.get("discovery"), dict):
+        data["discovery"] = dict((k, v) for k, v in data["discovery"].items() if k not in ("swept_at", "elapsed"))
     data.pop("summary", None)
     return json.dumps(data, sort_keys=True)
 
@@ -328,8 +335,9 @@ def apply_history(report, previous=None, exceptions=None):
     seen = set()
     for finding in report["findings"]:
         old = earlier.get(finding["fingerprint"])
-        finding["first_seen"] = (old or {}).get("first_seen") or now
-        finding["last_seen"] = now
+        # A discovered finding was seen by its sweep (audit.yml may join an earlier one).
+        finding["first_seen"] = (old or {}).get("first_seen") or finding.get("swept_at") or now
+        finding["last_seen"] = finding.get("swept_at") or now
         entry = find_exception(finding, (exceptions or {}).get(finding["host"]))
         if entry:
             expires = _date(entry.get("expires"))
@@ -341,10 +349,14 @@ def apply_history(report, previous=None, exceptions=None):
         seen.add(finding["fingerprint"])
     audited = set(name for name, entry in report["hosts"].items()
                   if entry["status"] not in (STATUS_UNREACHABLE, STATUS_UNSUPPORTED, STATUS_NOT_AUDITED))
+    discovery = report.get("discovery")
+    _keep_undiscovered_hosts(report, previous)
     for fingerprint_, old in sorted(earlier.items()):
         if fingerprint_ in seen:
             continue
-        if old.get("host") in audited:
+        swept = old.get("id") in DISCOVERY_CONTROLS and in_discovery_scope(
+            (old.get("location") or {}).get("address"), (old.get("location") or {}).get("port"), discovery)
+        if old.get("host") in audited or swept:
             report["findings"].append(dict(old, status=STATUS_FIXED, fixed_at=now, carried=False))
         else:
             status = STATUS_OPEN if old.get("status") == STATUS_NEW else old.get("status")
@@ -406,7 +418,7 @@ def merge_slices(slices, generated_at):
     ValueError naming the host and both directories.
     """
     hosts, findings, exceptions, owner = {}, [], {}, {}
-    merged, missing, overlaps, catalogs = [], [], [], []
+    merged, missing, overlaps, catalogs, discovery = [], [], [], [], []
     for directory, report, problem in slices:
         if report is None:
             missing.append({"dir": directory, "reason": problem or "no readable findings.json"})
@@ -414,7 +426,11 @@ def merge_slices(slices, generated_at):
         names = sorted(report.get("hosts") or {})
         merged.append({"dir": directory, "generated_at": report.get("generated_at"), "hosts": len(names)})
         catalogs.append(report.get("catalog_updated") or "")
+        if report.get("discovery"):
+            discovery.append(report["discovery"])
         for name in names:
+            if name in owner and (report["hosts"][name] or {}).get("status") == STATUS_UNMANAGED:
+                continue  # every slice joined the same sweep: its unmanaged hosts once, from the first
             if name in owner:
                 overlaps.append("host %s is in slice %s and in slice %s" % (name, owner[name], directory))
                 continue
@@ -439,6 +455,8 @@ def merge_slices(slices, generated_at):
         "findings": findings,
         "merged_from": merged,
         "missing_slices": missing,
+        # The sweep the slices joined (one sweep for the fleet: the first slice's).
+        **({"discovery": discovery[0]} if discovery else {})
     }, exceptions
 
 
@@ -520,4 +538,285 @@ def audit_inputs(hostvars, play_hosts, skip, part):
     for host in hosts:
         values = hostvars[host]
         found[host] = values[name] if name in values else default
+    return found
+
+
+# -- discovery: the model servers nobody put in the inventory (issue 29) -------
+#
+# The sweep (the module ollama_discover, playbooks/discover.yml) hands over
+# one record per answering (address, port): address, port, scheme, kind,
+# state (the probe's states), open, auth, version, models, fingerprint. An
+# unmanaged address answering as a model server becomes a host of the report
+# (status ``unmanaged``) with a finding of OLLAMA-DISC-001 (open without
+# credentials) or OLLAMA-DISC-002 (asks for credentials, or hands out no
+# model), subject ``kind:address:port``: the same server is the same finding
+# every run. A managed address points to its audited host entry and adds no
+# finding: discovery never moves an audited host's status.
+
+DISCOVERY_OPEN = "OLLAMA-DISC-001"
+DISCOVERY_CLOSED = "OLLAMA-DISC-002"
+DISCOVERY_CONTROLS = (DISCOVERY_OPEN, DISCOVERY_CLOSED)
+STATUS_UNMANAGED = "unmanaged"
+# The kinds of a model server (or of the web UI in front of one): Ollama and
+# module_utils/ollama_servers.py's SERVERS; "open_webui" is the sweep's name
+# for SERVERS' "open-webui".
+_KIND_ALIASES = {"open_webui": "open-webui"}
+DISCOVERY_KINDS = ("ollama",) + tuple(sorted(SERVERS))
+
+
+def discovery_kind(record):
+    """The model server kind of a sweep record, or None (plain HTTP, nothing known)."""
+    kind = (record or {}).get("kind")
+    kind = _KIND_ALIASES.get(kind, kind)
+    return kind if kind in DISCOVERY_KINDS else None
+
+
+def discovery_subject(record):
+    """``kind:address:port``: what makes a discovered server the same one across runs."""
+    return "%s:%s:%s" % (discovery_kind(record), record.get("address"), record.get("port"))
+
+
+def _discovery_open(record):
+    return bool(record.get("open")) and not record.get("auth")
+
+
+def discovery_findings(record, catalog, host_id):
+    """The finding of one sweep record of an unmanaged address (a list: empty
+    when what answers is no model server)."""
+    kind = discovery_kind(record)
+    if kind is None:
+        return []
+    title = (SERVERS.get(kind) or {}).get("title") or ("Ollama" if kind == "ollama" else kind)
+    where = join_host_port(str(record.get("address")), record.get("port"))
+    said = []
+    if record.get("version"):
+        said.append("version %s" % record["version"])
+    if record.get("models") is not None:
+        said.append("%s model(s)" % record["models"])
+    if _discovery_open(record):
+        control, how = DISCOVERY_OPEN, "without credentials"
+    elif record.get("auth"):
+        control, how = DISCOVERY_CLOSED, "and asks for credentials"
+    else:
+        control, how = DISCOVERY_CLOSED, "and hands out no model without credentials"
+    # No time in the evidence: the same server gives the same finding, ticket and row every run.
+    evidence = "%s://%s answers as %s%s %s (state %s); no inventory host has this address" % (
+        record.get("scheme") or "http", where, title, " (%s)" % ", ".join(said) if said else "", how,
+        record.get("state"))
+    finding = make_finding(catalog, host_id, control, discovery_subject(record), evidence,
+                           location={"socket": where, "address": record.get("address"), "port": record.get("port"),
+                                     "scheme": record.get("scheme") or "http"})
+    finding["kind"] = kind
+    return [finding]
+
+
+def validate_discovery(discovery, variable="discovery"):
+    """Problems with a sweep's hand-off (``discover.json``), naming the variable."""
+    if not isinstance(discovery, dict):
+        return ["%s must be the sweep's result (a mapping with hosts), got %s" % (variable, type(discovery).__name__)]
+    result = discovery.get("result") if isinstance(discovery.get("result"), dict) else discovery
+    hosts = result.get("hosts")
+    if not isinstance(hosts, list):
+        return ["%s.hosts must be a list of {address, managed, ports}, got %r" % (variable, hosts)]
+    problems = []
+    for index, host in enumerate(hosts, 1):
+        if not isinstance(host, dict) or not isinstance(host.get("address"), str) or not host.get("address"):
+            problems.append("%s.hosts, entry %d: an address is required" % (variable, index))
+            continue
+        for item in host.get("ports") or []:
+            if not isinstance(item, dict) or not isinstance(item.get("port"), int) or not 0 < item["port"] < 65536:
+                problems.append("%s.hosts, entry %d (%s): a port record without a port 1-65535: %r" % (
+                    variable, index, host["address"], item))
+    return problems
+
+
+def _networks(items):
+    nets = []
+    for item in items or []:
+        try:
+            nets.append(ipaddress.ip_network(str(item).strip(), strict=False))
+        except ValueError:
+            continue
+    return nets
+
+
+def discovery_scope(discovery):
+    """(networks swept, networks excluded, ports swept) of a sweep's hand-off:
+    the inputs the playbook gave the module (``ranges``, ``exclude``, ``ports``)."""
+    return (_networks(discovery.get("ranges")), _networks(discovery.get("exclude")),
+            set(p for p in discovery.get("ports") or [] if isinstance(p, int)))
+
+
+def in_discovery_scope(address, port, discovery):
+    """True when this sweep asked ``address`` on ``port``: a discovered
+    finding there that it did not see again is fixed (not carried)."""
+    if not discovery:
+        return False
+    ranges, excluded, ports = discovery_scope(discovery)
+    try:
+        ip = ipaddress.ip_address(str(address))
+    except ValueError:
+        return False
+    if port not in ports:
+        return False
+    if any(ip.version == n.version and ip in n for n in excluded):
+        return False
+    return any(ip.version == n.version and ip in n for n in ranges)
+
+
+def join_discovery(report, discovery, catalog, discovery_only=False):
+    """Join a sweep's hand-off into ``report`` (build_report's), in place.
+
+    ``discovery``: {swept_at, ranges, ports, exclude, inventory (address ->
+    inventory name of the managed hosts), result: the module's {hosts,
+    scanned, excluded, elapsed}} (the result's keys may also be at the top).
+    Unmanaged addresses answering as a model server become hosts of status
+    ``unmanaged`` with their findings; managed ones are listed in
+    ``report["discovery"]["hosts"]`` with the name of their audited entry
+    (``host``) and no finding. ``discovery_only``: no host was audited in
+    this run (playbooks/discover.yml alone): the hosts of the previous report
+    are listed as not audited (apply_history). Returns the report.
+    """
+    result = discovery.get("result") if isinstance(discovery.get("result"), dict) else discovery
+    inventory = discovery.get("inventory") or {}
+    swept_at = discovery.get("swept_at")
+    pointers = []
+    counts = {"addresses": 0, "managed": 0, "unmanaged": 0, "unmanaged_open": 0, "not_model_servers": 0}
+    for host in sorted(result.get("hosts") or [], key=lambda h: _address_key(h.get("address"))):
+        address = host["address"]
+        records = sorted((r for r in host.get("ports") or [] if isinstance(r, dict)), key=lambda r: r.get("port"))
+        models = [r for r in records if discovery_kind(r)]
+        counts["addresses"] += 1
+        seen = [{"port": r.get("port"), "scheme": r.get("scheme"), "kind": r.get("kind"), "state": r.get("state"),
+                 "open": bool(r.get("open")), "auth": bool(r.get("auth")), "version": r.get("version"),
+                 "models": r.get("models"), "fingerprint": r.get("fingerprint") or discovery_subject(r)}
+                for r in records]
+        managed = bool(host.get("managed")) or address in inventory
+        pointer = {"address": address, "managed": managed, "ports": seen}
+        if managed:
+            counts["managed"] += 1
+            name = inventory.get(address)
+            pointer.update(host=name, audited=name in report["hosts"])
+            if name in report["hosts"]:
+                # What the sweep saw of an audited host, beside the audit's
+                # own probe: shown, never a finding, never its status.
+                report["hosts"][name]["discovered"] = seen
+        elif not models:
+            counts["not_model_servers"] += 1
+            pointer["host"] = None
+        else:
+            name = address if address not in report["hosts"] else "unmanaged:%s" % address
+            findings = []
+            for record in models:
+                findings += discovery_findings(record, catalog, name)
+            is_open = any(f["id"] == DISCOVERY_OPEN for f in findings)
+            counts["unmanaged"] += 1
+            counts["unmanaged_open"] += 1 if is_open else 0
+            report["hosts"][name] = {
+                "status": STATUS_UNMANAGED, "managed": False, "address": address,
+                # No time here either (the sweep's is report["discovery"]["swept_at"]).
+                "reason": "not in the inventory: %s, found by discovery" % (
+                    "answers as a model server without credentials" if is_open else "a model server asking for "
+                    "credentials or handing out no model"),
+                "os": None, "systemd": None, "listeners": [], "services": [], "processes": [], "containers": [],
+                "installs": [], "probe": seen, "warnings": [], "discovered": seen,
+                "doors": [{"port": r.get("port"), "category": "discovered", "kind": discovery_kind(r),
+                           "state": r.get("state"), "credentials": bool(r.get("auth"))} for r in models]}
+            pointer["host"] = name
+            for finding in findings:
+                report["findings"].append(dict(finding, host=name, host_status=STATUS_UNMANAGED, status=STATUS_NEW,
+                                               swept_at=swept_at, first_seen=report["generated_at"],
+                                               last_seen=report["generated_at"]))
+        pointers.append(pointer)
+    report["findings"].sort(key=lambda f: (f["host"], -severity_rank(f["severity"]), f["id"], f.get("subject", "")))
+    report["discovery"] = {
+        "swept_at": swept_at, "ranges": list(discovery.get("ranges") or []),
+        "ports": list(discovery.get("ports") or []), "exclude": list(discovery.get("exclude") or []),
+        "scanned": result.get("scanned"), "excluded": result.get("excluded"), "elapsed": result.get("elapsed"),
+        "only": bool(discovery_only), "summary": counts, "hosts": pointers}
+    report["summary"] = summarize_report(report["hosts"], report["findings"])
+    return report
+
+
+def _address_key(address):
+    try:
+        ip = ipaddress.ip_address(str(address))
+        return (ip.version, int(ip), "")
+    except ValueError:
+        return (9, 0, str(address))
+
+
+def discovery_exceptions(exceptions, report):
+    """The exceptions of the inventory (host -> entries) given to the
+    unmanaged hosts of ``report`` too: an entry of a discovery control is
+    read from any host's list (group_vars/all) and covers a discovered
+    host when its ``host`` is the address (or it names no host)."""
+    exceptions = dict(exceptions or {})
+    entries, keys = [], set()
+    for host in sorted(exceptions):
+        for entry in exceptions[host] or []:
+            if isinstance(entry, dict) and entry.get("id") in DISCOVERY_CONTROLS:
+                key = json.dumps(entry, sort_keys=True, default=str)
+                if key not in keys:
+                    keys.add(key)
+                    entries.append(entry)
+    for name, entry in (report.get("hosts") or {}).items():
+        if entry.get("status") == STATUS_UNMANAGED:
+            exceptions[name] = [dict(e, host=name) if e.get("host") else e for e in entries
+                                if not e.get("host") or e["host"] in (name, entry.get("address"))]
+    return exceptions
+
+
+def _keep_undiscovered_hosts(report, previous):
+    """The hosts of the previous report a run with discovery does not list:
+    an unmanaged one the sweep did not ask again (outside its ranges or
+    ports) and, in a discovery-only run, every audited one, as not audited
+    (their findings are carried). An unmanaged one the sweep asked again and
+    found no model server on is left out: its findings are fixed."""
+    discovery = report.get("discovery") or {}
+    kept = 0
+    for name, entry in sorted(((previous or {}).get("hosts") or {}).items()):
+        if name in report["hosts"] or not isinstance(entry, dict):
+            continue
+        if entry.get("status") == STATUS_UNMANAGED or entry.get("managed") is False:
+            ports = entry.get("discovered") or []
+            asked = [p for p in ports if in_discovery_scope(entry.get("address"), p.get("port"), discovery)]
+            if ports and len(asked) == len(ports):
+                continue
+            why = ("found by an earlier sweep, not in this sweep's ranges or ports" if discovery
+                   else "found by an earlier sweep; no sweep joined in this run")
+        elif discovery.get("only"):
+            why = "discovery only (playbooks/discover.yml): not audited in this run"
+        else:
+            continue
+        report["hosts"][name] = dict(entry, status=STATUS_NOT_AUDITED, reason=why)
+        kept += 1
+    if kept:
+        report["summary"].update(summarize_report(report["hosts"], report["findings"]))
+
+
+def _literal(text):
+    try:
+        return str(ipaddress.ip_address(str(text).strip().strip("[]")))
+    except ValueError:
+        return None
+
+
+def inventory_addresses(hostvars, hosts):
+    """The addresses of the inventory's hosts, address -> inventory name (the
+    first host of ``hosts`` that has it): each host's ``ansible_host`` (its
+    name when unset) and its ``ollama_discover_addresses`` and
+    ``ollama_audit_probe_addresses``, IP literals only (names are not
+    resolved, as the inventory plugin ollama_toolkit.exposure.discover does).
+    The sweep names these ``managed``; the report points them to their host."""
+    found = {}
+    for host in hosts or []:
+        values = hostvars[host]
+        candidates = [values["ansible_host"] if "ansible_host" in values else host]
+        for name in ("ollama_discover_addresses", "ollama_audit_probe_addresses"):
+            extra = values[name] if name in values else []
+            candidates += list(extra) if isinstance(extra, (list, tuple)) else []
+        for address in (_literal(c) for c in candidates):
+            if address:
+                found.setdefault(address, host)
     return found
