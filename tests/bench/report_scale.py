@@ -287,7 +287,8 @@ def main():
         # The peak before the check below reads the files back.
         peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
         sizes = {}
-        for base, _dirs, files in os.walk(dest):
+        for base, dirs, files in os.walk(dest):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]  # .tickets-next: the next run's tickets
             for name in files:
                 if not name.startswith("."):
                     sizes[os.path.relpath(os.path.join(base, name), dest)] = os.path.getsize(os.path.join(base, name))

@@ -21,6 +21,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import hashlib
 import json
 import re
 
@@ -235,15 +236,46 @@ def _service_summary(svc):
             "scope": bind.get("scope")}
 
 
+_UNCOMPARED = ("generated_at", "compared_to", "merged_from", "summary")
+_UNCOMPARED_FINDING = ("first_seen", "last_seen", "status", "fixed_at")
+
+
 def comparable(report):
     """The report without what changes on every run (for change detection)."""
-    data = dict(report)
-    for key in ("generated_at", "compared_to", "merged_from"):
-        data.pop(key, None)
-    data["findings"] = [dict((k, v) for k, v in f.items() if k not in ("first_seen", "last_seen", "status", "fixed_at"))
-                        for f in report.get("findings", [])]
-    data.pop("summary", None)
-    return json.dumps(data, sort_keys=True)
+    return "".join(comparable_chunks(report))
+
+
+def comparable_chunks(report):
+    """comparable(report), a host or a finding at a time: the same text
+    (json.dumps with sorted keys), never held whole."""
+    dumps = json.JSONEncoder(sort_keys=True).encode
+    keys = sorted(set(k for k in report if k not in _UNCOMPARED) | set(["findings"]))
+    yield "{"
+    for index, key in enumerate(keys):
+        yield "%s%s: " % (", " if index else "", dumps(key))
+        if key == "findings":
+            yield "["
+            for position, finding in enumerate(report.get("findings", [])):
+                yield "%s%s" % (", " if position else "", dumps(dict(
+                    (k, v) for k, v in finding.items() if k not in _UNCOMPARED_FINDING)))
+            yield "]"
+        elif key == "hosts" and isinstance(report[key], dict):
+            yield "{"
+            for position, name in enumerate(sorted(report[key])):
+                yield "%s%s: %s" % (", " if position else "", dumps(name), dumps(report[key][name]))
+            yield "}"
+        else:
+            yield dumps(report[key])
+    yield "}"
+
+
+def comparable_digest(report):
+    """The SHA-256 of comparable(report): two reports differ (times and
+    life-cycle moves aside) when their digests do."""
+    digest = hashlib.sha256()
+    for chunk in comparable_chunks(report):
+        digest.update(chunk.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
 
 
 # -- exceptions and history ----------------------------------------------------
