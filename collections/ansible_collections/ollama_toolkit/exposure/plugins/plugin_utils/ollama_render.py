@@ -634,7 +634,7 @@ def _single_page(report, baseline):
 # sorted by name) and, given a baseline, report-before-after-<n>.html. Each
 # part opens in a browser in well under 3 s at any fleet size (make
 # bench-report measures them in headless Chromium).
-HTML_PAGE_HOSTS = 1000
+HTML_PAGE_HOSTS = 500
 # The worst hosts listed on the index of a split report.
 HTML_WORST_HOSTS = 100
 HTML_PART_PREFIX = "report-"
@@ -1056,8 +1056,6 @@ def _write_tickets_whole(dest, tickets):
     tickets_dir, spare = os.path.join(dest, "tickets"), os.path.join(dest, TICKETS_NEXT)
     if os.path.islink(tickets_dir) or os.path.islink(spare):
         return False
-    if not os.path.isdir(spare):
-        os.makedirs(spare, 0o750)
     probe = tempfile.mkdtemp(dir=dest, prefix=".tmp-")
     try:  # can this file system exchange two directories? (two empty ones)
         other = tempfile.mkdtemp(dir=dest, prefix=".tmp-")
@@ -1068,6 +1066,8 @@ def _write_tickets_whole(dest, tickets):
             os.rmdir(other)
     finally:
         os.rmdir(probe)
+    if not os.path.isdir(spare):
+        os.makedirs(spare, 0o750)
     wanted = dict((os.path.basename(name), chunks) for name, chunks in tickets)
     for name in os.listdir(spare):
         if name not in wanted:
