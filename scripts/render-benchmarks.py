@@ -109,6 +109,13 @@ def report_block(data, goals, where):
         sizes["findings.json"] / 1024, sizes["findings.csv"] / 1024, sizes["junit.xml"] / 1024))
     lines.append("| report.html, report.md | %.1f, %.1f MiB | |" % (
         sizes["report.html"] / 1024, sizes["report.md"] / 1024))
+    parts = data.get("html_parts") or {}
+    if parts.get("files"):
+        lines.append("| report.html's parts (report-*.html) | %.1f MiB in %s files, the largest %.1f MiB | |" % (
+            parts["kib"] / 1024, "{:,}".format(parts["files"]), parts["largest_kib"] / 1024))
+    for name, opened in sorted((data.get("html_open") or {}).items()):
+        lines.append("| %s opened in headless Chromium (to its load event) | %.2f s | under %s s |" % (
+            name, opened["load_s"], "{:g}".format(goals["report"]["html_open_s"])))
     lines.append("| tickets/ | %.1f MiB in %s files | |" % (data["tickets"]["kib"] / 1024,
                                                            "{:,}".format(data["tickets"]["files"])))
     return "\n".join(lines)

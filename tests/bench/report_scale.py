@@ -372,12 +372,15 @@ def main():
     dest = tempfile.mkdtemp(prefix="report-scale-")
     try:
         timings = []
+        cpu, loads = [], [os.getloadavg()[0]]
         for run, when in enumerate(("2026-12-01T10:00:00Z", "2026-12-02T10:00:00Z"), 1):
-            begin = time.perf_counter()
+            begin, cpu_begin = time.perf_counter(), sum(os.times()[:2])
             report = build_report(records_from_results(results), probe, catalog, when)
             built = time.perf_counter()
             publish_report(dest, report, catalog)  # apply_history against the previous run, then every file
             timings.append((run, built - begin, time.perf_counter() - built))
+            cpu.append(sum(os.times()[:2]) - cpu_begin)
+        loads.append(os.getloadavg()[0])
         # The peak before the check below reads the files back.
         peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
         sizes = {}
@@ -404,8 +407,11 @@ def main():
         summary["hosts"], ", ".join("%d %s" % (n, s) for s, n in sorted(summary["by_status"].items())),
         summary["findings"], summary["open"], summary.get("open_local", 0)))
     print("  synthetic fleet (evaluate_host, probe summary): %.2f s (not counted)" % synthetic)
-    for run, build, write in timings:
-        print("  run %d: build_report %.2f s, apply_history + every file %.2f s" % (run, build, write))
+    for (run, build, write), used in zip(timings, cpu):
+        print("  run %d: build_report %.2f s, apply_history + every file %.2f s (the process's CPU time %.2f s)" % (
+            run, build, write, used))
+    print("  the machine's load average (1 min) %.1f before the runs, %.1f after (%d CPUs)" % (
+        loads[0], loads[1], os.cpu_count() or 0))
     tickets = [n for n in sizes if n.startswith("tickets" + os.sep)]
     parts = [n for n in sizes if re.match(r"^report-.+\.html$", n)]
     for name in sorted(n for n in sizes if n not in tickets and n not in parts):
@@ -432,7 +438,9 @@ def main():
               "hosts": summary["hosts"], "findings": summary["findings"], "open": summary["open"],
               "open_local": summary.get("open_local", 0), "by_status": summary["by_status"], "by_severity": summary.get("by_severity"),
               "runs": [{"run": run, "build_s": round(build, 2), "write_s": round(write, 2),
-                        "total_s": round(build + write, 2)} for run, build, write in timings],
+                        "total_s": round(build + write, 2), "cpu_s": round(used, 2)}
+                       for (run, build, write), used in zip(timings, cpu)],
+              "load_average": [round(load, 1) for load in loads], "cpus": os.cpu_count(),
               "slowest_s": round(worst, 2), "peak_mib": round(peak_mib), "synthetic_s": round(synthetic, 2),
               "sizes_kib": dict((n, round(sizes[n] / 1024.0, 1)) for n in sizes if n not in tickets + parts),
               "tickets": {"files": len(tickets), "kib": round(sum(sizes[n] for n in tickets) / 1024.0, 1)},

@@ -271,3 +271,27 @@ def test_tickets_are_exactly_the_open_findings_run_after_run(tmp_path, catalog, 
                 assert handle.read() == body
         assert os.path.isdir(os.path.join(dest, ".tickets-next")) is exchange
         previous = read_report(dest)
+
+
+def test_the_previous_report_read_a_line_at_a_time_is_the_one_written(tmp_path, catalog):
+    """read_previous of a findings.json in json_chunks's layout: the same
+    report (its hosts let go on request) and the same digest as the report
+    in memory; one written whole (indent=2, before) is read whole, alike."""
+    report = _every_kind(catalog)
+    report["missing_slices"] = [{"dir": "s2", "reason": "gone"}]
+    dest = str(tmp_path)
+    (tmp_path / "findings.json").write_text(render_json(report))
+    expected = json.loads(json.dumps(report))
+    read, digest, problem = ollama_render.read_previous(dest)
+    assert (read, digest, problem) == (expected, comparable_digest(report), None)
+    lean = ollama_render.read_previous(dest, keep_hosts=False)
+    assert lean[0] == dict(expected, hosts={}) and lean[1] == digest
+    (tmp_path / "findings.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    assert ollama_render.read_previous(dest) == (expected, digest, None)
+    (tmp_path / "findings.json").write_text(render_json(report)[:-3])  # cut short
+    assert ollama_render.read_previous(dest)[0] is None
+    moved = copy.deepcopy(report)
+    moved["hosts"]["db"]["reason"] = "changed"
+    assert comparable_digest(moved) != digest
+    assert comparable_digest(dict(report, hosts={})) != comparable_digest(dict((k, v) for k, v in report.items()
+                                                                              if k != "hosts"))

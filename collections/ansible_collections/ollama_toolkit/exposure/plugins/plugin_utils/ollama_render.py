@@ -32,6 +32,7 @@ import fcntl
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 from html import escape
@@ -40,7 +41,7 @@ from xml.etree import ElementTree
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_findings import (
     REACH_LOCAL, SEVERITIES, STATUS_ERROR, STATUS_NOT_AUDITED, STATUS_UNREACHABLE, STATUS_UNSUPPORTED, severity_rank)
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import (
-    OPEN_STATUSES, STATUS_FIXED, apply_history, comparable_digest)
+    OPEN_STATUSES, STATUS_FIXED, _Digest, apply_history, comparable_digest)
 
 CSV_COLUMNS = ("host", "host_status", "status", "id", "severity", "title", "subject", "evidence", "location",
                "remediation", "references", "fingerprint", "first_seen", "last_seen", "exception_owner",
@@ -900,6 +901,86 @@ def load_report(path):
     return data, None
 
 
+_TOP_LINE = re.compile(r'^  ("(?:[^"\\]|\\.)*"): (.*?)(,?)\n$')
+_ITEM_LINE = re.compile(r'^    (.*?),?\n$')
+
+
+def read_previous(path, keep_hosts=True):
+    """(report, digest, problem) of a findings.json written earlier (or a
+    directory holding one): the report, its comparable_digest, or None and
+    why it could not be read. One written by json_chunks (a host or a
+    finding a line) is read a line at a time, its hosts digested and, unless
+    ``keep_hosts``, let go (``hosts`` is then {}: the life cycle needs the
+    findings; a merge with missing slices, the hosts); any other JSON is
+    read whole (load_report)."""
+    if path and os.path.isdir(path):
+        path = os.path.join(path, "findings.json")
+    try:
+        found = _read_lines(path, keep_hosts)
+    except (IOError, OSError, ValueError, TypeError, UnicodeDecodeError):
+        found = None
+    if found is not None:
+        return found[0], found[1], None
+    report, problem = load_report(path)
+    return report, None if report is None else comparable_digest(report), problem
+
+
+def _read_lines(path, keep_hosts):
+    """read_previous of a findings.json in json_chunks's layout, or None."""
+    digest, report = _Digest(), {}
+    with open(path) as handle:
+        if handle.readline() != "{\n":
+            return None
+        for line in handle:
+            if line == "}\n":
+                break
+            top = _TOP_LINE.match(line)
+            if not top:
+                return None
+            key, rest = json.loads(top.group(1)), top.group(2)
+            if rest not in ("[", "{"):
+                report[key] = json.loads(rest)
+                continue
+            closer, items = "  ]" if rest == "[" else "  }", []
+            for line in handle:
+                if line.rstrip(",\n") == closer:
+                    break
+                item = _ITEM_LINE.match(line)
+                if not item:
+                    return None
+                items.append(item.group(1))
+            else:
+                return None
+            if rest == "[":
+                report[key] = [json.loads(text) for text in items]
+            elif key == "hosts":
+                hosts = {}
+                digest.hosts()
+                for text in items:
+                    for name, entry in json.loads("{%s}" % text).items():
+                        digest.host(name, entry)
+                        if keep_hosts:
+                            hosts[name] = entry
+                report[key] = hosts
+            else:
+                report[key] = json.loads("{%s}" % ", ".join(items))
+        else:
+            return None
+        if handle.read():
+            return None
+    if not isinstance(report.get("hosts"), dict):
+        return None
+    for key, value in report.items():
+        if key == "findings" and isinstance(value, list):
+            for finding in value:
+                if not isinstance(finding, dict):
+                    return None
+                digest.finding(finding)
+        elif key != "hosts":
+            digest.value(key, value)
+    return report, digest.hexdigest()
+
+
 def read_report(path):
     """A findings.json written earlier (or a directory holding one); None when absent or unreadable."""
     return load_report(path)[0]
@@ -927,28 +1008,24 @@ def publish_report(dest, report, catalog, exceptions=None, baseline=None, write=
     if not write:
         apply_history(report, baseline, exceptions)
         return False, []
+    keep_hosts = bool(report.get("missing_slices"))  # _keep_unmerged_hosts lists the previous run's hosts
     if check:
-        previous = read_report(dest)
+        previous, digest, _problem = read_previous(dest, keep_hosts)
         apply_history(report, baseline if baseline is not None else previous, exceptions)
-        differs, documents, stale = plan_report(dest, report, catalog, baseline, previous=_digest_of(previous))
+        differs, documents, stale = plan_report(dest, report, catalog, baseline, previous=digest)
         report["would"] = {"write": [os.path.join(dest, name) for name, _content in documents],
                            "remove": [os.path.join(dest, name) for name in stale]}
         return differs, []
     with report_lock(dest):
         # The previous report is read once: its findings give the life
         # cycle, its digest whether this one differs; then it is let go.
-        previous = read_report(dest)
+        previous, digest, _problem = read_previous(dest, keep_hosts)
         apply_history(report, baseline if baseline is not None else previous, exceptions)
-        digest = _digest_of(previous)
         del previous
         return write_report(dest, report, catalog, baseline, previous=digest)
 
 
 _UNREAD = object()
-
-
-def _digest_of(report):
-    return None if report is None else comparable_digest(report)
 
 
 def plan_report(dest, report, catalog=None, baseline=None, previous=_UNREAD):
@@ -962,7 +1039,7 @@ def plan_report(dest, report, catalog=None, baseline=None, previous=_UNREAD):
     ``previous``: the comparable_digest of the report in dest (None: none
     there), when the caller read it already."""
     if previous is _UNREAD:
-        previous = _digest_of(read_report(os.path.join(dest, "findings.json")))
+        previous = read_previous(os.path.join(dest, "findings.json"), keep_hosts=False)[1]
     differs = previous is None or previous != comparable_digest(report)
     documents = [("findings.json", lambda: json_chunks(report)), ("findings.csv", lambda: csv_chunks(report)),
                  ("report.md", lambda: markdown_chunks(report)), ("junit.xml", lambda: junit_chunks(report, catalog))]

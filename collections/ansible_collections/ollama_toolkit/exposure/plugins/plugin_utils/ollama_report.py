@@ -270,12 +270,58 @@ def comparable_chunks(report):
 
 
 def comparable_digest(report):
-    """The SHA-256 of comparable(report): two reports differ (times and
-    life-cycle moves aside) when their digests do."""
-    digest = hashlib.sha256()
-    for chunk in comparable_chunks(report):
-        digest.update(chunk.encode("utf-8", "surrogatepass"))
+    """A digest of comparable(report), a host or a finding at a time: two
+    reports differ (times and life-cycle moves aside) when their digests do.
+    Each of the report's keys hashed apart (_Digest), so that a findings.json
+    read a line at a time (ollama_render.read_previous) gives the same."""
+    digest = _Digest()
+    for key in set(k for k in report if k not in _UNCOMPARED) | set(["findings"]):
+        if key == "findings":
+            for finding in report.get("findings", []):
+                digest.finding(finding)
+        elif key == "hosts" and isinstance(report[key], dict):
+            digest.hosts()
+            for name in sorted(report[key]):
+                digest.host(name, report[key][name])
+        else:
+            digest.value(key, report[key])
     return digest.hexdigest()
+
+
+class _Digest(object):
+    """comparable_digest's state: one SHA-256 per key of the report (the
+    findings without their times and life cycle, each host by name), then
+    one over the keys, sorted."""
+
+    def __init__(self):
+        self.dumps = json.JSONEncoder(sort_keys=True).encode
+        self.keys = {"findings": hashlib.sha256()}
+
+    def _key(self, key):
+        if key not in self.keys:
+            self.keys[key] = hashlib.sha256()
+        return self.keys[key]
+
+    def finding(self, finding):
+        self.keys["findings"].update(self.dumps(dict(
+            (k, v) for k, v in finding.items() if k not in _UNCOMPARED_FINDING)).encode("utf-8", "surrogatepass") + b"\n")
+
+    def hosts(self):
+        """A mapping of hosts, empty or not (the hosts follow)."""
+        self._key("hosts")
+
+    def host(self, name, entry):
+        self._key("hosts").update(("%s: %s\n" % (self.dumps(name), self.dumps(entry))).encode("utf-8", "surrogatepass"))
+
+    def value(self, key, value):
+        if key not in _UNCOMPARED:
+            self._key(key).update(self.dumps(value).encode("utf-8", "surrogatepass"))
+
+    def hexdigest(self):
+        whole = hashlib.sha256()
+        for key in sorted(self.keys):
+            whole.update(("%s: %s\n" % (self.dumps(key), self.keys[key].hexdigest())).encode("utf-8"))
+        return whole.hexdigest()
 
 
 # -- exceptions and history ----------------------------------------------------
