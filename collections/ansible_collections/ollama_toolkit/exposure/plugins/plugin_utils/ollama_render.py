@@ -401,10 +401,20 @@ def junit_chunks(report, catalog):
             parts = ['<testsuite name="%s"%s>' % (_attr(name), "".join(
                 ' %s="%d"' % (key, counts[key]) for key in order)) if cids else '<testsuite name="%s"%s />' % (
                     _attr(name), "".join(' %s="%d"' % (key, counts[key]) for key in order))]
+            head = '<testcase classname="%s" name="' % classname
+            same = None  # a host not audited, or in error: every case alike
+            if entry["status"] == STATUS_NOT_AUDITED or entry["status"] in (
+                    STATUS_UNREACHABLE, STATUS_UNSUPPORTED, STATUS_ERROR):
+                same = '">%s</testcase>' % _element(*_junit_outcome(entry, []))
             for cid, case_name in case_names:
-                kind, attrs, text = _junit_outcome(entry, mine.get(cid, []))
-                head = '<testcase classname="%s" name="%s"' % (classname, case_name)
-                parts.append("%s>%s</testcase>" % (head, _element(kind, attrs, text)) if kind else head + " />")
+                if same is not None:
+                    parts.append(head + case_name + same)
+                elif cid not in mine:
+                    parts.append(head + case_name + '" />')  # no finding of this control: passed
+                else:
+                    kind, attrs, text = _junit_outcome(entry, mine[cid])
+                    parts.append('%s%s">%s</testcase>' % (head, case_name, _element(kind, attrs, text)) if kind
+                                 else head + case_name + '" />')
             if cids:
                 parts.append("</testsuite>")
             yield "".join(parts)
