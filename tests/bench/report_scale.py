@@ -254,7 +254,7 @@ def check_outputs(dest, kinds, probe):
     return problems
 
 
-HTML_PAGE = re.compile(r"^report(-.+)?\.html$")
+HTML_PAGE = re.compile(r"^report(-.+)?\.html\Z")
 HTML_ROW = re.compile(r'<tr(?: id="host-[^"]*")? data-host="([^"]+)"><td>[^<]*</td><td><span class="h-[^"]*" '
                       r'data-status="([^"]+)"')
 HTML_LINK = re.compile(r'<a href="([^"]*)"')
@@ -303,7 +303,7 @@ def html_pages_to_open(dest):
     count, the largest is the slowest to open."""
     largest = {}
     for name in os.listdir(dest):
-        match = re.match(r"^report-(.+)-\d+\.html$", name)
+        match = re.match(r"^report-(.+)-\d+\.html\Z", name)
         if match:
             size = os.path.getsize(os.path.join(dest, name))
             if size > largest.get(match.group(1), ("", -1))[1]:
@@ -374,6 +374,7 @@ def main():
         timings = []
         cpu, loads = [], [os.getloadavg()[0]]
         for run, when in enumerate(("2026-12-01T10:00:00Z", "2026-12-02T10:00:00Z"), 1):
+            report = None  # a run holds one report: the previous run's is let go
             begin, cpu_begin = time.perf_counter(), sum(os.times()[:2])
             report = build_report(records_from_results(results), probe, catalog, when)
             built = time.perf_counter()
@@ -413,7 +414,7 @@ def main():
     print("  the machine's load average (1 min) %.1f before the runs, %.1f after (%d CPUs)" % (
         loads[0], loads[1], os.cpu_count() or 0))
     tickets = [n for n in sizes if n.startswith("tickets" + os.sep)]
-    parts = [n for n in sizes if re.match(r"^report-.+\.html$", n)]
+    parts = [n for n in sizes if re.match(r"^report-.+\.html\Z", n)]
     for name in sorted(n for n in sizes if n not in tickets and n not in parts):
         print("  %-14s %10.1f KiB" % (name, sizes[name] / 1024.0))
     print("  tickets/       %10.1f KiB in %d files" % (sum(sizes[n] for n in tickets) / 1024.0, len(tickets)))

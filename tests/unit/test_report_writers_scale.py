@@ -173,7 +173,7 @@ def check_html(dest):
     a link to a file or an anchor that is not there, or a script."""
     pages = {}
     for name in os.listdir(dest):
-        if name == "report.html" or re.match(r"^report-.+\.html$", name):
+        if name == "report.html" or re.match(r"^report-.+\.html\Z", name):
             page = _Page()
             with open(os.path.join(dest, name)) as handle:
                 page.feed(handle.read())
@@ -223,7 +223,7 @@ def test_a_large_fleet_gets_an_index_and_bounded_parts_every_link_resolving(tmp_
     # Each host in exactly one part of its status, at most 5 a part.
     seen = {}
     for name, page in pages.items():
-        kind = re.match(r"^report-(.+)-(\d+)\.html$", name).group(1)
+        kind = re.match(r"^report-(.+)-(\d+)\.html\Z", name).group(1)
         assert 0 < len(page.rows) <= 5
         if kind != "before-after":
             for host in page.rows:
@@ -295,3 +295,15 @@ def test_the_previous_report_read_a_line_at_a_time_is_the_one_written(tmp_path, 
     assert comparable_digest(moved) != digest
     assert comparable_digest(dict(report, hosts={})) != comparable_digest(dict((k, v) for k, v in report.items()
                                                                               if k != "hosts"))
+
+
+def test_ticket_bodies_written_by_threads_each_once_errors_raised():
+    done = []
+    ollama_render._each_in_threads(done.append, list(range(500)))
+    assert sorted(done) == list(range(500))
+
+    def fail(item):
+        if item == 321:
+            raise OSError(28, "No space left on device")
+    with pytest.raises(OSError, match="No space left"):
+        ollama_render._each_in_threads(fail, list(range(500)))
