@@ -413,8 +413,8 @@ def main():
             run, build, write, used))
     print("  the machine's load average (1 min) %.1f before the runs, %.1f after (%d CPUs)" % (
         loads[0], loads[1], os.cpu_count() or 0))
-    tickets = [n for n in sizes if n.startswith("tickets" + os.sep)]
-    parts = [n for n in sizes if re.match(r"^report-.+\.html\Z", n)]
+    tickets = set(n for n in sizes if n.startswith("tickets" + os.sep))
+    parts = set(n for n in sizes if re.match(r"^report-.+\.html\Z", n))
     for name in sorted(n for n in sizes if n not in tickets and n not in parts):
         print("  %-14s %10.1f KiB" % (name, sizes[name] / 1024.0))
     print("  tickets/       %10.1f KiB in %d files" % (sum(sizes[n] for n in tickets) / 1024.0, len(tickets)))
@@ -443,7 +443,7 @@ def main():
                        for (run, build, write), used in zip(timings, cpu)],
               "load_average": [round(load, 1) for load in loads], "cpus": os.cpu_count(),
               "slowest_s": round(worst, 2), "peak_mib": round(peak_mib), "synthetic_s": round(synthetic, 2),
-              "sizes_kib": dict((n, round(sizes[n] / 1024.0, 1)) for n in sizes if n not in tickets + parts),
+              "sizes_kib": dict((n, round(sizes[n] / 1024.0, 1)) for n in sizes if n not in tickets | parts),
               "tickets": {"files": len(tickets), "kib": round(sum(sizes[n] for n in tickets) / 1024.0, 1)},
               "html_parts": {"files": len(parts), "kib": round(sum(sizes[n] for n in parts) / 1024.0, 1),
                              "largest": largest, "largest_kib": round(sizes[largest] / 1024.0, 1) if parts else 0},
