@@ -21,12 +21,16 @@ description:
     C(findings.json), C(findings.csv) (one row per host and finding, for a
     ticket system's import), C(report.md), C(tickets/FINGERPRINT.md) (one
     body per open finding), C(junit.xml) (one test case per host and
-    control) and C(report.html) (static, opens offline).
+    control) and C(report.html) (static, opens offline; above 500 hosts an
+    index, the counts and the worst hosts first, linking to parts of 500
+    hosts each, C(report-STATUS-N.html)).
   - Compares with the previous C(findings.json) in I(dest) - each finding
     gets a C(status) (C(new), C(open), C(fixed), C(excepted),
     C(expired-exception)) and keeps its C(first_seen); I(exceptions) mark
     accepted risks until their expiry date.
-  - Files are replaced atomically, and one run at a time reads the previous
+  - Files are replaced atomically (the ticket bodies as one directory,
+    written into C(dest/.tickets-next) and exchanged with C(dest/tickets)
+    where the file system can), and one run at a time reads the previous
     report in I(dest) and writes the new one (a lock file, C(dest/.lock)). The report is the output of a read-only
     audit, not a change to a managed host, so the task never reports
     C(changed); C(differs) says whether the audit's content differs from the

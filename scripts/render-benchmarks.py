@@ -103,14 +103,25 @@ def report_block(data, goals, where):
     lines.append("| slowest run (build, life cycle, every file) | %.2f s | under %s s |" % (
         data["slowest_s"], "{:g}".format(goals["report"]["seconds"])))
     for run in runs:
-        lines.append("| run %d: build_report, then life cycle and every file | %.2f s + %.2f s | |" % (
-            run["run"], run["build_s"], run["write_s"]))
+        lines.append("| run %d: build_report, then life cycle and every file | %.2f s + %.2f s%s | |" % (
+            run["run"], run["build_s"], run["write_s"],
+            " (the process's CPU time %.2f s)" % run["cpu_s"] if "cpu_s" in run else ""))
+    if data.get("load_average"):
+        lines.append("| the machine's load average (1 min) before and after the runs | %s on %s CPUs | |" % (
+            " and ".join("%.1f" % load for load in data["load_average"]), data.get("cpus")))
     lines.append("| peak memory of the process | %d MiB | under %s MiB |" % (
         data["peak_mib"], "{:g}".format(goals["report"]["mib"])))
     lines.append("| findings.json, findings.csv, junit.xml | %.1f, %.1f, %.1f MiB | |" % (
         sizes["findings.json"] / 1024, sizes["findings.csv"] / 1024, sizes["junit.xml"] / 1024))
     lines.append("| report.html, report.md | %.1f, %.1f MiB | |" % (
         sizes["report.html"] / 1024, sizes["report.md"] / 1024))
+    parts = data.get("html_parts") or {}
+    if parts.get("files"):
+        lines.append("| report.html's parts (report-*.html) | %.1f MiB in %s files, the largest %.1f MiB | |" % (
+            parts["kib"] / 1024, "{:,}".format(parts["files"]), parts["largest_kib"] / 1024))
+    for name, opened in sorted((data.get("html_open") or {}).items()):
+        lines.append("| %s opened in headless Chromium (to its load event) | %.2f s | under %s s |" % (
+            name, opened["load_s"], "{:g}".format(goals["report"]["html_open_s"])))
     lines.append("| tickets/ | %.1f MiB in %s files | |" % (data["tickets"]["kib"] / 1024,
                                                            "{:,}".format(data["tickets"]["files"])))
     return "\n".join(lines)

@@ -24,10 +24,11 @@ another size).
 
 import csv
 import datetime
-from html import escape as html_escape
+from html import escape as html_escape, unescape as html_unescape
 import json
 import os
 import random
+import re
 import resource
 import shutil
 import socket
@@ -66,8 +67,15 @@ sys.path.insert(0, HERE)
 import benchlib  # noqa: E402  (tests/bench/benchlib.py)
 
 GOALS = benchlib.load_goals("report")
+GOAL_HOSTS = int(GOALS["hosts"])
 GOAL_SECONDS = float(GOALS["seconds"])
 GOAL_MIB = float(GOALS["mib"])
+GOAL_OPEN_S = float(GOALS["html_open_s"])
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+OPEN_TRIES = 3
+# Debian's chromium, headless, offline, a fresh profile each time (the brief's flags).
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync")
 RESULTS = os.environ.get("REPORT_RESULTS", os.path.join(HERE, "report_results.json"))
 OVERRIDE = "/etc/systemd/system/ollama.service.d/override.conf"
 # (kind, share of the fleet)
@@ -222,8 +230,8 @@ def check_outputs(dest, kinds, probe):
         problems.append("OLLAMA-NET-001 on %d hosts, %d exposed" % (len(net), len(exposed)))
     with open(os.path.join(dest, "report.md")) as handle:
         markdown = handle.read()
-    with open(os.path.join(dest, "report.html")) as handle:
-        html = handle.read()
+    html_problems, html = check_html(dest, report["hosts"])
+    problems += html_problems
     answered = [h for h in exposed if any(r["state"] == "exposed" for r in probe.get(h, {}).get("results", []))]
     for host in answered[:1] + answered[-1:]:
         said = next(r.get("evidence") for r in probe[host]["results"] if r["state"] == "exposed")
@@ -247,14 +255,101 @@ def check_outputs(dest, kinds, probe):
     return problems
 
 
-def verdict(worst_s, peak_mib, problems):
+HTML_PAGE = re.compile(r"^report(-.+)?\.html\Z")
+HTML_ROW = re.compile(r'<tr(?: id="host-[^"]*")? data-host="([^"]+)"><td>[^<]*</td><td><span class="h-[^"]*" '
+                      r'data-status="([^"]+)"')
+HTML_LINK = re.compile(r'<a href="([^"]*)"')
+HTML_ID = re.compile(r' id="([^"]*)"')
+
+
+def check_html(dest, hosts):
+    """(problems, text): report.html and its parts (report-<status>-<n>.html)
+    read back: every link to a file or an anchor resolves, every host is in
+    the hosts table of one page exactly, with its status, no page holds a
+    script; ``text``: every page, for the evidence checks."""
+    problems, pages = [], {}
+    for name in sorted(os.listdir(dest)):
+        if HTML_PAGE.match(name):
+            with open(os.path.join(dest, name)) as handle:
+                pages[name] = handle.read()
+    ids = dict((name, set(html_unescape(i) for i in HTML_ID.findall(text))) for name, text in pages.items())
+    broken = []
+    for name, text in pages.items():
+        if "<script" in text:
+            problems.append("%s holds a script" % name)
+        for link in HTML_LINK.findall(text):
+            target, _, anchor = html_unescape(link).partition("#")
+            target = target or name
+            if target not in pages or (anchor and anchor not in ids[target]):
+                broken.append("%s -> %s" % (name, link))
+    if broken:
+        problems.append("report.html: %d broken link(s), e.g. %s" % (len(broken), broken[0]))
+    listed = {}
+    for name, text in pages.items():
+        if "-before-after-" in name or '<table id="hosts">' not in text:
+            continue
+        table = text.split('<table id="hosts">', 1)[1].split("</table>", 1)[0]
+        for host, status in HTML_ROW.findall(table):
+            listed.setdefault(html_unescape(host), []).append(status)
+    wrong = sorted(h for h in hosts if listed.get(h) != [hosts[h]["status"]])
+    if wrong or len(listed) != len(hosts):
+        problems.append("report.html: %d host(s) not listed once with their status, e.g. %s (%s)" % (
+            len(wrong), wrong[0] if wrong else "-", listed.get(wrong[0]) if wrong else "-"))
+    return problems, "".join(pages.values())
+
+
+def html_pages_to_open(dest):
+    """report.html and the largest part of each kind (a status, or
+    before-after): the parts of a kind are made alike and bounded by host
+    count, the largest is the slowest to open."""
+    largest = {}
+    for name in os.listdir(dest):
+        match = re.match(r"^report-(.+)-\d+\.html\Z", name)
+        if match:
+            size = os.path.getsize(os.path.join(dest, name))
+            if size > largest.get(match.group(1), ("", -1))[1]:
+                largest[match.group(1)] = (name, size)
+    return ["report.html"] + sorted(name for name, _size in largest.values())
+
+
+def open_in_chromium(page, scratch, timeout=60):
+    """Seconds from the start of loading ``page`` (a file) to its load event
+    in headless Chromium, and the browser's whole run. A timing page in
+    ``scratch`` (not in the report) frames it and, on the frame's load
+    event, writes the time into its own title; --dump-dom prints the DOM
+    after that page's load event, which waits for its frame's."""
+    timing = os.path.join(scratch, "timing.html")
+    with open(timing, "w") as handle:
+        handle.write('<!DOCTYPE html><html><head><meta charset="utf-8"><title>not loaded</title></head><body>'
+                     '<script>var started = performance.now();</script>'
+                     '<iframe src="%s" style="width:1280px;height:900px" onload="document.title = \'loaded \' + '
+                     '(performance.now() - started).toFixed(1)"></iframe></body></html>'
+                     % html_escape("file://" + os.path.abspath(page)))
+    profile = tempfile.mkdtemp(prefix="profile-", dir=scratch)
+    begin = time.perf_counter()
+    done = subprocess.run([CHROMIUM] + list(CHROMIUM_FLAGS) + ["--user-data-dir=%s" % profile, "--dump-dom",
+                                                               "file://" + timing],
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, timeout=timeout)
+    wall = time.perf_counter() - begin
+    shutil.rmtree(profile, ignore_errors=True)
+    found = re.search(r"<title>loaded ([0-9.]+)</title>", done.stdout)
+    if not found:
+        raise RuntimeError("chromium did not load %s (exit %s)" % (page, done.returncode))
+    return float(found.group(1)) / 1000.0, wall
+
+
+def verdict(worst_s, peak_mib, problems, opened=None):
     """What missed: the slowest run over GOAL_SECONDS, the peak memory over
-    GOAL_MIB, each problem of the written report."""
+    GOAL_MIB, a page opening in GOAL_OPEN_S or more, each problem of the
+    written report."""
     missed = []
     if worst_s >= GOAL_SECONDS:
         missed.append("slowest run %.2f s, goal < %.0f s" % (worst_s, GOAL_SECONDS))
     if peak_mib >= GOAL_MIB:
         missed.append("peak memory %.0f MiB, goal < %.0f MiB" % (peak_mib, GOAL_MIB))
+    for name, (load_s, _wall) in sorted((opened or {}).items()):
+        if load_s >= GOAL_OPEN_S:
+            missed.append("%s opens in %.2f s, goal < %.0f s" % (name, load_s, GOAL_OPEN_S))
     return missed + problems
 
 
@@ -268,7 +363,7 @@ def save(results, path=None):
 
 
 def main():
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else GOAL_HOSTS
     with open(os.path.join(ROOT, "roles", "ollama_audit", "files", "catalog.yml")) as handle:
         catalog = yaml.safe_load(handle)
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -278,20 +373,37 @@ def main():
     dest = tempfile.mkdtemp(prefix="report-scale-")
     try:
         timings = []
+        cpu, loads = [], [os.getloadavg()[0]]
         for run, when in enumerate(("2026-12-01T10:00:00Z", "2026-12-02T10:00:00Z"), 1):
-            begin = time.perf_counter()
+            report = None  # a run holds one report: the previous run's is let go
+            begin, cpu_begin = time.perf_counter(), sum(os.times()[:2])
             report = build_report(records_from_results(results), probe, catalog, when)
             built = time.perf_counter()
             publish_report(dest, report, catalog)  # apply_history against the previous run, then every file
             timings.append((run, built - begin, time.perf_counter() - built))
+            cpu.append(sum(os.times()[:2]) - cpu_begin)
+        loads.append(os.getloadavg()[0])
         # The peak before the check below reads the files back.
         peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
         sizes = {}
-        for base, _dirs, files in os.walk(dest):
+        for base, dirs, files in os.walk(dest):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]  # .tickets-next: the next run's tickets
             for name in files:
                 if not name.startswith("."):
                     sizes[os.path.relpath(os.path.join(base, name), dest)] = os.path.getsize(os.path.join(base, name))
         problems = check_outputs(dest, kinds, probe)
+        opened = {}
+        scratch = tempfile.mkdtemp(prefix="report-open-")
+        try:
+            for name in html_pages_to_open(dest):
+                # The best of OPEN_TRIES: the page's own cost, not the other
+                # processes' of a busy machine (each try a fresh browser).
+                tries = [open_in_chromium(os.path.join(dest, name), scratch) for _try in range(OPEN_TRIES)]
+                opened[name] = min(tries)
+        except (RuntimeError, OSError, subprocess.SubprocessError) as error:
+            problems.append("headless Chromium: %s" % error)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
     finally:
         shutil.rmtree(dest, ignore_errors=True)
     worst = max(b + w for _, b, w in timings)
@@ -300,12 +412,23 @@ def main():
         summary["hosts"], ", ".join("%d %s" % (n, s) for s, n in sorted(summary["by_status"].items())),
         summary["findings"], summary["open"], summary.get("open_local", 0)))
     print("  synthetic fleet (evaluate_host, probe summary): %.2f s (not counted)" % synthetic)
-    for run, build, write in timings:
-        print("  run %d: build_report %.2f s, apply_history + every file %.2f s" % (run, build, write))
-    tickets = [n for n in sizes if n.startswith("tickets" + os.sep)]
-    for name in sorted(n for n in sizes if n not in tickets):
+    for (run, build, write), used in zip(timings, cpu):
+        print("  run %d: build_report %.2f s, apply_history + every file %.2f s (the process's CPU time %.2f s)" % (
+            run, build, write, used))
+    print("  the machine's load average (1 min) %.1f before the runs, %.1f after (%d CPUs)" % (
+        loads[0], loads[1], os.cpu_count() or 0))
+    tickets = set(n for n in sizes if n.startswith("tickets" + os.sep))
+    parts = set(n for n in sizes if re.match(r"^report-.+\.html\Z", n))
+    for name in sorted(n for n in sizes if n not in tickets and n not in parts):
         print("  %-14s %10.1f KiB" % (name, sizes[name] / 1024.0))
     print("  tickets/       %10.1f KiB in %d files" % (sum(sizes[n] for n in tickets) / 1024.0, len(tickets)))
+    largest = max(parts, key=lambda n: sizes[n]) if parts else None
+    if parts:
+        print("  report-*.html  %10.1f KiB in %d parts (largest %s, %.1f KiB)" % (
+            sum(sizes[n] for n in parts) / 1024.0, len(parts), largest, sizes[largest] / 1024.0))
+    for name, (load_s, wall) in sorted(opened.items()):
+        print("  headless Chromium: %s loaded in %.2f s, the best of %d (goal < %.0f s; the browser's whole run "
+              "%.2f s)" % (name, load_s, OPEN_TRIES, GOAL_OPEN_S, wall))
     print("  slowest run %.2f s (goal < %.0f s), peak memory %.0f MiB (goal < %.0f MiB)" % (
         worst, GOAL_SECONDS, peak_mib, GOAL_MIB))
     for line in problems:
@@ -313,18 +436,26 @@ def main():
     if not problems:
         print("  the written report checked: every file there and not empty, every host's status, the counts, "
               "OLLAMA-NET-001 with the probe's evidence")
-    missed = verdict(worst, peak_mib, problems)
+    missed = verdict(worst, peak_mib, problems, opened)
     print("  %s" % ("MISSED: " + "; ".join(missed) if missed else "within the goal"))
-    if count == 10000 or os.environ.get("REPORT_RESULTS"):
+    if count == GOAL_HOSTS or os.environ.get("REPORT_RESULTS"):
         save({"date": date, "commit": benchlib.toolkit_commit(), "command": "make bench-report",
               "hosts": summary["hosts"], "findings": summary["findings"], "open": summary["open"],
               "open_local": summary.get("open_local", 0), "by_status": summary["by_status"], "by_severity": summary.get("by_severity"),
               "runs": [{"run": run, "build_s": round(build, 2), "write_s": round(write, 2),
-                        "total_s": round(build + write, 2)} for run, build, write in timings],
+                        "total_s": round(build + write, 2), "cpu_s": round(used, 2)}
+                       for (run, build, write), used in zip(timings, cpu)],
+              "load_average": [round(load, 1) for load in loads], "cpus": os.cpu_count(),
               "slowest_s": round(worst, 2), "peak_mib": round(peak_mib), "synthetic_s": round(synthetic, 2),
-              "sizes_kib": dict((n, round(sizes[n] / 1024.0, 1)) for n in sizes if n not in tickets),
+              "sizes_kib": dict((n, round(sizes[n] / 1024.0, 1)) for n in sizes if n not in tickets and n not in parts),
               "tickets": {"files": len(tickets), "kib": round(sum(sizes[n] for n in tickets) / 1024.0, 1)},
-              "goals": {"seconds": GOAL_SECONDS, "mib": GOAL_MIB}, "problems": problems, "missed": missed})
+              "html_parts": {"files": len(parts), "kib": round(sum(sizes[n] for n in parts) / 1024.0, 1),
+                             "largest": largest, "largest_kib": round(sizes[largest] / 1024.0, 1) if parts else 0},
+              "html_open": dict((n, {"load_s": round(load, 2), "browser_s": round(wall, 2)})
+                                for n, (load, wall) in opened.items()),
+              "html_open_worst_s": round(max([load for load, _w in opened.values()] or [0]), 2),
+              "goals": {"hosts": GOAL_HOSTS, "seconds": GOAL_SECONDS, "mib": GOAL_MIB, "html_open_s": GOAL_OPEN_S},
+              "problems": problems, "missed": missed})
         print("  results: %s" % os.path.relpath(RESULTS, ROOT))
     return 1 if missed else 0
 

@@ -130,10 +130,53 @@ def test_a_host_with_the_wrong_status_is_caught(catalog, tmp_path):
     assert any("1 hosts with a status other than their kind's" in p for p in problems), problems
 
 
-def test_report_verdict():
+def test_report_verdict(monkeypatch):
+    monkeypatch.setattr(report_scale, "GOAL_SECONDS", 30.0)
+    monkeypatch.setattr(report_scale, "GOAL_MIB", 1024.0)
+    monkeypatch.setattr(report_scale, "GOAL_OPEN_S", 3.0)
     assert report_scale.verdict(12.0, 300.0, []) == []
     assert report_scale.verdict(30.0, 300.0, []) == ["slowest run 30.00 s, goal < 30 s"]
     assert report_scale.verdict(12.0, 1100.0, ["x"]) == ["peak memory 1100 MiB, goal < 1024 MiB", "x"]
+    assert report_scale.verdict(12.0, 300.0, [], {"report.html": (0.4, 2.0), "report-secure-1.html": (3.2, 5.0)}) \
+        == ["report-secure-1.html opens in 3.20 s, goal < 3 s"]
+
+
+def test_report_goals_are_issue_29s():
+    assert (report_scale.GOAL_HOSTS, report_scale.GOAL_SECONDS, report_scale.GOAL_MIB, report_scale.GOAL_OPEN_S) == (
+        100000, 60.0, 2048.0, 3.0)
+
+
+@pytest.mark.parametrize("damage, expected", [
+    (None, None),
+    (lambda d: os.remove(os.path.join(d, "report-secure-2.html")), "report.html: "),
+    (lambda d: open(os.path.join(d, "report-exposed-1.html"), "a").write('<a href="#host-nowhere">x</a>'),
+     "report.html: 1 broken link(s), e.g. report-exposed-1.html -> #host-nowhere"),
+])
+def test_a_split_html_report_is_read_back_whole(catalog, tmp_path, monkeypatch, damage, expected):
+    """Above HTML_PAGE_HOSTS hosts report.html is an index and parts: each
+    host in one part with its status, every link resolving."""
+    from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils import ollama_render
+    monkeypatch.setattr(ollama_render, "HTML_PAGE_HOSTS", 40)
+    results, probe, kinds = report_scale.fleet(catalog, 200)
+    write(catalog, results, probe, tmp_path)
+    assert "report-secure-3.html" in os.listdir(str(tmp_path))
+    if damage:
+        damage(str(tmp_path))
+    problems = report_scale.check_outputs(str(tmp_path), kinds, probe)
+    assert (problems == []) if expected is None else any(p.startswith(expected) for p in problems), problems
+    assert report_scale.html_pages_to_open(str(tmp_path))[0] == "report.html"
+
+
+def test_a_page_opens_in_headless_chromium(tmp_path, monkeypatch):
+    """The time to the load event, from a timing page framing the page (no
+    DevTools); a browser that printed no DOM is an error, not a time."""
+    page = tmp_path / "page.html"
+    page.write_text("<!DOCTYPE html><title>x</title><p>%s</p>" % ("row " * 1000))
+    load_s, wall = report_scale.open_in_chromium(str(page), str(tmp_path))
+    assert 0 < load_s < wall < 60
+    monkeypatch.setattr(report_scale, "CHROMIUM", "/bin/true")
+    with pytest.raises(RuntimeError, match="did not load"):
+        report_scale.open_in_chromium(str(page), str(tmp_path))
 
 
 # ---------------------------------------------------------------- front_bench.py

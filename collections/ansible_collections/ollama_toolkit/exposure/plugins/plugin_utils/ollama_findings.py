@@ -54,14 +54,31 @@ def severity_rank(severity):
         return -1
 
 
+_VERSIONS = {}
+
+
+def _version(text):
+    """version_tuple(text), each text parsed once (the table's entries are
+    compared with every host's version: 100,000 hosts, a report)."""
+    try:
+        return _VERSIONS[text]
+    except KeyError:
+        if len(_VERSIONS) >= 4096:
+            _VERSIONS.clear()
+        value = _VERSIONS[text] = version_tuple(text)
+        return value
+    except TypeError:  # not hashable: not a version text either
+        return version_tuple(text)
+
+
 def vulnerable_entries(version, table):
     """Entries of the vulnerable-version table that apply to ``version``."""
-    current = version_tuple(version)
+    current = _version(version)
     if current is None:
         return []
     hits = []
     for entry in (table or {}).get("entries", []):
-        fixed = version_tuple(entry.get("fixed_in") or "")
+        fixed = _version(entry.get("fixed_in") or "")
         if fixed is not None and current < fixed:
             hits.append(entry)
     return hits

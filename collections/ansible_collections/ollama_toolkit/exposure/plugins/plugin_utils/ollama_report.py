@@ -21,6 +21,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import hashlib
 import ipaddress
 import json
 import re
@@ -239,18 +240,100 @@ def _service_summary(svc):
             "scope": bind.get("scope")}
 
 
+_UNCOMPARED = ("generated_at", "compared_to", "merged_from", "summary")
+_UNCOMPARED_FINDING = ("first_seen", "last_seen", "status", "fixed_at", "swept_at")
+
+
+def _comparable_value(key, value):
+    """A top-level value of the report as compared: the discovery's sweep
+    without its time (swept_at, elapsed)."""
+    if key == "discovery" and isinstance(value, dict):
+        return dict((k, v) for k, v in value.items() if k not in ("swept_at", "elapsed"))
+    return value
+
+
 def comparable(report):
     """The report without what changes on every run (for change detection)."""
-    data = dict(report)
-    for key in ("generated_at", "compared_to", "merged_from"):
-        data.pop(key, None)
-    data["findings"] = [dict((k, v) for k, v in f.items()
-                             if k not in ("first_seen", "last_seen", "status", "fixed_at", "swept_at"))
-                        for f in report.get("findings", [])]
-    if isinstance(data.get("discovery"), dict):
-        data["discovery"] = dict((k, v) for k, v in data["discovery"].items() if k not in ("swept_at", "elapsed"))
-    data.pop("summary", None)
-    return json.dumps(data, sort_keys=True)
+    return "".join(comparable_chunks(report))
+
+
+def comparable_chunks(report):
+    """comparable(report), a host or a finding at a time: the same text
+    (json.dumps with sorted keys), never held whole."""
+    dumps = json.JSONEncoder(sort_keys=True).encode
+    keys = sorted(set(k for k in report if k not in _UNCOMPARED) | set(["findings"]))
+    yield "{"
+    for index, key in enumerate(keys):
+        yield "%s%s: " % (", " if index else "", dumps(key))
+        if key == "findings":
+            yield "["
+            for position, finding in enumerate(report.get("findings", [])):
+                yield "%s%s" % (", " if position else "", dumps(dict(
+                    (k, v) for k, v in finding.items() if k not in _UNCOMPARED_FINDING)))
+            yield "]"
+        elif key == "hosts" and isinstance(report[key], dict):
+            yield "{"
+            for position, name in enumerate(sorted(report[key])):
+                yield "%s%s: %s" % (", " if position else "", dumps(name), dumps(report[key][name]))
+            yield "}"
+        else:
+            yield dumps(_comparable_value(key, report[key]))
+    yield "}"
+
+
+def comparable_digest(report):
+    """A digest of comparable(report), a host or a finding at a time: two
+    reports differ (times and life-cycle moves aside) when their digests do.
+    Each of the report's keys hashed apart (_Digest), so that a findings.json
+    read a line at a time (ollama_render.read_previous) gives the same."""
+    digest = _Digest()
+    for key in set(k for k in report if k not in _UNCOMPARED) | set(["findings"]):
+        if key == "findings":
+            for finding in report.get("findings", []):
+                digest.finding(finding)
+        elif key == "hosts" and isinstance(report[key], dict):
+            digest.hosts()
+            for name in sorted(report[key]):
+                digest.host(name, report[key][name])
+        else:
+            digest.value(key, report[key])
+    return digest.hexdigest()
+
+
+class _Digest(object):
+    """comparable_digest's state: one SHA-256 per key of the report (the
+    findings without their times and life cycle, each host by name), then
+    one over the keys, sorted."""
+
+    def __init__(self):
+        self.dumps = json.JSONEncoder(sort_keys=True).encode
+        self.keys = {"findings": hashlib.sha256()}
+
+    def _key(self, key):
+        if key not in self.keys:
+            self.keys[key] = hashlib.sha256()
+        return self.keys[key]
+
+    def finding(self, finding):
+        self.keys["findings"].update(self.dumps(dict(
+            (k, v) for k, v in finding.items() if k not in _UNCOMPARED_FINDING)).encode("utf-8", "surrogatepass") + b"\n")
+
+    def hosts(self):
+        """A mapping of hosts, empty or not (the hosts follow)."""
+        self._key("hosts")
+
+    def host(self, name, entry):
+        self._key("hosts").update(("%s: %s\n" % (self.dumps(name), self.dumps(entry))).encode("utf-8", "surrogatepass"))
+
+    def value(self, key, value):
+        if key not in _UNCOMPARED:
+            self._key(key).update(self.dumps(_comparable_value(key, value)).encode("utf-8", "surrogatepass"))
+
+    def hexdigest(self):
+        whole = hashlib.sha256()
+        for key in sorted(self.keys):
+            whole.update(("%s: %s\n" % (self.dumps(key), self.keys[key].hexdigest())).encode("utf-8"))
+        return whole.hexdigest()
 
 
 # -- exceptions and history ----------------------------------------------------
