@@ -929,8 +929,9 @@ def read_previous(path, keep_hosts=True):
     directory holding one): the report, its comparable_digest, or None and
     why it could not be read. One written by json_chunks (a host or a
     finding a line) is read a line at a time, its hosts digested and, unless
-    ``keep_hosts``, let go (``hosts`` is then {}: the life cycle needs the
-    findings; a merge with missing slices, the hosts); any other JSON is
+    ``keep_hosts``, let go but for those outside the inventory (the life
+    cycle needs the findings; a merge with missing slices or a
+    discovery-only run, the hosts); any other JSON is
     read whole (load_report)."""
     if path and os.path.isdir(path):
         path = os.path.join(path, "findings.json")
@@ -978,7 +979,11 @@ def _read_lines(path, keep_hosts):
                 for text in items:
                     for name, entry in json.loads("{%s}" % text).items():
                         digest.host(name, entry)
-                        if keep_hosts:
+                        # Hosts outside the inventory are kept whatever keep_hosts
+                        # says: the life cycle of discovery (ollama_report:
+                        # _keep_undiscovered_hosts) needs them, and they are few.
+                        if keep_hosts or (isinstance(entry, dict) and (
+                                entry.get("managed") is False or entry.get("status") == "unmanaged")):
                             hosts[name] = entry
                 report[key] = hosts
             else:
@@ -1027,7 +1032,8 @@ def publish_report(dest, report, catalog, exceptions=None, baseline=None, write=
     if not write:
         apply_history(report, baseline, exceptions)
         return False, []
-    keep_hosts = bool(report.get("missing_slices"))  # _keep_unmerged_hosts lists the previous run's hosts
+    # _keep_unmerged_hosts and a discovery-only run (_keep_undiscovered_hosts) list the previous run's hosts.
+    keep_hosts = bool(report.get("missing_slices") or (report.get("discovery") or {}).get("only"))
     if check:
         previous, digest, _problem = read_previous(dest, keep_hosts)
         apply_history(report, baseline if baseline is not None else previous, exceptions)
