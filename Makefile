@@ -59,7 +59,7 @@ lint: venv ## yamllint, ansible-lint (production profile), ansible-doc of every 
 	for t in filter lookup; do for p in collections/ansible_collections/ollama_toolkit/exposure/plugins/$$t/*.py; do \
 	  $(BIN)/ansible-doc -t $$t "ollama_toolkit.exposure.$$(basename $$p .py)" >/dev/null || exit 1; done; done
 
-docs: venv ## Render docs/controls.md from the control catalog, docs/doors.md's tables from module_utils/ollama_servers.py, roles/*/README.md from their argument specs, the benchmark figures (README.md, docs/benchmarks.md, docs/front.md) from tests/bench/*.json
+docs: venv ## Render docs/controls.md from the control catalog, docs/doors.md's tables from module_utils/ollama_servers.py, roles/*/README.md from their argument specs, the benchmark figures (README.md, docs/benchmarks.md, docs/front.md, docs/scale.md) from tests/bench/*.json
 	$(BIN)/python scripts/render-controls.py
 	$(BIN)/python scripts/render-doors.py
 	$(BIN)/python scripts/render_role_docs.py

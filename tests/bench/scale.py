@@ -171,6 +171,9 @@ VAULT = ["--vault-id", "lab@" + os.path.join(ROOT, "tests", "lab", "vault-passwo
 LAB_VARS = os.path.join(ROOT, "inventories", "lab", "group_vars", "all.yml")
 SSH_USER = "deploy"
 VARIANTS_ON = os.environ.get("SCALE_VARIANTS", "1") != "0"
+# Pairs per variant (default SCALE_REPEAT).
+VARIANT_REPEAT = max(1, int(os.environ.get("SCALE_VARIANT_REPEAT", "0") or 0)) if os.environ.get(
+    "SCALE_VARIANT_REPEAT") else None
 # name -> environment of every command of the variant (ping and the audit).
 VARIANTS = (("pipelining off", {"ANSIBLE_PIPELINING": "False"}),
             ("ControlPersist off", {"ANSIBLE_SSH_ARGS": "-C -o ControlMaster=no"}))
@@ -590,7 +593,7 @@ def variants(results, size, ping, audit, env):
     setting buys."""
     found = {}
     for name, changed in VARIANTS:
-        base, run = paired_runs(ping, audit, dict(env, **changed))
+        base, run = paired_runs(ping, audit, dict(env, **changed), repeat=VARIANT_REPEAT)
         entry = {"env": changed, "ping_s": base["wall_s"], "ping_walls_s": base["walls_s"],
                  "audit_s": run["wall_s"], "audit_walls_s": run["walls_s"], "ratio": run["ratio"],
                  "pair_ratios": run["pair_ratios"], "rc": max(base["rc"], run["rc"]),
