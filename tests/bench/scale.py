@@ -27,7 +27,7 @@ exec as root, the default here; results in tests/bench/scale_results.json)
 or "ssh" (the default of `make bench-scale-lab`; as fleets are reached: each
 host gets sshd, the user deploy with the lab key and sudo with the vaulted
 password from tests/lab/ssh/enable.yml, run over docker exec at
-provisioning; ping, the audit and the harden log in as deploy by the host's
+provisioning (ssh_playbook); ping, the audit and the harden log in as deploy by the host's
 IPv4 address and become root with sudo and the password, with
 --vault-id lab@tests/lab/vault-password and the ansible.cfg the project
 ships; results in tests/bench/scale_results_ssh.json). Over SSH, at the
@@ -258,6 +258,24 @@ def write_vault(directory):
         handle.write("---\n" + vault_text())
 
 
+def ssh_playbook(directory):
+    """The playbook that turns SSH on in the lab (written beside its
+    inventory): the lab's key pair on the controller
+    (tests/lab/ssh/keypair.yml), then tests/lab/ssh/enable.yml in every host,
+    over docker exec as root."""
+    ssh_dir = os.path.join(ROOT, "tests", "lab", "ssh")
+    plays = [{"name": "The scale lab's SSH key pair", "hosts": "localhost", "gather_facts": False,
+              "vars": {"lab_ssh_key_dir": "{{ hostvars[groups['ollama_lab'][0]].lab_ssh_key_dir }}"},
+              "tasks": [{"name": "Key pair in lab_ssh_key_dir",
+                         "ansible.builtin.import_tasks": os.path.join(ssh_dir, "keypair.yml")}]},
+             {"name": "SSH on in every scale lab host", "hosts": "ollama_lab", "gather_facts": False,
+              "tasks": [{"name": "Turn SSH on", "ansible.builtin.import_tasks": os.path.join(ssh_dir, "enable.yml")}]}]
+    path = os.path.join(directory, "ssh.yml")
+    with open(path, "w") as handle:
+        yaml.safe_dump(plays, handle, sort_keys=False)
+    return path
+
+
 def addresses_of(count):
     """{host: its IPv4 address on the lab network}, from docker inspect."""
     found = {}
@@ -319,7 +337,7 @@ def build(inventory, count):
     if CONNECTION == "ssh":
         # SSH on in every host (tests/lab/ssh/enable.yml), over docker exec.
         ssh = measure(["ansible-playbook", "-i", inventory, "-f", "50"] + VAULT +
-                      [os.path.join("tests", "bench", "scale-ssh.yml")])
+                      [ssh_playbook(os.path.dirname(inventory))])
         if ssh["rc"] != 0:
             raise RuntimeError("turning SSH on failed:\n" + ssh["tail"])
         built["ssh_s"] = ssh["wall_s"]

@@ -382,3 +382,14 @@ def test_a_failed_variant_misses_and_the_table_shows_the_connection():
     results["variants"]["10"]["pipelining off"]["rc"] = 0
     assert scale.misses(results) == []
     assert "over docker exec as root" in scale.table(dict(results, connection=None))
+
+
+def test_the_ssh_playbook_makes_the_key_pair_then_turns_ssh_on_in_every_host(tmp_path):
+    with open(scale.ssh_playbook(str(tmp_path))) as handle:
+        plays = yaml.safe_load(handle)
+    assert [p["hosts"] for p in plays] == ["localhost", "ollama_lab"]
+    assert plays[0]["tasks"][0]["ansible.builtin.import_tasks"] == os.path.join(scale.ROOT, "tests", "lab", "ssh",
+                                                                                 "keypair.yml")
+    assert plays[1]["tasks"][0]["ansible.builtin.import_tasks"] == os.path.join(scale.ROOT, "tests", "lab", "ssh",
+                                                                                 "enable.yml")
+    assert all(os.path.exists(p["tasks"][0]["ansible.builtin.import_tasks"]) for p in plays)
