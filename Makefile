@@ -60,7 +60,7 @@ lint: venv ## yamllint, ansible-lint (production profile), ansible-doc of every 
 	for t in filter lookup inventory; do for p in collections/ansible_collections/ollama_toolkit/exposure/plugins/$$t/*.py; do \
 	  $(BIN)/ansible-doc -t $$t "ollama_toolkit.exposure.$$(basename $$p .py)" >/dev/null || exit 1; done; done
 
-docs: venv ## Render docs/controls.md from the control catalog, docs/doors.md's tables from module_utils/ollama_servers.py, roles/*/README.md from their argument specs, the benchmark figures (README.md, docs/benchmarks.md, docs/front.md) from tests/bench/*.json
+docs: venv ## Render docs/controls.md from the control catalog, docs/doors.md's tables from module_utils/ollama_servers.py, roles/*/README.md from their argument specs, the benchmark figures (README.md, docs/benchmarks.md, docs/front.md, docs/scale.md) from tests/bench/*.json
 	$(BIN)/python scripts/render-controls.py
 	$(BIN)/python scripts/render-doors.py
 	$(BIN)/python scripts/render_role_docs.py
@@ -116,13 +116,17 @@ bench-report: venv ## The report for 100,000 simulated hosts: build, life cycle,
 	$(BIN)/python tests/bench/report_scale.py
 
 SCALE_SIZES ?= 10 50 100
+# ssh (as fleets are reached: user deploy, sudo with the vaulted password;
+# tests/bench/scale_results_ssh.json) or docker (docker exec as root;
+# tests/bench/scale_results.json)
+SCALE_CONNECTION ?= ssh
 bench-scale: bench-report bench-scale-lab ## Fleet scale: bench-report, then the scale lab (SCALE_SIZES="10 50 100"); not part of `make test`
 
-bench-scale-lab: venv ## A lab of max(SCALE_SIZES) hosts: ping, audit, converged harden (every wall on) and the probe at each size; always torn down
+bench-scale-lab: venv ## A lab of max(SCALE_SIZES) hosts reached over SCALE_CONNECTION (ssh): ping, audit, converged harden (every wall on) and the probe at each size; always torn down
 	tests/lab/images/build.sh bookworm
 	tests/lab/images/build-front.sh
-	status=0; SCALE_SIZES="$(SCALE_SIZES)" $(BIN)/python tests/bench/scale.py || status=$$?; \
-	  $(BIN)/python tests/bench/scale.py destroy; exit $$status
+	status=0; SCALE_SIZES="$(SCALE_SIZES)" SCALE_CONNECTION="$(SCALE_CONNECTION)" $(BIN)/python tests/bench/scale.py \
+	  || status=$$?; $(BIN)/python tests/bench/scale.py destroy; exit $$status
 
 clean: lab-destroy
 	rm -rf reports .venv

@@ -351,10 +351,6 @@ import stat
 import sys
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_cloud import (
-    NO_CLOUD_SINCE, cloud_state, parse_status, version_tuple)
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_docker import (
-    containers_from_api, inspect_container, read_container_items, read_recreate_configs, server_containers)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_doors import (
     caddy_proxies, classify, forwarder_argv, mask_argv, mask_value, server_facts, server_kind, socket_entry, to_model)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_front_site import (
@@ -362,21 +358,22 @@ from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_fro
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_host import (
     address_scope, origins_wildcards, parse_ollama_host)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_http import http_get
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_netfilter import empty as no_closures
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_netfilter import (
-    UNITS as FIREWALL_UNITS, read_closures, read_detection)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_procfs import (
     is_ollama_serve, parse_environ, parse_fib_trie_local, parse_if_inet6, parse_ip_addr_json,
     parse_os_release, parse_proc_net_tcp, split_nul, split_probe_addresses, unit_from_cgroup)
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_nginx import MAIN as NGINX_MAIN
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_nginx import parse_config as parse_nginx
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_nginx import proxies as nginx_proxies
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_servers import FORWARDERS
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_stamp import (
     load_stamps, read_stamps, stamp_units)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_systemd import (
     UNIT_DIRS, compute_environment, find_unit_files, parse_systemctl_show,
     parse_unit_text, split_words)
+
+# Imported where first needed, not here (issue 26's cost goal): Ansible
+# ships every module_utils file this module imports anywhere, but a host
+# compiles only what it imports, from source on every run (AnsiballZ keeps
+# no bytecode): Docker's API where there is a socket, the nginx parser where
+# nginx listens, the cloud rules where Ollama is, the firewall's reader where
+# there is something to close.
 
 BINARY_PATHS = ("/usr/local/bin/ollama", "/usr/bin/ollama", "/bin/ollama", "/opt/ollama/bin/ollama")
 SHOW_PROPS = "Id,LoadState,ActiveState,SubState,MainPID,UnitFileState,NeedDaemonReload"
@@ -638,6 +635,7 @@ class Auditor(object):
             server_json = read_text(os.path.join(home, ".ollama", "server.json"))
             key_exists = os.path.exists(os.path.join(home, ".ollama", "id_ed25519"))
         running = svc.get("running_env")
+        from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_cloud import cloud_state
         svc["cloud"] = cloud_state(install.get("version"), running if running is not None else svc["env"],
                                    server_json, install.pop("_status", None), key_exists, home,
                                    config_env=svc["env"])
@@ -732,6 +730,9 @@ class Auditor(object):
         """Other model servers: processes by argv (children of a server of
         the same kind folded into it; processes of other network namespaces
         are containers), and containers by image."""
+        if container_items:
+            from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_docker import (
+                inspect_container, server_containers)
         found, matched = [], {}
         for pid, argv in sorted(self.argv.items()):
             kind = server_kind(argv)
@@ -763,7 +764,7 @@ class Auditor(object):
                                for s in self.others if s.get("pid") == pid]}
             item.update(server_facts(kind, self.argv.get(pid) or [], env, info["unit"], exec_start))
             found.append(item)
-        for ctr in server_containers(container_items):
+        for ctr in server_containers(container_items) if container_items else []:
             env, argv, pid = {}, [], None
             inspect, problem = inspect_container(self.params["docker_socket"], self.params["timeout"], ctr["id"])
             if problem:
@@ -819,7 +820,7 @@ class Auditor(object):
                 nginx_done = True
                 # The master's title keeps its command line: "nginx: master process /usr/sbin/nginx -c FILE".
                 words = " ".join(info["argv"]).split()
-                main = words[words.index("-c") + 1] if "-c" in words[:-1] else NGINX_MAIN
+                main = words[words.index("-c") + 1] if "-c" in words[:-1] else None
                 found.extend(self.nginx_forwarders(base, ollama_ports, server_ports, addresses, main))
                 continue
             caddyfile = read_text(FORWARDERS["caddy"]["config"][0]) if kind == "caddy" else None
@@ -850,8 +851,12 @@ class Auditor(object):
                               container=container))
         return found
 
-    def nginx_forwarders(self, base, ollama_ports, server_ports, addresses, main=NGINX_MAIN):
-        tree, _files, problems = parse_nginx(main, read_text)
+    def nginx_forwarders(self, base, ollama_ports, server_ports, addresses, main=None):
+        """One forwarder per proxy_pass of nginx's configuration (``main``,
+        default nginx's own)."""
+        from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_nginx import (
+            MAIN, parse_config as parse_nginx, proxies as nginx_proxies)
+        tree, _files, problems = parse_nginx(main or MAIN, read_text)
         self.warnings.extend(problems[:5])
         found = []
         for proxy in nginx_proxies(tree):
@@ -875,6 +880,8 @@ class Auditor(object):
         self.container_items = []
         if not os.path.exists(path):
             return []
+        from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_docker import (
+            containers_from_api, read_container_items, read_recreate_configs)
         items, problem = read_container_items(path, self.params["timeout"])
         if problem:
             self.warnings.append(problem)
@@ -903,6 +910,7 @@ class Auditor(object):
             status, _headers, body = http_get(host, port, "/api/status", self.params["timeout"], False)
         except (socket.error, socket.timeout, ValueError):
             return None
+        from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_cloud import parse_status
         return parse_status(body) if status == 200 else None
 
     def installs(self, services, procs, listeners, containers):
@@ -915,6 +923,8 @@ class Auditor(object):
             for sock in by_pid.get(pid, []):
                 version, reason = self.version_at(sock["address"], sock["port"])
                 if version:
+                    from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_cloud import (
+                        NO_CLOUD_SINCE, version_tuple)
                     if item is not None and (version_tuple(version) or ()) >= version_tuple(NO_CLOUD_SINCE):
                         item["_status"] = self.status_at(sock["address"], sock["port"])
                     return version, None
@@ -962,6 +972,8 @@ class Auditor(object):
 
         def run(argv):
             return self.module.run_command(argv, environ_update={"LC_ALL": "C"})
+        from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_netfilter import (
+            read_closures, read_detection)
         result = read_closures(run, tools)
         result["detect"] = read_detection(run, self.module.get_bin_path, read_text, shown)
         return result
@@ -1010,6 +1022,9 @@ class Auditor(object):
         installed = bool(names or procs or containers or result["servers"]
                          or any(f.get("to_model") for f in result["forwarders"]))
         read_firewall = installed or self.params["firewall"] == "always"
+        if read_firewall:
+            from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_netfilter import (
+                UNITS as FIREWALL_UNITS)
         shows = self.systemctl_show(names + (list(FIREWALL_UNITS) if read_firewall else [])
                                     + stamp_units(stamp_docs))
         services = [self.service(name, shows.get(name, {})) for name in names]
@@ -1018,7 +1033,12 @@ class Auditor(object):
         for proc in procs:
             proc.pop("_inodes")
             proc.pop("_fd_readable")
-        result["firewall"] = self.firewall(shows) if read_firewall else no_closures()
+        if read_firewall:
+            result["firewall"] = self.firewall(shows)
+        else:
+            from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_netfilter import (
+                empty as no_closures)
+            result["firewall"] = no_closures()
         self.others.sort(key=lambda s: (s["port"], s["family"], s["address"]))
         result["front"] = front_state(read_text(FRONT_CONFIG), self.others)
         result.update(services=services, processes=procs, listeners=listeners, containers=containers,

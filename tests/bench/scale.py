@@ -22,6 +22,19 @@ processes; three hosts in four exposed), then, at every size
      the whole lab as ports and timeout grow, before (ports refused) and
      after (the firewall drops: every closed port costs the timeout).
 
+SCALE_CONNECTION says how steps 1 to 3 reach the hosts: "docker" (docker
+exec as root, the default here; results in tests/bench/scale_results.json)
+or "ssh" (the default of `make bench-scale-lab`; as fleets are reached: each
+host gets sshd, the user deploy with the lab key and sudo with the vaulted
+password from tests/lab/ssh/enable.yml, run over docker exec at
+provisioning (ssh_playbook); ping, the audit and the harden log in as deploy by the host's
+IPv4 address and become root with sudo and the password, with
+--vault-id lab@tests/lab/vault-password and the ansible.cfg the project
+ships; results in tests/bench/scale_results_ssh.json). Over SSH, at the
+smallest size, the audit is measured against ping again with pipelining off
+and with ControlPersist off (VARIANTS; SCALE_VARIANTS=0 skips them): what
+each setting buys.
+
 SCALE_HARDEN=0 runs steps 1 and 4 on the exposed lab only: a quarter of the
 time (the first harden of every host dominates).
 
@@ -51,7 +64,8 @@ enters the walls on any host (the fast path did not engage; the hosts are
 recorded as walls_entered) or its output does not show the walls' task for
 a host, a host is classified wrong or a step was not measured.
 
-Results go to tests/bench/scale_results.json (written after every step, so a
+Results go to tests/bench/scale_results.json or scale_results_ssh.json
+(SCALE_RESULTS names another; written after every step, so a
 run stopped half-way keeps what it measured) and are printed as a table. The
 lab is always torn down at the end (also on failure or SIGTERM).
 
@@ -85,7 +99,15 @@ import benchlib  # noqa: E402  (tests/bench/benchlib.py)
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 os.environ.setdefault("ANSIBLE_CONFIG", os.path.join(ROOT, "ansible.cfg"))
-RESULTS = os.environ.get("SCALE_RESULTS", os.path.join(ROOT, "tests", "bench", "scale_results.json"))
+# SCALE_CONNECTION: how ping, the audit and the harden reach the hosts:
+# "ssh" (as fleets are: user deploy with the lab key, sudo with the vaulted
+# password; the default of `make bench-scale-lab`) or "docker" (docker exec
+# as root, the default here). Provisioning always goes over docker exec.
+CONNECTION = os.environ.get("SCALE_CONNECTION", "docker")
+if CONNECTION not in ("ssh", "docker"):
+    sys.exit("SCALE_CONNECTION must be ssh or docker, not %r" % CONNECTION)
+RESULTS = os.environ.get("SCALE_RESULTS", os.path.join(
+    ROOT, "tests", "bench", "scale_results_ssh.json" if CONNECTION == "ssh" else "scale_results.json"))
 SIZES = sorted(set(int(s) for s in os.environ.get("SCALE_SIZES", "10 50 100").split()))
 PREFIX = "osc-"
 NETWORK = os.environ.get("SCALE_NETWORK", "ollama-scale")
@@ -140,6 +162,21 @@ if HARDEN_SERIAL:
 # place), or the run fails.
 WALLS_TASK = "HARDEN | PATCH | Raise the walls where one has work"
 PROBE_PORTS = [11434, 8080, 80, 443] + list(range(11435, 11447))
+# Over SSH: the lab's vault (tests/lab/ssh/README.md) for the become
+# password, and the settings each run is measured with. SCALE_VARIANTS
+# (default on over SSH) measures, at the smallest size, the audit against
+# ping again with one connection setting of ansible.cfg undone at a time:
+# what each one buys.
+VAULT = ["--vault-id", "lab@" + os.path.join(ROOT, "tests", "lab", "vault-password")]
+LAB_VARS = os.path.join(ROOT, "inventories", "lab", "group_vars", "all.yml")
+SSH_USER = "deploy"
+VARIANTS_ON = os.environ.get("SCALE_VARIANTS", "1") != "0"
+# Pairs per variant (default SCALE_REPEAT).
+VARIANT_REPEAT = max(1, int(os.environ.get("SCALE_VARIANT_REPEAT", "0") or 0)) if os.environ.get(
+    "SCALE_VARIANT_REPEAT") else None
+# name -> environment of every command of the variant (ping and the audit).
+VARIANTS = (("pipelining off", {"ANSIBLE_PIPELINING": "False"}),
+            ("ControlPersist off", {"ANSIBLE_SSH_ARGS": "-C -o ControlMaster=no"}))
 
 
 def log(msg):
@@ -156,22 +193,96 @@ def case_of(index):
 
 # ---------------------------------------------------------------- the lab
 
-def write_inventory(directory, count):
+def write_inventory(directory, count, connection="docker", addresses=None, key_dir=None):
+    """The lab's inventory: over docker exec as root (``hosts.yml``: what
+    provisioning always uses), or over SSH (``hosts-ssh.yml``: each host by
+    its IPv4 address, user deploy with the lab key, become with sudo and the
+    vaulted password, as fleets are reached)."""
     hosts = {}
     for index, name in enumerate(names(count)):
         case = case_of(index)
         hosts[name] = {"ansible_host": name, "lab_case": case, "lab_expect_status": EXPECT.get(case, "exposed")}
-    inventory = {"all": {
-        "vars": {"ansible_connection": "community.docker.docker", "ansible_python_interpreter": "/usr/bin/python3",
-                 "ansible_become": False, "lab_network": NETWORK, "lab_image": IMAGE,
-                 "lab_network_ipv4_subnet": SUBNET4, "lab_network_ipv6_subnet": SUBNET6},
-        "children": {"ollama_lab": {"hosts": hosts}}}}
+        if connection == "ssh":
+            hosts[name]["ansible_host"] = addresses[name]
+    common = {"lab_network": NETWORK, "lab_image": IMAGE,
+              "lab_network_ipv4_subnet": SUBNET4, "lab_network_ipv6_subnet": SUBNET6,
+              "lab_ssh_user": SSH_USER, "lab_ssh_port": 22, "lab_ssh_sudo": "password",
+              "lab_ssh_key_dir": key_dir or os.path.join(directory, "ssh")}
+    if connection == "ssh":
+        connect = {"ansible_connection": "ansible.builtin.ssh", "ansible_user": SSH_USER, "ansible_port": 22,
+                   "ansible_ssh_private_key_file": os.path.join(common["lab_ssh_key_dir"], "id_ed25519"),
+                   # Throw-away hosts whose keys change with every lab: the
+                   # user's known_hosts is left alone.
+                   "ansible_ssh_extra_args": "-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
+                   "ansible_become": True, "ansible_become_method": "ansible.builtin.sudo",
+                   "ansible_become_password": "{{ lab_become_password }}",
+                   "ansible_python_interpreter": "/usr/bin/python3"}
+    else:
+        connect = {"ansible_connection": "community.docker.docker", "ansible_python_interpreter": "/usr/bin/python3",
+                   "ansible_become": False}
+    inventory = {"all": {"vars": dict(connect, **common), "children": {"ollama_lab": {"hosts": hosts}}}}
     if DISCOVER:
         del inventory["all"]["vars"]["ansible_python_interpreter"]
-    path = os.path.join(directory, "hosts.yml")
+    write_vault(directory)
+    path = os.path.join(directory, "hosts-ssh.yml" if connection == "ssh" else "hosts.yml")
     with open(path, "w") as handle:
         yaml.safe_dump(inventory, handle, sort_keys=False)
     return path
+
+
+def vault_text(source=LAB_VARS):
+    """The lab's vaulted ``lab_become_password`` as it stands in
+    inventories/lab/group_vars/all.yml (the key and its indented block),
+    for the scale lab's own inventory directory."""
+    with open(source) as handle:
+        lines = handle.read().splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith("lab_become_password:"):
+            block = [line]
+            for more in lines[index + 1:]:
+                if not more.startswith((" ", "\t")) or not more.strip():
+                    break
+                block.append(more)
+            if "$ANSIBLE_VAULT" not in "\n".join(block):
+                raise RuntimeError("%s: lab_become_password is not vaulted" % source)
+            return "\n".join(block) + "\n"
+    raise RuntimeError("%s has no lab_become_password" % source)
+
+
+def write_vault(directory):
+    """group_vars/all/vault.yml beside the inventories: lab_become_password,
+    decrypted only where a run uses it (with VAULT's --vault-id)."""
+    path = os.path.join(directory, "group_vars", "all")
+    os.makedirs(path, exist_ok=True)
+    with open(os.path.join(path, "vault.yml"), "w") as handle:
+        handle.write("---\n" + vault_text())
+
+
+def ssh_playbook(directory):
+    """The playbook that turns SSH on in the lab (written beside its
+    inventory): the lab's key pair on the controller
+    (tests/lab/ssh/keypair.yml), then tests/lab/ssh/enable.yml in every host,
+    over docker exec as root."""
+    ssh_dir = os.path.join(ROOT, "tests", "lab", "ssh")
+    plays = [{"name": "The scale lab's SSH key pair", "hosts": "localhost", "gather_facts": False,
+              "vars": {"lab_ssh_key_dir": "{{ hostvars[groups['ollama_lab'][0]].lab_ssh_key_dir }}"},
+              "tasks": [{"name": "Key pair in lab_ssh_key_dir",
+                         "ansible.builtin.import_tasks": os.path.join(ssh_dir, "keypair.yml")}]},
+             {"name": "SSH on in every scale lab host", "hosts": "ollama_lab", "gather_facts": False,
+              "tasks": [{"name": "Turn SSH on", "ansible.builtin.import_tasks": os.path.join(ssh_dir, "enable.yml")}]}]
+    path = os.path.join(directory, "ssh.yml")
+    with open(path, "w") as handle:
+        yaml.safe_dump(plays, handle, sort_keys=False)
+    return path
+
+
+def addresses_of(count):
+    """{host: its IPv4 address on the lab network}, from docker inspect."""
+    found = {}
+    for name in names(count):
+        info = json.loads(docker("inspect", name).stdout)[0]["NetworkSettings"]["Networks"][NETWORK]
+        found[name] = info["IPAddress"]
+    return found
 
 
 def docker(*args, check=True):
@@ -222,7 +333,16 @@ def build(inventory, count):
     run = measure(["ansible-playbook", "-i", inventory, "-f", "50", os.path.join("tests", "lab", "provision.yml")])
     if run["rc"] != 0:
         raise RuntimeError("provisioning failed:\n" + run["tail"])
-    return {"create_s": round(created, 1), "provision_s": run["wall_s"], "build_s": round(created + run["wall_s"], 1)}
+    built = {"create_s": round(created, 1), "provision_s": run["wall_s"], "build_s": round(created + run["wall_s"], 1)}
+    if CONNECTION == "ssh":
+        # SSH on in every host (tests/lab/ssh/enable.yml), over docker exec.
+        ssh = measure(["ansible-playbook", "-i", inventory, "-f", "50"] + VAULT +
+                      [ssh_playbook(os.path.dirname(inventory))])
+        if ssh["rc"] != 0:
+            raise RuntimeError("turning SSH on failed:\n" + ssh["tail"])
+        built["ssh_s"] = ssh["wall_s"]
+        built["build_s"] = round(built["build_s"] + ssh["wall_s"], 1)
+    return built
 
 
 def destroy():
@@ -450,6 +570,59 @@ def probe_matrix(inventory, count, phase, results):
 
 
 
+def connection_facts(environ=None):
+    """How the measured runs reach the hosts, for the results: the
+    connection, and the settings of ansible.cfg (or the environment) that
+    decide its cost: pipelining and the SSH arguments (ControlPersist)."""
+    environ = os.environ if environ is None else environ
+    out = subprocess.run(["ansible-config", "dump", "--only-changed", "-t", "all"], cwd=ROOT, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True, env=dict(environ), check=False).stdout
+    facts = {"type": CONNECTION, "user": SSH_USER if CONNECTION == "ssh" else "root",
+             "become": "sudo with a password" if CONNECTION == "ssh" else "none (root)"}
+    facts.update(config_settings(out))
+    return facts
+
+
+def config_settings(dump):
+    """pipelining and ssh_args from ``ansible-config dump --only-changed -t
+    all`` (Ansible's defaults where not changed: pipelining off, ssh_args
+    with ControlPersist=60s)."""
+    pipelining, ssh_args = None, None
+    section = None
+    for line in dump.splitlines():
+        header = re.match(r"^(\S.*):$", line.strip()) if not line.startswith(" ") else None
+        if line.startswith("[") or header:
+            section = line.strip("[]: ").lower()
+        match = re.match(r"^(\w+)\(([^)]*)\)\s*=\s*(.*)$", line.strip())
+        if not match:
+            continue
+        key, value = match.group(1).upper(), match.group(3).strip()
+        if key in ("ANSIBLE_PIPELINING", "PIPELINING") and (pipelining is None or section == "ssh"):
+            pipelining = value.lower() in ("true", "yes", "1", "on")
+        elif key in ("SSH_ARGS", "ANSIBLE_SSH_ARGS"):
+            ssh_args = value
+    return {"pipelining": bool(pipelining),
+            "ssh_args": ssh_args if ssh_args is not None else "-C -o ControlMaster=auto -o ControlPersist=60s"}
+
+
+def variants(results, size, ping, audit, env):
+    """The audit against ping with one connection setting undone at a time
+    (VARIANTS), at one size, in pairs as the main figures: what each
+    setting buys."""
+    found = {}
+    for name, changed in VARIANTS:
+        base, run = paired_runs(ping, audit, dict(env, **changed), repeat=VARIANT_REPEAT)
+        entry = {"env": changed, "ping_s": base["wall_s"], "ping_walls_s": base["walls_s"],
+                 "audit_s": run["wall_s"], "audit_walls_s": run["walls_s"], "ratio": run["ratio"],
+                 "pair_ratios": run["pair_ratios"], "rc": max(base["rc"], run["rc"]),
+                 "ping_cpu_s": base["cpu_s"], "audit_cpu_s": run["cpu_s"]}
+        found[name] = entry
+        log("%d hosts, %s: ping %.1f s, audit %.1f s, %.3fx (pairs %s)" % (
+            size, name, base["wall_s"], run["wall_s"], run["ratio"], run["pair_ratios"]))
+    results.setdefault("variants", {})[str(size)] = found
+    save(results)
+
+
 def run_all(results):
     count = max(SIZES)
     workdir = tempfile.mkdtemp(prefix="ollama-scale-")
@@ -462,8 +635,12 @@ def run_all(results):
                     "harden_serial": json.loads(HARDEN_SERIAL) if HARDEN_SERIAL else "100%",
                     "interpreter": "discovered" if DISCOVER else "/usr/bin/python3",
                     "mix_per_20": dict((c, CYCLE.count(c)) for c in sorted(set(CYCLE))), "complete": False})
+    results["connection"] = connection_facts()
     log("building a lab of %d hosts" % count)
     results["lab"] = build(inventory, count)
+    if CONNECTION == "ssh":
+        # Measured over SSH; provisioning went over docker exec (hosts.yml).
+        inventory = write_inventory(workdir, count, "ssh", addresses_of(count))
     results["lab"]["memory_mib"] = lab_memory_mib(count)
     save(results)
     log("lab built: %s" % results["lab"])
@@ -472,23 +649,24 @@ def run_all(results):
     log("load settled: %s" % results["lab"]["settle"])
     env = {"ANSIBLE_FORKS": FORKS}
     reports = os.path.join(workdir, "reports")
+    extra = VAULT if CONNECTION == "ssh" else []
 
-    def limit(size):
-        return ["-i", inventory, "ollama_lab[0:%d]" % (size - 1)]
+    def ping_cmd(size):
+        return ["ansible", "-i", inventory, "ollama_lab[0:%d]" % (size - 1)] + extra + \
+            ["-m", "ansible.builtin.ping", "-o"]
 
     def against_ping(size, cmd, ping_key, inspect=None):
         """cmd measured against ping in pairs; ping recorded under ping_key,
         cmd's kept run (with the pairs' ratios) returned for the caller."""
-        ping, run = paired_runs(["ansible"] + limit(size) + ["-m", "ansible.builtin.ping", "-o"], cmd, env,
-                                inspect=inspect)
+        ping, run = paired_runs(ping_cmd(size), cmd, env, inspect=inspect)
         record(results, ping_key, ping, size)
         log("%d hosts: %s %.1f s" % (size, ping_key, ping["wall_s"]))
         return run
 
     for size in SIZES:
         audit_dir = os.path.join(reports, "audit-%d" % size)
-        audit = ["ansible-playbook", "-i", inventory, "--limit", "ollama_lab[0:%d]" % (size - 1),
-                 os.path.join("playbooks", "audit.yml"), "-e", "report_dir=%s" % audit_dir]
+        audit = ["ansible-playbook", "-i", inventory, "--limit", "ollama_lab[0:%d]" % (size - 1)] + extra + \
+            [os.path.join("playbooks", "audit.yml"), "-e", "report_dir=%s" % audit_dir]
         run = against_ping(size, audit, "ping")
         if run["rc"] == 0:
             run["classified_right"], run["classified_wrong"] = classified(audit_dir, inventory, size)
@@ -496,23 +674,25 @@ def run_all(results):
         record(results, "audit", run, size)
         log("%d hosts: audit %.1f s, rc %d, %.3fx ping (pairs %s)" % (size, run["wall_s"], run["rc"], run["ratio"],
                                                                    run["pair_ratios"]))
+        if CONNECTION == "ssh" and VARIANTS_ON and size == SIZES[0]:
+            variants(results, size, ping_cmd(size), audit, env)
     if PROBE:
         probe_matrix(inventory, count, "exposed lab (closed ports refuse)", results)
 
     if HARDEN:
-        harden_all(results, inventory, reports, against_ping)
+        harden_all(results, inventory, reports, against_ping, extra)
     results["complete"] = True
     save(results)
     shutil.rmtree(workdir, ignore_errors=True)
 
 
-def harden_all(results, inventory, reports, against_ping):
+def harden_all(results, inventory, reports, against_ping, extra=()):
     """Steps 2 to 4: the first harden, the converged one, the probe."""
     count = max(SIZES)
     env = {"ANSIBLE_FORKS": FORKS}
     # Hardened in stages, smallest size first, so that the converged figures
     # of the small sizes come in before the whole lab is hardened.
-    harden = ["ansible-playbook", "-i", inventory, os.path.join("playbooks", "harden.yml")] + WALLS
+    harden = ["ansible-playbook", "-i", inventory] + list(extra) + [os.path.join("playbooks", "harden.yml")] + WALLS
     done = 0
     for size in SIZES:
         run = measure(harden + ["--limit", "ollama_lab[%d:%d]" % (done, size - 1),
@@ -600,6 +780,9 @@ def misses(results, sizes=None, harden=None):
             value = ratio_value(audit, row.get("ping", {}))
             if value is not None and value > AUDIT_TARGET:
                 found.append("%s hosts: audit %.2fx ping, goal %.1fx" % (size, value, AUDIT_TARGET))
+        for name, entry in sorted(results.get("variants", {}).get(str(size), {}).items()):
+            if entry.get("rc"):
+                found.append("%s hosts: %s rc %s" % (size, name, entry["rc"]))
         again = row.get("harden_again")
         if harden and again:
             if (again.get("recap") or {}).get("changed"):
@@ -640,11 +823,22 @@ def fast_path_text(again):
         ("; not seen: " + ", ".join(again["walls_unseen"])) if again["walls_unseen"] else "")
 
 
+def connection_text(facts):
+    """One phrase on how a run reached its hosts (results recorded before
+    SCALE_CONNECTION went over docker exec as root)."""
+    facts = facts or {"type": "docker"}
+    if facts.get("type") == "ssh":
+        return "over SSH as %s, become with %s, pipelining %s, ssh_args %s" % (
+            facts.get("user"), facts.get("become"), "on" if facts.get("pipelining") else "off",
+            facts.get("ssh_args"))
+    return "over docker exec as root"
+
+
 def table(results):
-    lines = ["Scale lab, %s, toolkit %s; %s; forks %s; lab of %s hosts built in %s s (create %s, provision %s), "
+    lines = ["Scale lab, %s, toolkit %s; %s; %s; forks %s; lab of %s hosts built in %s s (create %s, provision %s), "
              "%s MiB RSS in its hosts, torn down in %s s" % (
                  results.get("date"), results.get("commit") or "(commit not recorded)", results.get("machine"),
-                 results.get("forks"),
+                 connection_text(results.get("connection")), results.get("forks"),
                  max(results.get("sizes_wanted") or [0]), results.get("lab", {}).get("build_s"),
                  results.get("lab", {}).get("create_s"), results.get("lab", {}).get("provision_s"),
                  results.get("lab", {}).get("memory_mib"), results.get("lab", {}).get("destroy_s")), "",
@@ -676,6 +870,13 @@ def table(results):
         if again:
             lines.append("%sConverged harden of %s hosts: %s" % (
                 "" if lines[-1].startswith("Converged") else "\n", size, fast_path_text(again)))
+    for size, found in sorted(results.get("variants", {}).items(), key=lambda kv: int(kv[0])):
+        lines += ["", "What each connection setting buys, at %s hosts (the audit against ping with the setting "
+                  "undone; pairs as above):" % size, "",
+                  "| setting undone | ping s | audit s | audit/ping | pairs |", "|---|---|---|---|---|"]
+        for name, entry in found.items():
+            lines.append("| %s | %s | %s | %.2f | %s |" % (name, entry["ping_s"], entry["audit_s"], entry["ratio"],
+                                                        entry["pair_ratios"]))
     for phase, rows in results.get("probe", {}).items():
         lines += ["", "Probe (run_probes, 32 workers) over %s hosts x 2 addresses, %s:" % (rows[0]["hosts"], phase), "",
                   "| ports | timeout s | connections | wall s | states |", "|---|---|---|---|---|"]

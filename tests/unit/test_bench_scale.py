@@ -269,3 +269,127 @@ def test_the_every_wall_configuration_is_the_issues():
     assert sorted(c["role"] for c in credentials) == ["admin", "user"]
     assert all(c.get("password") and c.get("api_key") for c in credentials)
     assert len(walls["ollama_front_allowed_origins"]) == 1
+
+
+# ---------------------------------------------------------------- over SSH (issue 28)
+
+def test_the_ssh_inventory_logs_in_as_deploy_and_becomes_with_the_vaulted_password(tmp_path):
+    path = scale.write_inventory(str(tmp_path), 3, "ssh", {"osc-001": "172.30.112.2", "osc-002": "172.30.112.3",
+                                                           "osc-003": "172.30.112.4"}, key_dir="/keys")
+    assert os.path.basename(path) == "hosts-ssh.yml"
+    with open(path) as handle:
+        inventory = yaml.safe_load(handle)
+    common = inventory["all"]["vars"]
+    assert common["ansible_connection"] == "ansible.builtin.ssh" and common["ansible_user"] == "deploy"
+    assert common["ansible_become"] is True and common["ansible_become_method"] == "ansible.builtin.sudo"
+    assert common["ansible_become_password"] == "{{ lab_become_password }}"
+    assert common["ansible_ssh_private_key_file"] == "/keys/id_ed25519" and common["lab_ssh_key_dir"] == "/keys"
+    # The user's known_hosts is left alone: every lab's host keys are new.
+    assert "UserKnownHostsFile=/dev/null" in common["ansible_ssh_extra_args"]
+    # Nothing in the inventory undoes ansible.cfg's connection settings.
+    assert not [k for k in common if "pipelining" in k or k in ("ansible_ssh_args", "ansible_ssh_common_args")]
+    hosts = inventory["all"]["children"]["ollama_lab"]["hosts"]
+    assert hosts["osc-002"]["ansible_host"] == "172.30.112.3" and hosts["osc-002"]["lab_case"] == scale.case_of(1)
+    with open(str(tmp_path / "group_vars" / "all" / "vault.yml")) as handle:
+        vault = handle.read()
+    assert vault.startswith("---\nlab_become_password: !vault |\n") and "$ANSIBLE_VAULT;1.2;AES256;lab" in vault
+
+
+def test_the_docker_inventory_stays_root_over_docker_exec(tmp_path):
+    with open(scale.write_inventory(str(tmp_path), 2)) as handle:
+        common = yaml.safe_load(handle)["all"]["vars"]
+    assert common["ansible_connection"] == "community.docker.docker" and common["ansible_become"] is False
+    assert "ansible_user" not in common and "ansible_become_password" not in common
+
+
+def test_the_vaulted_password_block_is_copied_whole_and_nothing_after_it(tmp_path):
+    source = tmp_path / "all.yml"
+    source.write_text("lab_ssh_user: deploy\nlab_become_password: !vault |\n          $ANSIBLE_VAULT;1.2;AES256;lab\n"
+                      "          3131\n          3232\nnext_key: 1\n")
+    assert scale.vault_text(str(source)) == ("lab_become_password: !vault |\n          $ANSIBLE_VAULT;1.2;AES256;lab\n"
+                                             "          3131\n          3232\n")
+    source.write_text("lab_become_password: plain\n")
+    with pytest.raises(RuntimeError, match="not vaulted"):
+        scale.vault_text(str(source))
+    source.write_text("other: 1\n")
+    with pytest.raises(RuntimeError, match="no lab_become_password"):
+        scale.vault_text(str(source))
+
+
+DUMP = """ANSIBLE_PIPELINING(/p/ansible.cfg) = True
+CONFIG_FILE() = /p/ansible.cfg
+
+local:
+_____
+pipelining(/p/ansible.cfg) = True
+
+ssh:
+___
+host_key_checking(/p/ansible.cfg) = False
+pipelining(env: ANSIBLE_PIPELINING) = False
+ssh_args(env: ANSIBLE_SSH_ARGS) = -C -o ControlMaster=no
+"""
+
+
+def test_the_connection_settings_are_read_from_ansible_config_ssh_first():
+    assert scale.config_settings(DUMP) == {"pipelining": False, "ssh_args": "-C -o ControlMaster=no"}
+    # Not changed anywhere: Ansible's defaults (pipelining off, ControlPersist 60 s).
+    assert scale.config_settings("CONFIG_FILE() = /p/ansible.cfg\n") == {
+        "pipelining": False, "ssh_args": "-C -o ControlMaster=auto -o ControlPersist=60s"}
+    assert scale.config_settings("ssh:\n___\npipelining(/p/ansible.cfg) = True\n")["pipelining"] is True
+
+
+def test_the_project_ansible_cfg_turns_pipelining_on_for_ssh():
+    facts = scale.config_settings(scale.subprocess.run(
+        ["ansible-config", "dump", "--only-changed", "-t", "all"], cwd=scale.ROOT, stdout=scale.subprocess.PIPE,
+        text=True, env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(scale.ROOT, "ansible.cfg"))).stdout)
+    assert facts["pipelining"] is True and "ControlPersist" in facts["ssh_args"]
+
+
+def test_variants_undo_one_setting_each_in_pairs_and_are_recorded(monkeypatch):
+    seen = []
+
+    def measure(cmd, env=None):
+        seen.append((cmd[0], dict(env or {})))
+        return {"wall_s": 2.0 if cmd[0] == "ansible" else 3.0, "rc": 0, "cpu_s": 1.0, "peak_mib": 1.0}
+    monkeypatch.setattr(scale, "measure", measure)
+    monkeypatch.setattr(scale, "save", lambda results: None)
+    results = {}
+    scale.variants(results, 10, ["ansible"], ["ansible-playbook"], {"ANSIBLE_FORKS": "25"})
+    found = results["variants"]["10"]
+    assert list(found) == ["pipelining off", "ControlPersist off"]
+    assert found["pipelining off"]["ratio"] == 1.5 and found["pipelining off"]["pair_ratios"] == [1.5] * scale.REPEAT
+    # Both commands of a pair run with the setting undone, the rest as given.
+    piped = [env for _cmd, env in seen[:2 * scale.REPEAT]]
+    assert all(env == {"ANSIBLE_FORKS": "25", "ANSIBLE_PIPELINING": "False"} for env in piped)
+    persisted = [env for _cmd, env in seen[2 * scale.REPEAT:]]
+    assert all(env["ANSIBLE_SSH_ARGS"] == "-C -o ControlMaster=no" and "ANSIBLE_PIPELINING" not in env
+               for env in persisted)
+
+
+def test_a_failed_variant_misses_and_the_table_shows_the_connection():
+    results = {"complete": True, "harden": False, "sizes_wanted": [10],
+               "connection": {"type": "ssh", "user": "deploy", "become": "sudo with a password",
+                              "pipelining": True, "ssh_args": "-C -o ControlMaster=auto -o ControlPersist=60s"},
+               "sizes": {"10": {"ping": {"wall_s": 2.0, "rc": 0}, "audit": {"wall_s": 2.8, "ratio": 1.4, "rc": 0,
+                                                                           "classified_right": 10}}},
+               "variants": {"10": {"pipelining off": {"ping_s": 2.0, "audit_s": 4.0, "ratio": 2.0,
+                                                      "pair_ratios": [2.0], "rc": 4}}}}
+    assert scale.misses(results) == ["10 hosts: pipelining off rc 4"]
+    text = scale.table(results)
+    assert "over SSH as deploy, become with sudo with a password, pipelining on" in text
+    assert "| pipelining off | 2.0 | 4.0 | 2.00 | [2.0] |" in text
+    results["variants"]["10"]["pipelining off"]["rc"] = 0
+    assert scale.misses(results) == []
+    assert "over docker exec as root" in scale.table(dict(results, connection=None))
+
+
+def test_the_ssh_playbook_makes_the_key_pair_then_turns_ssh_on_in_every_host(tmp_path):
+    with open(scale.ssh_playbook(str(tmp_path))) as handle:
+        plays = yaml.safe_load(handle)
+    assert [p["hosts"] for p in plays] == ["localhost", "ollama_lab"]
+    assert plays[0]["tasks"][0]["ansible.builtin.import_tasks"] == os.path.join(scale.ROOT, "tests", "lab", "ssh",
+                                                                                 "keypair.yml")
+    assert plays[1]["tasks"][0]["ansible.builtin.import_tasks"] == os.path.join(scale.ROOT, "tests", "lab", "ssh",
+                                                                                 "enable.yml")
+    assert all(os.path.exists(p["tasks"][0]["ansible.builtin.import_tasks"]) for p in plays)
