@@ -17,7 +17,7 @@ description:
   - C(harden_rollout_errors) - the rollout variables checked, each error naming its variable.
   - C(harden_probe_reuse), C(harden_skipped), C(harden_cloud_on) - what the report after and the summary need.
   - C(harden_still_exposed) - why a host the audit after finds exposed fails, in the words of its open exposure
-    findings (the report's host entry: each finding's evidence, each control's remediation).
+    findings (the report's host entry, each finding's evidence, each control's remediation).
 positional: report, context
 options:
   _input:
