@@ -54,6 +54,23 @@ ARGUMENT_SPEC = dict(
 )
 
 
+# What a host's open exposure finding tells the run (harden.yml's failure
+# message): the finding's own words, no second judgement.
+OPEN_KEYS = ("id", "severity", "subject", "port", "evidence", "location", "remediation")
+
+
+def open_exposures(findings, host, catalog):
+    """The host's exposure findings (the catalog's exposure_controls) of this
+    run that no rule of the toolkit mitigates, not fixed nor carried: what
+    makes it ``exposed`` (one at least, exactly then), each with its evidence
+    (port, process, unit, location, the fix its kind takes) and its
+    control's remediation (the toolkit's settings that close it)."""
+    exposure = set(catalog.get("exposure_controls") or [])
+    return [dict((k, f[k]) for k in OPEN_KEYS if f.get(k) is not None) for f in findings
+            if f["host"] == host and f["id"] in exposure and not f.get("carried") and f["status"] != "fixed"
+            and not f.get("mitigated_by")]
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
@@ -111,7 +128,8 @@ class ActionModule(ActionBase):
             failing=failing,
             hosts=dict((name, {"status": entry["status"], "reason": entry["reason"],
                                "findings": [f["id"] for f in report["findings"] if f["host"] == name
-                                            and not f.get("carried") and f["status"] != "fixed"]})
+                                            and not f.get("carried") and f["status"] != "fixed"],
+                               "open": open_exposures(report["findings"], name, params["catalog"])})
                        for name, entry in report["hosts"].items()),
             # Each host's probe, as the next report may take it back (probe_reuse).
             probe=probe,

@@ -212,10 +212,15 @@ summary:
   sample: {hosts: 3, by_status: {exposed: 1, secure: 2}, by_severity: {critical: 2}, findings: 3,
            by_lifecycle: {new: 1, open: 1, fixed: 1, excepted: 0, expired-exception: 0}, open: 2}
 hosts:
-  description: Per host, its status, reason and the ids of this run's findings.
+  description:
+    - Per host, its status, reason and the ids of this run's findings.
+    - C(open), its exposure findings no rule of the toolkit mitigates (what makes it C(exposed)), each with
+      C(id), C(severity), C(subject), C(port), C(evidence), C(location) and C(remediation).
   returned: always
   type: dict
-  sample: {web1: {status: exposed, reason: null, findings: [OLLAMA-BIND-001]}}
+  sample: {web1: {status: exposed, reason: null, findings: [OLLAMA-BIND-001],
+                  open: [{id: OLLAMA-BIND-001, severity: critical, subject: "ollama.service",
+                          evidence: "listening on 0.0.0.0:11434", remediation: "Rebind Ollama to 127.0.0.1 ..."}]}}
 probe:
   description: Per host, what the probe saw (its state, each address and port, its findings); empty with I(merge_from).
   returned: always

@@ -129,72 +129,15 @@ def test_probe_reuse_skipped_and_cloud():
     assert h.cloud_on(hosts) == ["a", "b"]
 
 
-# -- the doors after the walls (issue 26): open_doors, harden_open_doors --------------------------
+# -- the doors (issue 26): the firewall wall runs where a door is; the failure after the walls is the
+# report's (test_harden_still_exposed.py) --------------------------------------------------------
 # Fixture reads and probes shaped per the contract (plugin_utils/ollama_doors.py, module_utils/ollama_probe.py).
 def wide(port):
     return [{"address": "0.0.0.0", "port": port, "family": "ipv4", "scope": "wildcard"}]
 
 
-NGINX = {"kind": "nginx", "process": "nginx", "unit": "nginx.service", "listen": wide(80), "to_model": "ollama",
-         "auth": False, "location": {"file": "/etc/nginx/sites-enabled/default", "line": 12}}
 VLLM = {"kind": "vllm", "source": "process", "process": "vllm", "unit": "vllm.service", "container": None,
         "listen": wide(8000), "bind": {"exposed": True, "port": 8000}, "key": {"set": False}}
-LOCALAI = dict(VLLM, kind="localai", process="local-ai", unit="localai.service", listen=wide(8080),
-               bind={"exposed": True, "port": 8080})
-WEBUI = dict(VLLM, kind="open-webui", process="open-webui", unit="open-webui.service", listen=wide(3000),
-             bind={"exposed": True, "port": 3000})
-
-
-def result(port, state, address="192.0.2.10", is_open=None):
-    return {"host": "h1", "address": address, "port": port, "state": state,
-            "open": state in ("exposed", "model_open") if is_open is None else is_open}
-
-
-def test_an_open_door_is_named_with_the_setting_that_would_close_it():
-    facts = dict(READ, forwarders=[NGINX], servers=[VLLM, LOCALAI])
-    doors = h.open_doors(facts, {"results": [result(80, "exposed"), result(8000, "model_open", "2001:db8::10"),
-                                             result(8080, "model_open")]})
-    got = dict((d["port"], d) for d in doors)
-    assert sorted(got) == [80, 8000, 8080]
-    assert got[80]["text"].startswith("port 80: forwarder nginx (process nginx, unit nginx.service) answered "
-                                      "from outside without credentials (192.0.2.10 exposed)")
-    assert "/etc/nginx/sites-enabled/default:12" in got[80]["fix"] and "ollama_firewall_close_forwarders" in got[80]["fix"]
-    # vLLM cannot be rebound by the toolkit: its refusal, its key, the firewall.
-    assert got[8000]["fix"].startswith(h.SERVERS["vllm"]["refuse"])
-    assert "--api-key / VLLM_API_KEY" in got[8000]["fix"] and "ollama_firewall_close_model_servers" in got[8000]["fix"]
-    assert got[8080]["fix"].startswith("LOCALAI_ADDRESS=127.0.0.1:8080 (ollama_bind_other_servers=true)")
-
-
-def test_only_true_failures_a_door_asking_for_credentials_or_closed_is_not_one():
-    facts = dict(READ, forwarders=[NGINX, dict(NGINX, listen=wide(443), auth=True)], servers=[VLLM, WEBUI])
-    probe = {"results": [result(80, "auth_required"), result(443, "exposed"), result(8000, "filtered"),
-                         result(3000, "auth_required")]}
-    assert h.open_doors(facts, probe) == []
-    # A key on the server: no door to fail, whatever the probe did not try.
-    assert h.open_doors(dict(READ, servers=[dict(VLLM, key={"set": True})]), {}) == []
-
-
-def test_without_a_probe_the_read_decides_where_it_can():
-    facts = dict(READ, forwarders=[NGINX, dict(NGINX, listen=wide(8088), to_model=None, auth=None)],
-                 servers=[VLLM, WEBUI])
-    doors = h.open_doors(facts, {})
-    # nginx without auth to Ollama and vLLM without a key; not the unknown
-    # upstream, not Open WebUI (its accounts: the probe decides).
-    assert [(d["port"], d["kind"]) for d in doors] == [(80, "nginx"), (8000, "vllm")]
-    assert "not probed" in doors[0]["evidence"]
-    closed = dict(facts, firewall={"input": {"ipv4": {"80": "x", "8000": "x"}, "ipv6": {"80": "x", "8000": "x"}}})
-    assert h.open_doors(closed, {}) == []
-    half = dict(facts, firewall={"input": {"ipv4": {"80": "x"}, "ipv6": {}}})
-    assert [d["port"] for d in h.open_doors(half, {})] == [80, 8000]
-    # The ports this run's firewall plan closes.
-    assert [d["port"] for d in h.open_doors(facts, {}, [8000])] == [80]
-    assert h.open_doors({}, {}) == [] and h.open_doors(None, None) == []
-
-
-def test_open_webui_open_from_outside_names_its_settings():
-    doors = h.open_doors(dict(READ, servers=[WEBUI]), {"results": [result(3000, "model_open")]})
-    assert "WEBUI_AUTH=True, ENABLE_SIGNUP=false, DEFAULT_USER_ROLE=pending" in doors[0]["fix"]
-    assert "HOST=127.0.0.1 (ollama_bind_other_servers=true)" in doors[0]["fix"]
 
 
 def test_the_firewall_wall_runs_on_a_host_with_doors_and_no_ollama():
@@ -204,9 +147,3 @@ def test_the_firewall_wall_runs_on_a_host_with_doors_and_no_ollama():
     assert h.host_plan(dict(READ, services=[]), REPORT, CONTEXT)["firewall"] is False
     blocked = {"hosts": {"h1": {"status": "unreachable"}}}
     assert h.host_plan(doors_only, blocked, CONTEXT)["firewall"] is False
-
-
-def test_the_filter_is_the_function():
-    from ansible_collections.ollama_toolkit.exposure.plugins.filter.harden_plan import FilterModule
-    facts = dict(READ, servers=[VLLM])
-    assert FilterModule().filters()["harden_open_doors"](facts, {}) == h.open_doors(facts, {})

@@ -16,8 +16,8 @@ description:
   - C(harden_options) - the walls' options an operator set, as one digest.
   - C(harden_rollout_errors) - the rollout variables checked, each error naming its variable.
   - C(harden_probe_reuse), C(harden_skipped), C(harden_cloud_on) - what the report after and the summary need.
-  - C(harden_open_doors) - after the walls, the doors (forwarders, other model servers) still handing out a model
-    without credentials, each named with the setting that would close it (issue 26).
+  - C(harden_still_exposed) - why a host the audit after finds exposed fails, in the words of its open exposure
+    findings (the report's host entry, each finding's evidence, each control's remediation).
 positional: report, context
 options:
   _input:
@@ -86,8 +86,8 @@ def harden_cloud_on(hosts, hostvars):
                                               for h in hosts or []))
 
 
-def harden_open_doors(facts, probe, closed=None):
-    return _call(ollama_harden.open_doors, facts, probe, list(closed or []))
+def harden_still_exposed(entry):
+    return _call(ollama_harden.still_exposed, entry)
 
 
 class FilterModule(object):
@@ -95,5 +95,5 @@ class FilterModule(object):
         return {"harden_plan": harden_plan, "harden_record": harden_record, "harden_options": harden_options,
                 "harden_rollout_errors": harden_rollout_errors, "harden_probe_reuse": harden_probe_reuse,
                 "harden_skipped": harden_skipped, "harden_cloud_on": harden_cloud_on,
-                "harden_open_doors": harden_open_doors}
+                "harden_still_exposed": harden_still_exposed}
 

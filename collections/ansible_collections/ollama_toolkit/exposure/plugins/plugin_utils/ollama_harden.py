@@ -13,8 +13,9 @@ tests/unit/test_ollama_harden.py).
   nothing moved and the inputs are the same);
 - ``record``: after the walls and the audit again, whether harden.json is
   written and which walls' stamps it counts on (``expects``);
-- ``open_doors``: after the walls, the doors (issue 26) still handing out a
-  model without credentials, each named with the setting that would close it.
+- ``still_exposed``: the failure of a host the audit after still finds
+  ``exposed``, in the words of its open exposure findings (the report's
+  judgement, doors of issue 26 included: nothing is judged again here).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -24,7 +25,6 @@ __metaclass__ = type
 import hashlib
 import re
 
-from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_servers import SERVERS
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_doors import host_doors
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_front import credential_entries
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_stamp import (
@@ -184,87 +184,30 @@ def cloud_on(hosts):
     return out
 
 
-__all__ = ["rollout_errors", "options_digest", "host_plan", "record", "probe_reuse", "skipped", "cloud_on"]
-
-
-# -- the doors after the walls (issue 26) ------------------------------------------------------
-# A probe result that proves a port open: a model list or an inference
-# route answered without credentials (``open``), or the states that say so.
-OPEN_STATES = ("exposed", "model_open")
-
-
-def _door_fix(door):
-    """The settings that would close a door, from its kind (module_utils/ollama_servers.py)."""
-    kind = door.get("kind")
-    if door.get("category") == "forwarder":
-        where = door.get("location") or {}
-        at = (" (%s:%s)" % (where.get("file"), where.get("line")) if where.get("line") else " (%s)" % where.get("file")) \
-            if where.get("file") else ""
-        return ("ask for credentials in front of it%s (nginx auth_basic, the toolkit's front) or listen on "
-                "loopback only; or ollama_firewall_close_forwarders=true with harden_firewall=true" % at)
-    spec = SERVERS.get(kind) or {}
+def still_exposed(entry):
+    """Why a host the audit after finds ``exposed`` fails: the report's host
+    entry (ollama_report's ``hosts[host]``), its open exposure findings
+    (``open``) each as control, subject and evidence (the port, the process
+    and unit that listen, where it is configured, the setting of its kind
+    that closes it), then each control's remediation once (the toolkit's
+    settings that close it). Empty for a host that is not exposed."""
+    entry = entry or {}
+    if entry.get("status") != "exposed":
+        return ""
+    found = [f for f in entry.get("open") or [] if isinstance(f, dict) and f.get("id")]
+    if not found:
+        return "findings %s" % (", ".join(entry.get("findings") or []) or "none named")
+    parts = ["%d open exposure finding%s:" % (len(found), "" if len(found) == 1 else "s")]
+    parts += ["[%d] %s %s (%s): %s" % (n, f["id"], f.get("subject", ""), f.get("severity", "?"), f.get("evidence", ""))
+              for n, f in enumerate(found, 1)]
     fixes = []
-    if kind == "open-webui":
-        fixes.append("WEBUI_AUTH=True, ENABLE_SIGNUP=false, DEFAULT_USER_ROLE=pending")
-    if spec.get("rebind"):
-        value = spec["rebind"]["value"].format(port=door.get("port"))
-        fixes.append("%s=%s (ollama_bind_other_servers=true)" % (spec["rebind"]["env"], value))
-    elif spec.get("refuse"):
-        fixes.append(spec["refuse"])
-    keys = list(spec.get("key_flags") or []) + list(spec.get("key_env") or [])
-    if keys:
-        fixes.append("a key (%s)" % " / ".join(keys))
-    fixes.append("ollama_firewall_close_model_servers=true with harden_firewall=true")
-    return "; or ".join(fixes)
+    for finding in found:
+        if finding.get("remediation") and finding["id"] not in [i for i, _ in fixes]:
+            fixes.append((finding["id"], " ".join(str(finding["remediation"]).split())))
+    if fixes:
+        parts.append("-- to close them: %s" % " ".join("[%s] %s" % fix for fix in fixes))
+    return " ".join(parts)
 
 
-def _closed_by_rules(facts, port):
-    """The host's read shows the toolkit's rules closing ``port`` over both families."""
-    rules = ((facts or {}).get("firewall") or {}).get("input") or {}
-    return all(str(port) in (rules.get(family) or {}) for family in ("ipv4", "ipv6"))
-
-
-def open_doors(facts, probe, closed=()):
-    """The doors of the host (plugin_utils/ollama_doors.py: host_doors, from
-    the read after the walls) that still hand out a model without
-    credentials: [{port, kind, category, process, unit, evidence, fix}].
-
-    ``probe``: the outside probe of the host after the walls (the report's
-    ``probe[host]``: {state, results}). A door the probe reached on its port
-    is open when a result says so (``open``, or state exposed / model_open)
-    and not otherwise (401/403, silence): only true failures. A door the
-    probe did not try is judged by the read: open where it shows no
-    credentials at all (``credentials`` false: a forwarder to a model without
-    auth, a server without a key) and the toolkit's rules do not close its
-    port (the read's ``firewall.input``, or ``closed``: the ports the
-    firewall wall's plan of this run closes); a door whose credentials the
-    read cannot tell (Open WebUI's accounts, a forwarder's unknown upstream)
-    is left to the probe.
-    """
-    shut = set(p for p in (closed or []) if isinstance(p, int))
-    results = [r for r in ((probe or {}).get("results") or []) if isinstance(r, dict)]
-    found = []
-    for door in host_doors(facts or {}):
-        if door.get("credentials") is True:
-            continue
-        port = door.get("port")
-        mine = [r for r in results if r.get("port") == port]
-        if mine:
-            proof = [r for r in mine if r.get("open") or r.get("state") in OPEN_STATES]
-            if not proof:
-                continue
-            evidence = "answered from outside without credentials (%s)" % ", ".join(
-                sorted(set("%s %s" % (r.get("address"), r.get("state")) for r in proof)))
-        elif door.get("credentials") is False and (door.get("category") == "server" or door.get("to_model")) \
-                and port not in shut and not _closed_by_rules(facts, port):
-            evidence = "listens beyond loopback without credentials (the host's read; not probed)"
-        else:
-            continue
-        found.append({"port": port, "kind": door.get("kind"), "category": door.get("category"),
-                      "process": door.get("process"), "unit": door.get("unit"),
-                      "container": door.get("container"), "evidence": evidence, "fix": _door_fix(door),
-                      "text": "port %s: %s %s (process %s%s) %s; close it with %s" % (
-                          port, door.get("category"), door.get("kind"), door.get("process"),
-                          ", unit %s" % door["unit"] if door.get("unit") else "", evidence, _door_fix(door))})
-    return found
-
+__all__ = ["rollout_errors", "options_digest", "host_plan", "record", "probe_reuse", "skipped", "cloud_on",
+           "still_exposed"]
