@@ -22,6 +22,8 @@ EXPECTED = {
     "keychanged": ("unreachable", "host key changed: ", "Offending ED25519 key in /tmp/fx/ssh/known_hosts.ofx-net:2"),
     "keyunknown": ("unreachable", "host key unknown: ", "Host key verification failed"),
     "jumprefused": ("unreachable", "bastion refused: the jump host would not forward", "stdio forwarding failed"),
+    "jumprefused-mux": ("unreachable", "bastion refused, or the host closed the connection before SSH began",
+                        "kex_exchange_identification: Connection closed by remote host"),
     "jumpdenied": ("unreachable", "bastion refused: the jump host would not log in",
                    "nobody@172.30.199.6: Permission denied (publickey)."),
     "jumpdown": ("unreachable", "bastion unreachable: no SSH server answers",

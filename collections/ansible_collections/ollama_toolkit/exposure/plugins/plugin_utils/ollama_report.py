@@ -79,6 +79,10 @@ _SSH = (
      "no answer from the host (ansible_host, ansible_port; timeout)"),
     (re.compile(r"timeout .* waiting for privilege escalation", re.I), r"Timeout .*",
      "no answer to the privilege escalation prompt (timeout)"),
+    # Nothing else said (under ControlMaster the jump's own line is lost):
+    # closed before SSH began, as a ProxyJump that refuses leaves it.
+    (re.compile(r"kex_exchange_identification: Connection closed", re.I), r"kex_exchange_identification: .*",
+     "bastion refused, or the host closed the connection before SSH began (ProxyJump; sshd MaxStartups)"),
 )
 _SSH_NOISE = re.compile(r"^(Task failed: )?Data could not be sent to remote host \"[^\"]*\"\. "
                         r"Make sure this host can be reached over ssh: |^Task failed: |^Failed to connect to the host "
