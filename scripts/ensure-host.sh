@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make this (Debian) machine ready for the lab: Docker engine running,
-# debootstrap, chromium and node present. Idempotent; needs root. Used by `make demo/test`.
+# debootstrap, chromium, node and the ssh client present. Idempotent; needs root. Used by `make demo/test`.
 set -euo pipefail
 
 need=()
@@ -10,6 +10,8 @@ command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # The front's njs check (cloud-models.js) is unit-tested under node.
 command -v node >/dev/null 2>&1 || need+=(nodejs)
+# The fleet scenario reaches the lab over SSH, as fleets are (issue 28).
+command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 if [[ ${#need[@]} -gt 0 ]]; then
   echo "installing ${need[*]} from Debian"
   apt-get update -qq

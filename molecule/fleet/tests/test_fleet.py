@@ -16,7 +16,14 @@ import pytest
 PROJECT = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 EPHEMERAL = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "")
 INVENTORY = os.path.join(PROJECT, "inventories", "lab", "hosts.yml")
-PLAIN = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+FLEET = os.path.join(PROJECT, "inventories", "lab", "fleet.yml")
+# The runs below reach the lab as the converge's did: over SSH (issue 28),
+# with the inventory prepare wrote and the lab's vault, under the shipped
+# ansible.cfg; the ground truth is read with docker exec.
+OVER_SSH = ["-i", INVENTORY, "-i", FLEET, "-i", os.path.join(EPHEMERAL, "ssh-hosts.yml"),
+            "--vault-id", "lab@" + os.path.join(PROJECT, "tests", "lab", "vault-password")]
+PLAIN = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+             ANSIBLE_CONFIG=os.path.join(PROJECT, "ansible.cfg"))
 ADMIN_KEY = "ak_fleet_admin_R7t2Yp9Lm4Qx8Vn3Kd6"
 
 
@@ -31,7 +38,7 @@ def after_report(phase="first"):
 
 
 def lab_hosts():
-    out = subprocess.run(["ansible-inventory", "-i", INVENTORY, "--list"], cwd=PROJECT, stdout=subprocess.PIPE,
+    out = subprocess.run(["ansible-inventory", "-i", INVENTORY, "-i", FLEET, "--list"], cwd=PROJECT, stdout=subprocess.PIPE,
                          text=True, check=True).stdout
     data = json.loads(out)
     members = set(data["ollama_lab"]["hosts"])
@@ -218,7 +225,7 @@ def test_the_scanner_reaches_an_open_port_over_ipv6():
 
 def audit(limit):
     report_dir = tempfile.mkdtemp(prefix="fleet-audit-")
-    run = subprocess.run(["ansible-playbook", "-i", INVENTORY, os.path.join(PROJECT, "playbooks", "audit.yml"),
+    run = subprocess.run(["ansible-playbook", *OVER_SSH, os.path.join(PROJECT, "playbooks", "audit.yml"),
                           "--limit", "%s:scanner" % limit, "-e", "ollama_audit_probe_from=scanner",
                           "-e", "report_dir=%s" % report_dir], cwd=PROJECT, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, text=True, timeout=300, env=PLAIN)
@@ -270,7 +277,7 @@ def test_files_edited_by_hand_are_restored_by_the_next_run():
     assert edit.returncode == 0, edit.stdout
     assert managed_state(container) != before
     report_dir = tempfile.mkdtemp(prefix="fleet-drift-")
-    run = subprocess.run(["ansible-playbook", "-i", INVENTORY, os.path.join(PROJECT, "playbooks", "harden.yml"),
+    run = subprocess.run(["ansible-playbook", *OVER_SSH, os.path.join(PROJECT, "playbooks", "harden.yml"),
                           "--limit", "%s:scanner" % host,
                           "-e", "@" + os.path.join(PROJECT, "molecule", "fleet", "vars", "front-credentials.yml"),
                           "-e", "harden_front=true", "-e", "harden_firewall=true", "-e", "ollama_bind_adopt=true",
@@ -285,3 +292,49 @@ def test_files_edited_by_hand_are_restored_by_the_next_run():
     address = url_host(after_report()["hosts"][host]["probe"][0]["address"])
     assert from_scanner("https://%s:11443/api/version" % address, "-k",
                         "-H", "Authorization: Bearer %s" % ADMIN_KEY) == "200"
+
+
+# -- reached as fleets are (issue 28): the hosts' own logs say how ------------------
+
+
+def journal(container, *args):
+    out = docker_exec(container, "journalctl", "--no-pager", "-o", "cat", *args)
+    assert out.returncode == 0, out.stdout
+    return out.stdout
+
+
+def address_of(container):
+    out = subprocess.run(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+                          container], stdout=subprocess.PIPE, text=True, check=True)
+    return out.stdout.strip()
+
+
+def sudo_lines(container):
+    return [line for line in journal(container, "_COMM=sudo").splitlines() if "USER=root" in line]
+
+
+def test_each_hardened_host_was_reached_over_ssh_as_deploy_and_became_root_with_sudo():
+    reached = [name for name, v in HOSTS.items() if v["lab_expect_hardened"] in ("secure", "mitigated", "not_installed")
+               and v.get("lab_init", "systemd") == "systemd"]
+    assert "faq-dropin" in reached and "drift" in reached
+    for name in reached:
+        container = HOSTS[name]["ansible_host"]
+        assert "Accepted publickey for deploy from " in journal(container, "_COMM=sshd"), name
+        lines = sudo_lines(container)
+        assert lines and all(line.lstrip().startswith("deploy : ") for line in lines), (name, lines[:3])
+
+
+def test_the_host_behind_the_bastion_was_reached_only_through_it():
+    bastion = address_of("olab-bastion")
+    accepted = [line for line in journal("olab-two-dropins", "_COMM=sshd").splitlines()
+                if line.startswith("Accepted ")]
+    assert accepted and all(" from %s " % bastion in line for line in accepted), accepted
+    # The control: a host reached directly logged the controller's address, not the bastion's.
+    direct = [line for line in journal("olab-faq-dropin", "_COMM=sshd").splitlines()
+              if line.startswith("Accepted ")]
+    assert direct and not [line for line in direct if " from %s " % bastion in line]
+
+
+def test_requiretty_got_its_tty_where_pipelining_is_off_and_the_others_ran_without():
+    assert all("TTY=pts/" in line for line in sudo_lines("olab-drift"))
+    assert not [line for line in sudo_lines("olab-faq-dropin") if "TTY=pts/" in line]

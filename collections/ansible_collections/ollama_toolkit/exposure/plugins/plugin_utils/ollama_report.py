@@ -49,9 +49,9 @@ _BECOME = (
     (re.compile(r"sudo: (command )?not found|sudo: No such file", re.I),
      "sudo is not installed on the host (install it, or set ansible_become_method / ansible_become=false)"),
     (re.compile(r"you must have a tty|requiretty", re.I),
-     "sudo requires a tty (Defaults requiretty): disable it for this user, or turn off pipelining"),
+     "sudo requires a tty (requiretty): set ansible_pipelining: false for the host, or drop requiretty"),
     (re.compile(r"incorrect (sudo |su )?password|sorry, try again|authentication failure", re.I),
-     "the become password was refused (ansible_become_password)"),
+     "sudo: incorrect password: the become password was refused (ansible_become_password)"),
     (re.compile(r"missing (sudo |su )?password|a password is required|password is required", re.I),
      "sudo asks for a password and none was given (ansible_become_password, or NOPASSWD)"),
     (re.compile(r"is not in the sudoers file|not allowed to execute", re.I),
@@ -59,6 +59,67 @@ _BECOME = (
     (re.compile(r"timeout .* waiting for privilege escalation", re.I),
      "no answer to the privilege escalation prompt (timeout)"),
 )
+# An unreachable host: what ssh said, in the operator's words (the real
+# texts: tests/unit/data/ssh_failures.json). With ProxyJump (or a
+# ProxyCommand) the outer ssh ends with kex_exchange_identification or
+# "Connection closed by UNKNOWN port 65535" after the jump's own error.
+_PROXY = re.compile(r"kex_exchange_identification|UNKNOWN port 65535|stdio forwarding failed|"
+                    r"administratively prohibited", re.I)
+_SSH = (
+    (re.compile(r"REMOTE HOST IDENTIFICATION HAS CHANGED|host key for \S+ has changed", re.I),
+     r"Offending \S+ key in \S+|Host key for \S+ has changed",
+     "host key changed: not the key known_hosts has; check the host, then ssh-keygen -R"),
+    (re.compile(r"Host key verification failed", re.I), r"Host key verification failed",
+     "host key unknown: not in known_hosts and host key checking is on; add it once checked (ssh-keyscan)"),
+    (re.compile(r"stdio forwarding failed|administratively prohibited", re.I),
+     r"stdio forwarding failed|open failed.*",
+     "bastion refused: the jump host would not forward to the host (AllowTcpForwarding)"),
+    (re.compile(r"Permission denied \(", re.I), r"\S+: Permission denied \([^)]*\)\.?",
+     "SSH login refused: the key was not accepted (ansible_user, ansible_ssh_private_key_file)"),
+    (re.compile(r"Could not resolve hostname", re.I), r"Could not resolve hostname .*",
+     "the host name does not resolve (ansible_host)"),
+    (re.compile(r"Connection refused", re.I), r"ssh: connect to host .*",
+     "no SSH server answers (ansible_host, ansible_port)"),
+    (re.compile(r"timed out|No route to host|Network is unreachable", re.I), r"ssh: connect to host .*",
+     "no answer from the host (ansible_host, ansible_port; timeout)"),
+    (re.compile(r"timeout .* waiting for privilege escalation", re.I), r"Timeout .*",
+     "no answer to the privilege escalation prompt (timeout)"),
+    # Nothing else said (under ControlMaster the jump's own line is lost):
+    # closed before SSH began, as a ProxyJump that refuses leaves it.
+    (re.compile(r"kex_exchange_identification: Connection closed", re.I), r"kex_exchange_identification: .*",
+     "bastion refused, or the host closed the connection before SSH began (ProxyJump; sshd MaxStartups)"),
+)
+_SSH_NOISE = re.compile(r"^(Task failed: )?Data could not be sent to remote host \"[^\"]*\"\. "
+                        r"Make sure this host can be reached over ssh: |^Task failed: |^Failed to connect to the host "
+                        r"via ssh: ")
+
+
+def explain_unreachable(msg):
+    """The reason of a host Ansible could not reach, in the operator's words.
+
+    ``msg`` is the unreachable result's message (ssh's own lines after
+    Ansible's "Data could not be sent ..."). A failure behind a bastion
+    (ProxyJump) names the bastion: refused (it would not log us in or
+    forward) or unreachable (its own connection failed). The line ssh
+    said follows in parentheses.
+    """
+    text = _SSH_NOISE.sub("", str(msg or "").replace("\r", "").strip())
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("@")]
+    behind = bool(_PROXY.search(text))
+    for pattern, quote, meaning in _SSH:
+        if not pattern.search(text):
+            continue
+        found = re.search(quote, text)
+        said = found.group(0).strip() if found else (lines[0] if lines else "")
+        if behind and meaning.startswith(("SSH login refused", "no SSH server", "no answer from", "the host name")):
+            if meaning.startswith("SSH login refused"):
+                meaning = "bastion refused: the jump host would not log in (ProxyJump user, its key)"
+            else:
+                meaning = "bastion unreachable: " + meaning
+        return ("%s (%s)" % (meaning, said) if said else meaning)[:300]
+    return (lines[0] if lines else "unreachable")[:300]
+
+
 _INTERPRETER = re.compile(r"(\S*python\S*): (1: )?(\S+: )?(not found|No such file or directory)|"
                           r"interpreter discovery|you probably need to set the interpreter", re.I)
 
@@ -83,14 +144,14 @@ def explain_failure(result):
     result = result or {}
     msg = str(result.get("msg") or "")
     if result.get("unreachable"):
-        return STATUS_UNREACHABLE, (_lines(msg) or ["unreachable"])[0][:300]
+        return STATUS_UNREACHABLE, explain_unreachable(msg)
     stderr = _lines(result.get("module_stderr"), result.get("stderr"))
     stdout = _lines(result.get("module_stdout"))
     everything = stderr + stdout + _lines(msg)
     for pattern, meaning in _BECOME:
         for line in everything:
             if pattern.search(line):
-                return STATUS_ERROR, ("become failed: %s (%s)" % (meaning, line))[:300]
+                return STATUS_ERROR, ("become failed: %s (%s)" % (meaning, _SSH_NOISE.sub("", line)))[:300]
     for line in everything:
         if _INTERPRETER.search(line):
             return STATUS_UNSUPPORTED, ("no usable Python on the host (ansible_python_interpreter): %s" % line)[:300]
