@@ -4,27 +4,14 @@ unit vllm.service) behind the front's TLS port 18000, asked from the client
 container."""
 
 import json
-import os
 import re
-import shlex
-import subprocess
 import time
 
 import pytest
-import testinfra
-import yaml
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-PROJECT = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.join(HERE, "..", "..", ".."))
-INVENTORY = os.path.join(HERE, "..", "inventory.yml")
-FRONT = testinfra.get_host("ansible://front", ansible_inventory=INVENTORY)
-CLIENT = testinfra.get_host("ansible://client", ansible_inventory=INVENTORY)
-CA = "/tmp/front-backend-ca.pem"
-with open(INVENTORY) as _handle:
-    _VARS = yaml.safe_load(_handle)["all"]["children"]["ollama_lab"]["hosts"]["front"]
-CREDS = {c["name"]: c for c in _VARS["ollama_front_credentials"]}
-SECRETS = [c[k] for c in CREDS.values() for k in ("password", "api_key") if c.get(k)]
-(BACKEND,) = _VARS["ollama_front_backends"]
+from conftest import CA, CLIENT, CREDS, FRONT, SECRETS, VARS, basic, bearer, client_curl, client_status, run_front
+
+(BACKEND,) = VARS["ollama_front_backends"]
 PORT = BACKEND["port"]
 URL = "https://ofr-front:%d" % PORT
 CONF = "/etc/nginx/conf.d/ollama-front.conf"
@@ -35,22 +22,12 @@ STANDIN_UNIT = "vllm.service"
 REQUEST_LINE = re.compile(r'^vllm: \S+ - "(\S+) (\S+) HTTP/[0-9.]+" \d+ \S+ authorization=(yes|no)$')
 
 
-def bearer(name):
-    return ["-H", "Authorization: Bearer %s" % CREDS[name]["api_key"]]
-
-
-def basic(name):
-    return ["-u", "%s:%s" % (name, CREDS[name]["password"])]
-
-
 def curl(*args, path="/v1/models", url=URL):
-    cmd = ["curl", "-sS", "--cacert", CA, "-m", "20"] + list(args) + [url + path]
-    return CLIENT.run(" ".join(shlex.quote(a) for a in cmd))
+    return client_curl(url + path, *args)
 
 
 def status(*args, path="/v1/models", url=URL):
-    out = curl("-o", "/dev/null", "-w", "%{http_code}", *args, path=path, url=url)
-    return int(out.stdout.strip() or 0)
+    return client_status(url + path, *args)
 
 
 def standin_log():
@@ -78,18 +55,10 @@ def standin_log_through_sentinel():
     return standin_log_until("GET /v1/models?sentinel=%s authorization=no" % mark)
 
 
-def run_front(*extra):
-    cmd = ["ansible-playbook", "-v", "-i", INVENTORY, os.path.join(PROJECT, "playbooks", "front.yml"),
-           "-e", "target=ollama_lab"] + list(extra)
-    return subprocess.run(cmd, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
-
-
 @pytest.fixture(scope="module", autouse=True)
-def ca_on_client():
-    """The client trusts the front's self-signed certificate, nothing else."""
-    cert = FRONT.file("/etc/nginx/ollama-front/tls/front.crt").content_string
-    CLIENT.run("cat > %s <<'EOF'\n%sEOF" % (CA, cert))
-    standin_log()  # start the cursor here
+def standin_cursor():
+    """The stand-in's journal is read from here on."""
+    standin_log()
     yield
 
 
