@@ -859,7 +859,8 @@ class Auditor(object):
         tree, _files, problems = parse_nginx(main or MAIN, read_text)
         self.warnings.extend(problems[:5])
         found = []
-        for proxy in nginx_proxies(tree):
+        # Only the ports nginx holds: a server block on a port another process owns is not nginx's door.
+        for proxy in nginx_proxies(tree, [s for s in self.others if s.get("kind") == "nginx"]):
             listen = [socket_entry(item["address"], item["port"]) for item in proxy["listen"]]
             model = to_model(proxy["upstream"], ollama_ports, server_ports, addresses)
             evidence = "%s proxy_pass %s" % ("stream server" if proxy["stream"] else "location %s" % proxy["path"],

@@ -13,9 +13,14 @@ import jinja2
 import pytest
 import yaml
 
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_front_site import (
+    ADVISORY_ROUTES, front_state, parse_front_config)
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_servers import SERVERS
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_findings import evaluate_host
 from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_front import (
     BACKEND_KINDS, backend_plan, wall_plan)
+from ansible_collections.ollama_toolkit.exposure.plugins.plugin_utils.ollama_report import (
+    build_report, records_from_results)
 
 REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 ROLE = os.path.join(REPO, "roles", "ollama_front")
@@ -336,3 +341,45 @@ def test_the_cloud_model_check_stays_with_ollama():
     servers = blocks(render(plan, ollama_front_refuse_cloud_models=True), "server {")
     assert "js_content ollama_front_cloud.check;" in servers[0]
     assert all("js_content" not in s and "@ollama_front_proxy" not in s for s in servers[1:])
+
+
+# -- The host read tells the front of Ollama from its backends (module_utils/ollama_front_site.py) --
+
+def _site_with_backends():
+    return render(wall_plan(_facts(), _options(ollama_front_backends=BACKENDS), _context()))
+
+
+def test_the_fronts_own_port_and_routes_are_read_apart_from_its_backends():
+    text = _site_with_backends()
+    parsed = parse_front_config(text)
+    assert parsed["ports"] == [11443]  # not 13000, 18000, 18080, 18081: other servers' fronts
+    assert parsed["routes"] == dict((route, "admin") for route in ADVISORY_ROUTES)
+    # Only backends' ports listen: the front of Ollama is not in place.
+    state = front_state(text, [{"port": b["port"]} for b in BACKENDS])
+    assert not state["in_place"] and state["why"] == "nothing listens on the front's port 11443", state
+    state = front_state(text, [{"port": 11443}, {"port": 18000}])
+    assert state["in_place"] and (state["ports"], state["listening"]) == ([11443], [11443]), state
+
+
+def _audit(catalog, listeners):
+    facts = {"supported": True, "addresses": ["172.30.61.5"], "firewall": {},
+             "listeners": [{"address": "127.0.0.1", "port": 11434, "family": "ipv4", "scope": "loopback",
+                            "unit": "ollama.service"}],
+             "services": [{"name": "ollama.service", "bind": {"exposed": False, "port": 11434}, "masked": False}],
+             "processes": [], "containers": [],
+             "installs": [{"subject": "ollama.service", "kind": "service", "version": "0.17.1"}],
+             "front": front_state(_site_with_backends(), listeners)}
+    facts["findings"] = evaluate_host(facts, catalog, "h")
+    report = build_report(records_from_results({"h": facts}), {"h": {"results": [], "findings": []}}, catalog,
+                          "2026-11-30T00:00:00Z")
+    return report, [f for f in report["findings"] if f["id"] == "OLLAMA-VER-003"][0]
+
+
+def test_the_audit_of_a_host_with_backends_names_only_the_fronts_own_port(catalog):
+    report, ver3 = _audit(catalog, [{"port": 11443}] + [{"port": b["port"]} for b in BACKENDS])
+    assert report["hosts"]["h"]["status"] == "secure"
+    assert "front (port 11443)" in ver3["mitigated_by"], ver3
+    assert "the toolkit's front is in place (port 11443)" in ver3["evidence"], ver3
+    # The backends' fronts listening does not make the front of Ollama in place.
+    report, ver3 = _audit(catalog, [{"port": b["port"]} for b in BACKENDS])
+    assert not ver3.get("mitigated_by") and "nothing listens on the front's port 11443" in ver3["evidence"], ver3

@@ -6,6 +6,8 @@ an operator's Debian host really has (tests/unit/data/nginx-debian12)."""
 import fnmatch
 import os
 
+import pytest
+
 from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_nginx import (
     parse_config, parse_listen, parse_upstream_url, proxies, tokenize)
 
@@ -228,3 +230,183 @@ def test_the_toolkit_s_front_asks_for_credentials_on_every_proxy():
         ("= /api/generate", True, [{"host": "127.0.0.1", "port": 11434}]),
         ("= /api/pull", True, [{"host": "127.0.0.1", "port": 11434}])]
     assert [s["port"] for s in found[0]["listen"]] == [11443, 11443]
+
+
+# -- Cases nginx -t accepts (or refuses) that the read must get right --------------------
+# Semantics from nginx's documentation and source (nginx.org/en/docs/http/
+# ngx_http_core_module.html#listen, #satisfy; ngx_http_auth_basic_module.html;
+# ngx_http_access_module.html; src/core/ngx_conf_file.c), each checked by
+# hand with Debian 12's nginx 1.22.1 (the front image's): `nginx -t` refuses
+# a listen twice in one server ("a duplicate listen 0.0.0.0:80") and two
+# default_server ("a duplicate default server"), accepts the rest; running,
+# `auth_basic Off` answers 401, `satisfy any; allow all` (server or location)
+# passes without credentials, a location's `auth_basic off` passes, and on
+# one port the default_server answers 401 by address while the other server
+# answers 200 for its server_name.
+
+TWO_ON_80 = """server {
+    listen 80 default_server;
+    listen [::]:80 default_server;
+    server_name _;
+    auth_basic "Ollama";
+    auth_basic_user_file /etc/nginx/ollama.htpasswd;
+    location / { proxy_pass http://127.0.0.1:11434; }
+}
+server {
+    listen 80;
+    listen 80;
+    server_name ollama.example.com;
+    location / { proxy_pass http://127.0.0.1:11434; }
+}
+"""
+
+
+def test_one_port_in_two_servers_names_the_default_and_the_host_name_way_in():
+    """Two servers on :80 are one socket; the default_server answers a request
+    by address (a scanner's), the other one a request for its server_name:
+    both are reported, each with where it answers. A listen twice in one
+    server (nginx -t: "a duplicate listen 0.0.0.0:80") is read once. The
+    Debian default site's default_server is not in this lab (sites-enabled
+    holds only this site)."""
+    files = debian(**{"/etc/nginx/sites-enabled/ollama": TWO_ON_80})
+    del files["/etc/nginx/sites-enabled/default"]
+    found, _files, problems = read(files)
+    assert problems == []
+    assert [(p["auth"], p["server_names"], p["default_ports"], [(s["address"], s["port"]) for s in p["listen"]])
+            for p in found] == [
+        (True, ["_"], [80], [("0.0.0.0", 80), ("::", 80)]),
+        (False, ["ollama.example.com"], [], [("0.0.0.0", 80)])]
+
+
+def test_without_default_server_the_first_server_on_a_port_is_the_default():
+    site = TWO_ON_80.replace(" default_server", "")
+    files = debian(**{"/etc/nginx/sites-enabled/ollama": site})
+    del files["/etc/nginx/sites-enabled/default"]
+    found = read(files)[0]
+    assert [p["default_ports"] for p in found] == [[80], []]
+    # With Debian's default site first (its listen 80 default_server), neither is.
+    found = read(debian(**{"/etc/nginx/sites-enabled/ollama": site}))[0]
+    assert [p["default_ports"] for p in found] == [[], []]
+
+
+@pytest.mark.parametrize("http, server, location, asks", [
+    # server on, location off: that location is open (a lower level replaces the upper one)
+    ("", 'auth_basic "Ollama";', "auth_basic off;", False),
+    # http on, server off: every location of that server is open
+    ('auth_basic "all";', "auth_basic off;", "", False),
+    # http off, server on
+    ("auth_basic off;", 'auth_basic "Ollama";', "", True),
+    # a realm named "Off" asks: nginx compares with "off" exactly (ngx_strncmp)
+    ("", 'auth_basic "Off";', "", True),
+    ("", "auth_basic Off;", "", True),
+    # a quoted "off" is off (the directive's value, after quoting)
+    ("", 'auth_basic "off";', "", False),
+    # auth_request: only "off" switches it off, too
+    ("", "auth_request /auth;", "auth_request off;", False),
+    ("", "auth_request /auth;", "", True),
+    # satisfy any with allow all: the access module lets everyone in without credentials
+    ("", 'auth_basic "Ollama"; satisfy any; allow all;', "", False),
+    ("satisfy any;", 'auth_basic "Ollama";', "allow all;", False),
+    # ... unless a deny all comes first, or satisfy is all (the default)
+    ("", 'auth_basic "Ollama"; satisfy any; deny all; allow all;', "", True),
+    ("", 'auth_basic "Ollama"; allow all;', "", True),
+    # satisfy any, allow for one network only: everyone else must still log in
+    ("", 'auth_basic "Ollama"; satisfy any; allow 10.0.0.0/8; deny all;', "", True),
+    # a location's own rules replace the server's (allow all there, satisfy any from the server)
+    ("", 'auth_basic "Ollama"; satisfy any; allow 10.0.0.0/8;', "allow all;", False),
+    # ssl_verify_client is an enum, matched in any case
+    ("", "ssl_verify_client ON;", "", True),
+    ("", "ssl_verify_client OPTIONAL;", "", False),
+])
+def test_auth_at_two_levels(http, server, location, asks):
+    main = open(os.path.join(DATA, "nginx.conf")).read().replace("http {", "http {\n\t%s" % http, 1)
+    site = "server {\n    listen 8080;\n    %s\n    location / {\n        %s\n        proxy_pass http://127.0.0.1:11434;\n    }\n}\n" % (
+        server, location)
+    [proxy] = read(debian(**{"/etc/nginx/nginx.conf": main, "/etc/nginx/sites-enabled/o": site}))[0]
+    assert proxy["auth"] is asks
+
+
+def test_a_port_another_process_owns_is_not_nginx_s_door():
+    """nginx's configuration names :8080 but the socket there is socat's
+    (nginx was not reloaded, or another process took the port): given the
+    sockets nginx owns, only its own ports are its doors."""
+    site = OPEN_SITE + "server {\n    listen 8080;\n    location / { proxy_pass http://127.0.0.1:11434; }\n}\n"
+    files = debian(**{"/etc/nginx/sites-enabled/ollama": site})
+    tree = parse_config("/etc/nginx/nginx.conf", files.get, lambda p: [f for f in files if fnmatch.fnmatch(f, p)])[0]
+    assert sorted(p["listen"][0]["port"] for p in proxies(tree)) == [80, 8080]  # not told: every server
+    nginx_sockets = [{"address": "0.0.0.0", "port": 80}, {"address": "::", "port": 80}]
+    [proxy] = proxies(tree, nginx_sockets)
+    assert [s["port"] for s in proxy["listen"]] == [80, 80] and proxy["server_names"] == ["ollama.example.com"]
+    assert proxies(tree, []) == []
+
+
+def test_the_host_read_names_socat_not_nginx_for_the_port_socat_owns(monkeypatch):
+    from library import ollama_info
+    site = ("http {\n  server {\n    listen 80;\n    location / { proxy_pass http://127.0.0.1:11434; }\n  }\n"
+            "  server {\n    listen 8080;\n    location / { proxy_pass http://127.0.0.1:11434; }\n  }\n}\n")
+    monkeypatch.setattr(ollama_info, "read_text", lambda path, binary=False: site if path == ollama_info.NGINX_MAIN
+                        else None)
+    auditor = ollama_info.Auditor.__new__(ollama_info.Auditor)
+    auditor.warnings = []
+    wide = {"address": "0.0.0.0", "family": "ipv4", "scope": "wildcard"}
+    auditor.others = [dict(wide, port=80, pid=10, kind="nginx"), dict(wide, port=8080, pid=30, kind="socat")]
+    owners = {10: {"comm": "nginx", "argv": ["nginx: master process /usr/sbin/nginx"], "unit": "nginx.service",
+                   "kind": "nginx"},
+              30: {"comm": "socat", "unit": None, "kind": "socat",
+                   "argv": ["socat", "TCP-LISTEN:8080,fork", "TCP:127.0.0.1:11434"]}}
+    monkeypatch.setattr(auditor, "unit_exec", lambda unit: (None, None), raising=False)
+    found = auditor.forwarders(owners, [], [], [], [])
+    assert sorted((f["kind"], [s["port"] for s in f["listen"]]) for f in found) == [
+        ("nginx", [80]), ("socat", [8080])]
+
+
+def test_an_include_loop_is_read_once_and_reported():
+    """a.conf includes b.conf, which includes a.conf again: nginx has no
+    loop check (nginx -t of 1.22.1 recurses until it dies of SIGSEGV); the
+    read takes each file once on the include path, says so, and does not
+    count a server twice."""
+    files = debian(**{"/etc/nginx/conf.d/a.conf": "include /etc/nginx/loop/b.conf;\n" + OPEN_SITE,
+                      "/etc/nginx/loop/b.conf": "include /etc/nginx/conf.d/a.conf;\n"})
+    found, read_files, problems = read(files)
+    assert len(found) == 1
+    assert read_files.count("/etc/nginx/conf.d/a.conf") == 1
+    assert problems == ["/etc/nginx/conf.d/a.conf: include loop (/etc/nginx/nginx.conf -> /etc/nginx/conf.d/a.conf"
+                        " -> /etc/nginx/loop/b.conf -> /etc/nginx/conf.d/a.conf), not read again"]
+    # A file included twice, not in a loop, is read twice, as nginx does (its servers count twice).
+    files = debian(**{"/etc/nginx/conf.d/a.conf": "include /etc/nginx/snip.conf;\ninclude /etc/nginx/snip.conf;\n",
+                      "/etc/nginx/snip.conf": "# nothing\n"})
+    assert read(files)[1].count("/etc/nginx/snip.conf") == 2 and read(files)[2] == []
+
+
+def test_include_globs_are_read_in_sorted_order_and_relative_to_the_main_file():
+    """glob(3) sorts its matches (nginx's ngx_read_glob walks them in that
+    order); a relative pattern is under nginx.conf's directory; a glob that
+    matches nothing is no problem."""
+    main = open(os.path.join(DATA, "nginx.conf")).read().replace(
+        "include /etc/nginx/sites-enabled/*;", "include sites-enabled/*;\n\tinclude extra/*.conf;")
+    files = debian(**{"/etc/nginx/nginx.conf": main,
+                      "/etc/nginx/sites-enabled/b": OPEN_SITE.replace("listen 80;", "listen 8082;"),
+                      "/etc/nginx/sites-enabled/a": OPEN_SITE.replace("listen 80;", "listen 8081;")})
+    found, read_files, problems = read(files)
+    assert problems == []
+    assert read_files.index("/etc/nginx/sites-enabled/a") < read_files.index("/etc/nginx/sites-enabled/b")
+    assert [p["listen"][0]["port"] for p in found] == [8081, 8082]
+
+
+def test_comments_and_quoted_strings_hold_semicolons_and_braces():
+    site = r"""server { # a comment with ; and { and }
+    listen 8080; # listen 9090;
+    set $x "a;b{c}";
+    add_header X-B "a \" ; { quote";
+    location ~ "^/api/(tags|chat){1}$" {   # a regex with braces, quoted
+        proxy_pass http://127.0.0.1:11434;   # } not the end
+    }
+    location /x#y { proxy_pass http://127.0.0.1:11435; }
+}
+"""
+    found, _files, problems = read(debian(**{"/etc/nginx/sites-enabled/q": site}))
+    assert problems == []
+    assert [(p["path"], p["line"], p["upstream"][0]["port"]) for p in found] == [
+        ('~ ^/api/(tags|chat){1}$', 6, 11434), ("/x#y", 8, 11435)]
+    assert [s["port"] for s in found[0]["listen"]] == [8080]
+    assert tokenize(r'add_header X "a \" ; {";')[2] == ('a " ; {', 1, True)

@@ -646,3 +646,22 @@ def test_cloud_routes_follow_the_version(tmp_path, version, present):
         assert chat == {"0.11.10": 404, "0.12.0": 200, "0.16.1": 200}.get(version, 403)
     finally:
         server.stop()
+
+
+def test_the_output_names_no_credential_it_was_sent(standin):
+    """Bearer keys, a Basic password and a body holding both, on open and
+    unknown routes: the stand-in's whole output (log and [GIN] lines) names
+    none of them, and it did log the requests."""
+    import base64
+    key, password = "sk-ollama-standin-secret-4Tq9Wm2Zr7", "pw-ollama-standin-secret-8Lx3Hd6Ks1"
+    basic = base64.b64encode(("u:" + password).encode()).decode()
+    server = standin(OLLAMA_API_KEY=key)
+    for headers in ({"Authorization": "Bearer " + key}, {"Authorization": "Basic " + basic}, {"X-Api-Key": key}):
+        request(server.port, "GET", "/api/tags", headers=headers)
+        request(server.port, "POST", "/api/show", {"model": "llama3.2:1b", "api_key": key, "password": password},
+                headers)
+        request(server.port, "GET", "/no/such/route", headers=headers)
+    server.stop()
+    for secret in (key, password, basic):
+        assert secret not in server.stderr
+    assert '"/api/tags"' in server.stderr and '"/api/show"' in server.stderr, server.stderr

@@ -149,6 +149,85 @@ def test_vllm_key_guards_v1_only(run, how):
     assert call(proc.url("/version"))[1]["version"]
 
 
+def test_vllm_routes_as_fastapi_with_lora_updating_off_by_default(run):
+    proc = run("vllm", "serve", "m", "--host", "127.0.0.1", "--port", "0")
+    assert call(proc.url("/v1/chat/completions")) == (405, {"detail": "Method Not Allowed"})
+    assert call(proc.url("/v1/models"), "DELETE") == (405, {"detail": "Method Not Allowed"})
+    assert call(proc.url("/v1/nothing"), "POST", {}) == (404, {"detail": "Not Found"})
+    assert call(proc.url("/v1/load_lora_adapter"), "POST", {"lora_name": "a", "lora_path": "/a"})[0] == 404
+    status, answer = call(proc.url("/v1/chat/completions"), "POST", {"model": "m", "messages": []})
+    assert status == 200 and answer["object"] == "chat.completion" and answer["id"].startswith("chatcmpl-")
+    assert answer["choices"][0]["message"]["content"] and answer["usage"]["total_tokens"] == 6
+    assert call(proc.url("/v1/completions"), "POST", {"model": "m", "prompt": "x"})[1]["object"] == "text_completion"
+
+
+@pytest.mark.parametrize("value", ["True", "1"])
+def test_vllm_lora_routes_with_runtime_updating(run, value):
+    proc = run("vllm", "serve", "m", "--host", "127.0.0.1", "--port", "0", "--api-key", "k-vllm",
+               env={"VLLM_ALLOW_RUNTIME_LORA_UPDATING": value})
+    body = {"lora_name": "sql-lora", "lora_path": "/models/sql-lora"}
+    assert call(proc.url("/v1/load_lora_adapter"), "POST", body)[0] == 401  # the key first
+    req = urllib.request.Request(proc.url("/v1/load_lora_adapter"), data=json.dumps(body).encode(), method="POST",
+                                 headers=dict(bearer("k-vllm"), **{"Content-Type": "application/json"}))
+    with urllib.request.urlopen(req, timeout=TIMEOUT) as resp:
+        assert resp.status == 200 and resp.headers.get("Content-Type") is None  # a bare Response
+        assert resp.read() == b"Success: LoRA adapter 'sql-lora' added successfully."
+    assert call(proc.url("/v1/unload_lora_adapter"), "POST", {"lora_name": "sql-lora"}, bearer("k-vllm")) == (
+        200, "Success: LoRA adapter 'sql-lora' removed successfully.")
+    assert call(proc.url("/v1/load_lora_adapter"), headers=bearer("k-vllm"))[0] == 405
+
+
+# -- No stand-in logs a credential --
+
+SECRET_KEY = "sk-standin-secret-9Hq2Xw7Lp4Zt"
+SECRET_PASSWORD = "pw-standin-secret-3Rk8Vn1Jc6Yb"
+WRONG_KEY = SECRET_KEY[::-1]
+
+
+@pytest.mark.parametrize("script, args, env, paths", [
+    ("vllm", ["serve", "m", "--host", "127.0.0.1", "--port", "0", "--api-key", SECRET_KEY], {},
+     ["/v1/models", "/v1/chat/completions", "/health"]),
+    ("vllm", ["serve", "m", "--host", "127.0.0.1", "--port", "0"], {}, ["/v1/models", "/v1/chat/completions"]),
+    ("text-generation-launcher", ["--hostname", "127.0.0.1", "--port", "0", "--api-key", SECRET_KEY], {},
+     ["/generate", "/v1/models"]),
+    ("local-ai", ["run", "--address", "127.0.0.1:0"], {"LOCALAI_API_KEY": SECRET_KEY}, ["/v1/models", "/readyz"]),
+    ("llama-server", ["--port", "0", "--api-key", SECRET_KEY], {}, ["/props", "/v1/chat/completions"]),
+    ("comfyui-main.py", ["--port", "0"], {}, ["/api/system_stats"]),
+    ("lms", ["server", "start", "--port", "0"], {}, ["/v1/models"]),
+])
+def test_no_stand_in_logs_a_credential(run, script, args, env, paths):
+    """Right and wrong keys (Bearer, x-api-key), a Basic password and a body
+    holding both: the stand-in's whole output names none of them, and it
+    did log the requests (whether an Authorization header came)."""
+    proc = run(script, *args, env=env)
+    basic = "Basic " + __import__("base64").b64encode(("u:" + SECRET_PASSWORD).encode()).decode()
+    for path in paths:
+        for headers in (bearer(SECRET_KEY), bearer(WRONG_KEY), {"x-api-key": SECRET_KEY}, {"Authorization": basic}):
+            call(proc.url(path), headers=headers)
+            call(proc.url(path), "POST", {"api_key": SECRET_KEY, "password": SECRET_PASSWORD}, headers)
+    call(proc.url(paths[0]))
+    proc.stop()
+    output = "\n".join(proc.lines)
+    for secret in (SECRET_KEY, WRONG_KEY, SECRET_PASSWORD, basic.split()[1]):
+        assert secret not in output, script
+    assert "authorization=yes" in output and "authorization=no" in output, output  # the requests were logged
+
+
+def test_open_webui_logs_no_password_or_token(run, tmp_path, ollama_upstream):
+    proc = webui(run, tmp_path, ollama_upstream, WEBUI_ADMIN_EMAIL="admin@example.test",
+                 WEBUI_ADMIN_PASSWORD=SECRET_PASSWORD)
+    status, admin = call(proc.url("/api/v1/auths/signin"), "POST",
+                         {"email": "admin@example.test", "password": SECRET_PASSWORD})
+    assert status == 200
+    assert call(proc.url("/ollama/api/tags"), headers=bearer(admin["token"]))[0] == 200
+    assert call(proc.url("/api/v1/auths/signin"), "POST", {"email": "admin@example.test", "password": WRONG_KEY})[0] == 400
+    proc.stop()
+    output = "\n".join(proc.lines)
+    for secret in (SECRET_PASSWORD, WRONG_KEY, admin["token"]):
+        assert secret not in output
+    assert "authorization=yes" in output, output
+
+
 # -- TGI --
 
 def test_tgi_info_and_open_routes_with_a_key(run):

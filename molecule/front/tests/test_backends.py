@@ -1,56 +1,40 @@
 """The front for another model server (ollama_front_backends): a vLLM
-stand-in on the front host's 127.0.0.1:8000 (molecule/front/openai_standin.py)
-behind the front's TLS port 18000, asked from the client container."""
+stand-in on the front host's 127.0.0.1:8000 (the lab's tests/lab/standin/vllm,
+unit vllm.service) behind the front's TLS port 18000, asked from the client
+container."""
 
 import json
-import os
-import shlex
-import subprocess
+import re
 import time
 
 import pytest
-import testinfra
-import yaml
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-PROJECT = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.join(HERE, "..", "..", ".."))
-INVENTORY = os.path.join(HERE, "..", "inventory.yml")
-FRONT = testinfra.get_host("ansible://front", ansible_inventory=INVENTORY)
-CLIENT = testinfra.get_host("ansible://client", ansible_inventory=INVENTORY)
-CA = "/tmp/front-backend-ca.pem"
-with open(INVENTORY) as _handle:
-    _VARS = yaml.safe_load(_handle)["all"]["children"]["ollama_lab"]["hosts"]["front"]
-CREDS = {c["name"]: c for c in _VARS["ollama_front_credentials"]}
-SECRETS = [c[k] for c in CREDS.values() for k in ("password", "api_key") if c.get(k)]
-(BACKEND,) = _VARS["ollama_front_backends"]
+from conftest import CA, CLIENT, CREDS, FRONT, SECRETS, VARS, basic, bearer, client_curl, client_status, run_front
+
+(BACKEND,) = VARS["ollama_front_backends"]
 PORT = BACKEND["port"]
 URL = "https://ofr-front:%d" % PORT
 CONF = "/etc/nginx/conf.d/ollama-front.conf"
-STANDIN_CURSOR = "/root/openai-standin.cursor"
-
-
-def bearer(name):
-    return ["-H", "Authorization: Bearer %s" % CREDS[name]["api_key"]]
-
-
-def basic(name):
-    return ["-u", "%s:%s" % (name, CREDS[name]["password"])]
+STANDIN_CURSOR = "/root/vllm-standin.cursor"
+STANDIN_UNIT = "vllm.service"
+# The stand-in's request line (tests/lab/standin/odr_standin.py):
+#   vllm: 127.0.0.1 - "GET /v1/models HTTP/1.1" 200 - authorization=no
+REQUEST_LINE = re.compile(r'^vllm: \S+ - "(\S+) (\S+) HTTP/[0-9.]+" \d+ \S+ authorization=(yes|no)$')
 
 
 def curl(*args, path="/v1/models", url=URL):
-    cmd = ["curl", "-sS", "--cacert", CA, "-m", "20"] + list(args) + [url + path]
-    return CLIENT.run(" ".join(shlex.quote(a) for a in cmd))
+    return client_curl(url + path, *args)
 
 
 def status(*args, path="/v1/models", url=URL):
-    out = curl("-o", "/dev/null", "-w", "%{http_code}", *args, path=path, url=url)
-    return int(out.stdout.strip() or 0)
+    return client_status(url + path, *args)
 
 
 def standin_log():
-    """The stand-in's request lines since the last call (journal cursor)."""
-    out = FRONT.check_output("journalctl -u openai-standin.service -o cat --no-pager --cursor-file=%s" % STANDIN_CURSOR)
-    return [line for line in out.splitlines() if line.startswith("standin: ")]
+    """The stand-in's requests since the last call (journal cursor), each as
+    "METHOD PATH authorization=yes|no"."""
+    out = FRONT.check_output("journalctl -u %s -o cat --no-pager --cursor-file=%s" % (STANDIN_UNIT, STANDIN_CURSOR))
+    return ["%s %s authorization=%s" % m.groups() for m in map(REQUEST_LINE.match, out.splitlines()) if m]
 
 
 def standin_log_until(line, count=1, timeout=20):
@@ -68,21 +52,13 @@ def standin_log_through_sentinel():
     sentinel's is there, every line of an earlier request is too."""
     mark = "%d" % time.monotonic_ns()
     assert status(*bearer("bob"), path="/v1/models?sentinel=" + mark) == 200
-    return standin_log_until("standin: GET /v1/models?sentinel=%s authorization=no" % mark)
-
-
-def run_front(*extra):
-    cmd = ["ansible-playbook", "-v", "-i", INVENTORY, os.path.join(PROJECT, "playbooks", "front.yml"),
-           "-e", "target=ollama_lab"] + list(extra)
-    return subprocess.run(cmd, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
+    return standin_log_until("GET /v1/models?sentinel=%s authorization=no" % mark)
 
 
 @pytest.fixture(scope="module", autouse=True)
-def ca_on_client():
-    """The client trusts the front's self-signed certificate, nothing else."""
-    cert = FRONT.file("/etc/nginx/ollama-front/tls/front.crt").content_string
-    CLIENT.run("cat > %s <<'EOF'\n%sEOF" % (CA, cert))
-    standin_log()  # start the cursor here
+def standin_cursor():
+    """The stand-in's journal is read from here on."""
+    standin_log()
     yield
 
 
@@ -91,7 +67,13 @@ def test_positive_control_the_standin_answers_on_loopback_without_credentials():
     the front is what asks for credentials."""
     out = FRONT.run("curl -sS -m 5 http://127.0.0.1:8000/v1/models")
     assert out.rc == 0 and json.loads(out.stdout)["data"][0]["owned_by"] == "vllm", out.stdout
-    assert "standin: GET /v1/models authorization=no" in standin_log_until("standin: GET /v1/models authorization=no")
+    assert "GET /v1/models authorization=no" in standin_log_until("GET /v1/models authorization=no")
+    # Its log does tell a request that carries an Authorization header (never the value).
+    FRONT.check_output("curl -sS -m 5 -o /dev/null -H 'Authorization: Bearer not-a-lab-key' "
+                       "http://127.0.0.1:8000/v1/models?with=header")
+    assert "GET /v1/models?with=header authorization=yes" in standin_log_until(
+        "GET /v1/models?with=header authorization=yes")
+    assert "not-a-lab-key" not in FRONT.check_output("journalctl -u %s --no-pager -o cat" % STANDIN_UNIT)
     assert CLIENT.run("curl -sS -m 5 -o /dev/null http://ofr-front:8000/v1/models").rc != 0  # not from outside
 
 
@@ -124,7 +106,7 @@ def test_the_admin_route_is_refused_to_users_and_passes_for_admins():
     assert status(*post, *bearer("bob"), path="/v1/load_lora_adapter") == 403
     # A user's password is checked against the admins' file there: 401.
     assert status(*post, *basic("alice"), path="/v1/load_lora_adapter") == 401
-    line = "standin: POST /v1/load_lora_adapter authorization=no"
+    line = "POST /v1/load_lora_adapter authorization=no"
     assert line not in standin_log_through_sentinel()  # the refused ones never reached it
     out = curl(*post, *bearer("root"), path="/v1/load_lora_adapter")
     assert out.stdout == "Success: LoRA adapter 'sql-lora' added successfully.", out.stdout
@@ -156,10 +138,12 @@ def test_everything_else_is_refused(name, method, path, code):
 def test_the_server_behind_never_sees_an_authorization_header():
     for auth in (bearer("bob"), basic("alice"), bearer("root")):
         assert status(*auth) == 200
-    lines = standin_log_until("standin: GET /v1/models authorization=no")
+    lines = standin_log_until("GET /v1/models authorization=no")
     assert lines and all(line.endswith("authorization=no") for line in lines), lines
-    journal = FRONT.check_output("journalctl -u openai-standin.service --no-pager -o cat")
-    assert "authorization=yes" not in journal
+    journal = FRONT.check_output("journalctl -u %s --no-pager -o cat" % STANDIN_UNIT)
+    # The only request that came with a header is the positive control's, sent on loopback.
+    assert [line for line in journal.splitlines() if "authorization=yes" in line] == [
+        line for line in journal.splitlines() if "?with=header" in line], journal
     for secret in SECRETS:
         assert secret not in journal
 
@@ -178,13 +162,13 @@ def test_the_backend_is_on_the_same_tls_and_logs_the_credential():
 
 
 def test_the_server_behind_down_gets_a_json_503():
-    FRONT.check_output("systemctl stop openai-standin.service")
+    FRONT.check_output("systemctl stop %s" % STANDIN_UNIT)
     try:
         out = curl("-w", "\n%{http_code}", *bearer("bob"))
         body, code = out.stdout.rsplit("\n", 1)
         assert code == "503" and json.loads(body)["error"].startswith("the vLLM server is busy"), out.stdout
     finally:
-        FRONT.check_output("systemctl start openai-standin.service")
+        FRONT.check_output("systemctl start %s" % STANDIN_UNIT)
         FRONT.run("for i in $(seq 20); do curl -s -o /dev/null 127.0.0.1:8000/v1/models && break; sleep 0.5; done")
     assert status(*bearer("bob")) == 200
 

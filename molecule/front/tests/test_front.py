@@ -5,46 +5,23 @@ logs without secrets, key removal on the next run, and a refused config
 that leaves the running front serving."""
 
 import json
-import os
 import shlex
-import subprocess
 import time
 
 import pytest
-import testinfra
-import yaml
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-PROJECT = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.join(HERE, "..", "..", ".."))
-INVENTORY = os.path.join(HERE, "..", "inventory.yml")
-FRONT = testinfra.get_host("ansible://front", ansible_inventory=INVENTORY)
-CLIENT = testinfra.get_host("ansible://client", ansible_inventory=INVENTORY)
+from conftest import CA, CLIENT, CREDS, FRONT, SECRETS, VARS, basic, bearer, client_curl, client_status, run_front
+
 URL = "https://ofr-front:11443"
-CA = "/tmp/front-ca.pem"
-
-with open(INVENTORY) as _handle:
-    _VARS = yaml.safe_load(_handle)["all"]["children"]["ollama_lab"]["hosts"]["front"]
-CREDS = {c["name"]: c for c in _VARS["ollama_front_credentials"]}
-SECRETS = [c[k] for c in CREDS.values() for k in ("password", "api_key") if c.get(k)]
-
-
-def bearer(name):
-    return ["-H", "Authorization: Bearer %s" % CREDS[name]["api_key"]]
-
-
-def basic(name):
-    return ["-u", "%s:%s" % (name, CREDS[name]["password"])]
 
 
 def curl(*args, path="/api/tags", timeout=20):
     """Run curl in the client container; returns the testinfra result."""
-    cmd = ["curl", "-sS", "--cacert", CA, "-m", str(timeout)] + list(args) + [URL + path]
-    return CLIENT.run(" ".join(shlex.quote(a) for a in cmd))
+    return client_curl(URL + path, *args, timeout=timeout)
 
 
 def status(*args, path="/api/tags"):
-    out = curl("-o", "/dev/null", "-w", "%{http_code}", *args, path=path)
-    return int(out.stdout.strip() or 0)
+    return client_status(URL + path, *args)
 
 
 STANDIN_CURSOR = "/root/standin-journal.cursor"
@@ -78,20 +55,6 @@ def gin_request(line):
     """(method, path) of a stand-in [GIN] line: ... | GET     "/api/tags"."""
     method_path = line.rsplit("|", 1)[-1].split(None, 1)
     return (method_path[0], method_path[1].strip().strip('"')) if len(method_path) == 2 else (None, None)
-
-
-def run_front(*extra):
-    cmd = ["ansible-playbook", "-v", "-i", INVENTORY, os.path.join(PROJECT, "playbooks", "front.yml"),
-           "-e", "target=ollama_lab"] + list(extra)
-    return subprocess.run(cmd, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def ca_on_client():
-    """The client trusts the front's self-signed certificate, nothing else."""
-    cert = FRONT.file("/etc/nginx/ollama-front/tls/front.crt").content_string
-    CLIENT.run("cat > %s <<'EOF'\n%sEOF" % (CA, cert))
-    yield
 
 
 def test_files_on_the_host_hold_no_plaintext_password_and_the_key_is_root_only():
@@ -441,7 +404,7 @@ def test_crafted_variants_are_refused_and_never_reach_ollama():
 
 
 def test_cors_answered_by_the_front_and_origin_not_forwarded():
-    origin = _VARS["ollama_front_allowed_origins"][0]
+    origin = VARS["ollama_front_allowed_origins"][0]
     pre = curl("-D", "-", "-o", "/dev/null", "-X", "OPTIONS", "-H", "Origin: " + origin,
                "-H", "Access-Control-Request-Method: POST", path="/api/chat").stdout
     assert " 204" in pre.splitlines()[0] and "Access-Control-Allow-Origin: %s" % origin in pre
@@ -543,7 +506,7 @@ def test_slowloris_from_one_address_leaves_the_front_to_others():
 def test_one_user_cannot_hold_more_streams_than_its_cap():
     """bob opens cap + 2 streams at once (6 s each): cap of them stream, the
     other two get 429 at once; alice, streaming at the same time, gets hers whole."""
-    cap = _VARS["ollama_front_conn_per_user"]
+    cap = VARS["ollama_front_conn_per_user"]
     body = json.dumps({"model": "llama3.2:1b", "prompt": "hi", "standin_stream_interval": 1.0})
 
     def transfer(name):
@@ -567,7 +530,7 @@ def test_addresses_of_one_ipv6_64_share_their_limits():
     """The client holds as many streams as one source may (8) from its IPv6
     address; a second address of the same /64 is then refused with 429,
     while its IPv4 address (another source) still gets 200."""
-    cap = _VARS["ollama_front_conn_per_address"]
+    cap = VARS["ollama_front_conn_per_address"]
     mine = CLIENT.check_output("hostname -I").split()
     primary, v4 = next(a for a in mine if ":" in a), next(a for a in mine if ":" not in a)
     second = primary.rsplit(":", 1)[0] + ":6464"
@@ -699,7 +662,7 @@ def basic_spellings(name):
 def test_spellings_of_one_basic_credential_share_one_bucket():
     spellings = basic_spellings("alice")
     assert len(spellings) == 16, spellings  # alice's user:password is 28 bytes: 2 characters of 4 bits unused
-    burst = _VARS["ollama_front_rate_user_burst"]
+    burst = VARS["ollama_front_rate_user_burst"]
     # Each spelling alone is a valid credential.
     time.sleep(3)
     assert _statuses(*[(["-H", s], "/api/version") for s in spellings]) == ["200"] * len(spellings)
@@ -711,7 +674,7 @@ def test_spellings_of_one_basic_credential_share_one_bucket():
     assert codes == ["200"] * (3 * burst), codes
     # The same with all of alice's spellings in turn: one bucket, refused past its burst.
     assert_limited([(["-H", spellings[i % len(spellings)]], "/api/version") for i in range(4 * burst)], 4, "200",
-                   burst, rate_per_second(_VARS["ollama_front_rate_user"]), "alice's spellings")
+                   burst, rate_per_second(VARS["ollama_front_rate_user"]), "alice's spellings")
 
 
 @pytest.mark.parametrize("case, args, path, code", [
@@ -720,17 +683,17 @@ def test_spellings_of_one_basic_credential_share_one_bucket():
     ("unknown path", [], "/api/nothing-here", "404"),
 ])
 def test_refusals_meet_the_rate_limit_too(case, args, path, code):
-    burst = _VARS["ollama_front_rate_user_burst"]
+    burst = VARS["ollama_front_rate_user_burst"]
     assert_limited([(list(args) + bearer("bob"), path)] * (4 * burst), 4, code, burst,
-                   rate_per_second(_VARS["ollama_front_rate_user"]), case)
+                   rate_per_second(VARS["ollama_front_rate_user"]), case)
 
 
 def test_refusals_without_a_credential_meet_the_address_limit():
     # 404s: nginx closes the connection after a 400, and a handshake per
     # request would make the run too slow to tell.
-    burst = _VARS.get("ollama_front_rate_address_burst", 100)
-    assert_limited([([], "/api/nothing-here")] * (4 * burst), _VARS["ollama_front_conn_per_address"], "404", burst,
-                   rate_per_second(_VARS.get("ollama_front_rate_address", "50r/s")), "no credential")
+    burst = VARS.get("ollama_front_rate_address_burst", 100)
+    assert_limited([([], "/api/nothing-here")] * (4 * burst), VARS["ollama_front_conn_per_address"], "404", burst,
+                   rate_per_second(VARS.get("ollama_front_rate_address", "50r/s")), "no credential")
 
 
 def test_a_401_logs_no_user_name_and_a_newline_forges_no_log_line():

@@ -7,7 +7,10 @@ defaults and authentication the audit touches (see each script's header).
 
 Stdlib only; Python 3.9 to 3.13. Each server logs one line
 ``odr-standin: <kind> listening on ADDR:PORT`` per socket on stderr (the
-unit tests read the port from it when they ask for port 0).
+unit tests read the port from it when they ask for port 0), and one line a
+request: ``<kind>: CLIENT - "METHOD PATH HTTP/1.1" STATUS - authorization=yes|no``
+(whether an Authorization header came, never a credential: no header value
+or body is ever logged; tests/unit/test_standin_doors.py checks it).
 """
 
 import json
@@ -81,7 +84,12 @@ class Handler(BaseHTTPRequestHandler):
     kind = "standin"
 
     def log_message(self, fmt, *args):
-        log(self.kind, "%s - %s" % (self.client_address[0], fmt % args))
+        # Whether the request carried an Authorization header, never its
+        # value: the front scenario proves from it that the front passes no
+        # credential on (test-only; upstream's access logs show neither).
+        headers = getattr(self, "headers", None)
+        said = "yes" if headers is not None and headers.get("Authorization") is not None else "no"
+        log(self.kind, "%s - %s authorization=%s" % (self.client_address[0], fmt % args, said))
 
     @property
     def state(self):
@@ -114,7 +122,7 @@ class Handler(BaseHTTPRequestHandler):
         elif isinstance(body, str):
             body = body.encode()
         self.send_response(status)
-        if body or ctype:
+        if ctype:  # None: no Content-Type at all (a bare Starlette Response)
             self.send_header("Content-Type", ctype)
         for key, value in (headers or {}).items():
             self.send_header(key, value)

@@ -9,37 +9,58 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
+from ansible_collections.ollama_toolkit.exposure.plugins.module_utils.ollama_nginx import (
+    parse_config, parse_listen)
 
 # The toolkit's front (role ollama_front) writes its site here, on every
 # supported family; the routes an advisory without a fixed release goes
 # through (OLLAMA-VER-003), which the front must keep to admins.
 FRONT_CONFIG = "/etc/nginx/conf.d/ollama-front.conf"
 ADVISORY_ROUTES = ("/api/pull", "/api/push", "/api/create", "/api/blobs/")
-_LOCATION = re.compile(r'^\s*location\s+(?:=\s+(\S+)|~\s+"([^"]+)")\s*\{')
-_LISTEN = re.compile(r"^\s*listen\s+\S*?:?(\d+)\s+ssl\s*;", re.M)
+# The upstream of Ollama in the site (templates/ollama-front.conf.j2); the
+# site's other servers front other model servers (ollama_front_backends),
+# each with an upstream of its own.
+OLLAMA_UPSTREAM = "ollama_front_upstream"
+
+
+def _directives(items):
+    """Every directive of ``items``, nested blocks included."""
+    for item in items or []:
+        yield item
+        for child in _directives(item["block"]):
+            yield child
+
+
+def _proxies_to_ollama(server):
+    return any(d["name"] == "proxy_pass" and d["args"] and d["args"][0].split("://", 1)[-1].split("/", 1)[0]
+               == OLLAMA_UPSTREAM for d in _directives(server["block"]))
 
 
 def parse_front_config(text):
-    """Ports (``listen ... ssl``) and, for each of ADVISORY_ROUTES that has a
-    location, whether it is for admins (its location reads admins.htpasswd)."""
-    ports = sorted(set(int(p) for p in _LISTEN.findall(text or "")))
-    routes, current, depth, body = {}, None, 0, []
-    for line in (text or "").splitlines():
-        if current is None:
-            match = _LOCATION.match(line)
-            if not match:
+    """Ports (``listen ... ssl``) of the front of Ollama and, for each of
+    ADVISORY_ROUTES that has a location there, whether it is for admins (its
+    location reads admins.htpasswd). Only the server block that passes to
+    Ollama's upstream counts: the site's servers for other model servers
+    (ollama_front_backends) are not the front of Ollama."""
+    tree, _files, _problems = parse_config(FRONT_CONFIG, lambda path: (text or "") if path == FRONT_CONFIG else None)
+    ports, routes = set(), {}
+    for server in (d for d in tree if d["name"] == "server" and d["block"] is not None):
+        if not _proxies_to_ollama(server):
+            continue
+        for item in server["block"]:
+            if item["name"] == "listen" and item["args"] and "ssl" in item["args"][1:]:
+                listen = parse_listen(item["args"][0])
+                if listen:
+                    ports.add(listen["port"])
+        for location in (d for d in _directives(server["block"]) if d["name"] == "location" and d["block"] is not None):
+            if not location["args"]:
                 continue
-            current, depth, body = match.group(1) or match.group(2), 0, []
-        depth += line.count("{") - line.count("}")
-        body.append(line)
-        if depth <= 0:
+            current = location["args"][-1]
+            admin = any("admins.htpasswd" in arg for d in _directives(location["block"]) for arg in d["args"])
             for route in ADVISORY_ROUTES:
                 if current == route or (route.endswith("/") and route in current):
-                    admin = any("admins.htpasswd" in b for b in body)
                     routes[route] = "admin" if admin and routes.get(route, "admin") == "admin" else "user"
-            current = None
-    return {"ports": ports, "routes": routes}
+    return {"ports": sorted(ports), "routes": routes}
 
 
 def front_state(text, other_listeners, path=FRONT_CONFIG):

@@ -26,8 +26,13 @@ import os
 MAIN = "/etc/nginx/nginx.conf"
 MAX_FILES = 200
 MAX_DEPTH = 10
-# Directives that ask the client for credentials, and the value that says no.
+# Directives that ask the client for credentials, and the values that say
+# no. auth_basic and auth_request compare with "off" exactly
+# (ngx_http_auth_basic_module.c: realm "off", ngx_strncmp; ngx_http_auth_
+# request_module.c: ngx_strcmp): "Off" is a realm, and asks. ssl_verify_client
+# is an enum, matched in any case (ngx_conf_set_enum_slot, ngx_strcasecmp).
 AUTH = {"auth_basic": ("off",), "auth_request": ("off",), "ssl_verify_client": ("off", "optional", "optional_no_ca")}
+CASELESS = ("ssl_verify_client",)
 
 
 def tokenize(text):
@@ -91,7 +96,14 @@ def parse_config(main=MAIN, read_text=None, glob=None):
     prefix = os.path.dirname(main)
     files, problems = [], []
 
+    stack = []   # the files being read, outermost first (an include loop comes back to one)
+
     def load(path, depth):
+        if path in stack:
+            # nginx has no loop check: it recurses until it fails (nginx -t
+            # of 1.22.1 dies of SIGSEGV). Read once on the include path.
+            problems.append("%s: include loop (%s), not read again" % (path, " -> ".join(stack + [path])))
+            return []
         if depth > MAX_DEPTH or len(files) >= MAX_FILES:
             problems.append("%s: includes too deep or too many files, not read" % path)
             return []
@@ -100,8 +112,12 @@ def parse_config(main=MAIN, read_text=None, glob=None):
             problems.append("cannot read %s" % path)
             return []
         files.append(path)
-        tokens = tokenize(text)
-        tree, pos = block(tokens, 0, path, depth, top=True)
+        stack.append(path)
+        try:
+            tokens = tokenize(text)
+            tree, _pos = block(tokens, 0, path, depth, top=True)
+        finally:
+            stack.pop()
         return tree
 
     def block(tokens, pos, path, depth, top=False):
@@ -207,11 +223,39 @@ def parse_upstream_url(target, upstreams):
 
 
 def _auth(directives, inherited):
+    """The auth state of one level from its parent's: each of AUTH (a
+    level's own directive replaces the inherited one), ``satisfy`` and the
+    access rules (``allow``/``deny``: a level with any replaces the parent's
+    list whole, as ngx_http_access_module's merge does)."""
     state = dict(inherited)
+    rules = None
     for item in directives:
-        if item["name"] in AUTH and item["args"]:
-            state[item["name"]] = item["args"][0].lower() not in AUTH[item["name"]]
+        name, args = item["name"], item["args"]
+        if name in AUTH and args:
+            value = args[0].lower() if name in CASELESS else args[0]
+            state[name] = value not in AUTH[name]
+        elif name == "satisfy" and args:
+            state["satisfy"] = args[0].lower()
+        elif name in ("allow", "deny") and args:
+            rules = (rules or []) + [(name, args[0].lower())]
+    if rules is not None:
+        state["access"] = rules
     return state
+
+
+def _asks(state):
+    """Whether a client from anywhere must present credentials: some auth
+    directive is on, and not ``satisfy any`` with an ``allow all`` that no
+    ``deny all`` comes before (nginx then lets the access module's allow do:
+    ngx_http_core_module, satisfy; the access rules are tried in order and
+    the first match wins)."""
+    if not any(state.get(name) for name in AUTH):
+        return False
+    if state.get("satisfy") == "any":
+        for action, who in state.get("access") or []:
+            if who == "all":
+                return action == "deny"
+    return True
 
 
 def _walk(directives, kind):
@@ -220,11 +264,69 @@ def _walk(directives, kind):
             yield item
 
 
-def proxies(tree):
+def _server_listen(server):
+    """(listen entries, each once, with default_server) of one server block;
+    no listen at all is nginx's ``listen *:80`` (as root)."""
+    out, seen = [], set()
+    for item in _walk(server["block"], "listen"):
+        if not item["args"]:
+            continue
+        entry = parse_listen(item["args"][0])
+        if entry is None:
+            continue
+        key = (entry["address"], entry["port"])
+        # nginx -t refuses a listen twice in one server ("a duplicate listen"); read once.
+        if key in seen:
+            continue
+        seen.add(key)
+        entry["default_server"] = any(a in ("default_server", "default") for a in item["args"][1:])
+        out.append(entry)
+    if not any(d["name"] == "listen" for d in server["block"]):
+        out = [{"address": "0.0.0.0", "port": 80, "family": "ipv4", "default_server": False}]
+    return out
+
+
+def _mark_defaults(servers):
+    """Each listen entry's ``default``: whether the server is the one nginx
+    gives a request whose Host no server_name matches on that address and
+    port (a scanner asking by address): the one with default_server, else
+    the first server listening there (ngx_http_core_module, listen)."""
+    marked = {}
+    for listen in servers:
+        for entry in listen:
+            key = (entry["address"], entry["port"])
+            if entry["default_server"] or key not in marked:
+                if entry["default_server"] and key in marked and marked[key]["default_server"]:
+                    continue  # a second default_server: nginx -t refuses it, the first is kept here
+                if key in marked:
+                    marked[key]["default"] = False
+                entry["default"] = True
+                marked[key] = entry
+            else:
+                entry["default"] = False
+
+
+def _held(listen, listening):
+    """The listen entries on a port nginx really holds (``listening``: the
+    sockets whose owner is nginx; None: not known, all kept)."""
+    if listening is None:
+        return listen
+    ports = set(s.get("port") for s in listening)
+    return [entry for entry in listen if entry["port"] in ports]
+
+
+def proxies(tree, listening=None):
     """One entry per ``proxy_pass`` of an http or stream server:
     {listen: [{address, port, family}], upstream: [{host, port}], target,
-    path (the location, None in a stream server), auth: bool,
-    file, line (of the proxy_pass), server_file, server_line, stream: bool}."""
+    path (the location, None in a stream server), auth: bool, server_names,
+    default_ports (the listen ports where this server answers a Host no
+    server_name matches, as a scanner asking by address gets), file, line
+    (of the proxy_pass), server_file, server_line, stream: bool}.
+
+    ``listening``: the host's listening sockets that nginx owns ({port, ...});
+    when given, a listen on a port nginx does not hold (another process owns
+    it, or the configuration changed since nginx read it) is left out, and a
+    proxy left without one is not reported: that port is not nginx's door."""
     found = []
     for context in ("http", "stream"):
         blocks = [d for d in tree if d["name"] == context and d["block"] is not None]
@@ -236,13 +338,16 @@ def proxies(tree):
                     upstreams[item["args"][0]] = [u for s in servers
                                                   for u in parse_upstream_url(s["args"][0], {})]
             ctx_auth = _auth(ctx["block"], {})
-            for server in _walk(ctx["block"], "server"):
-                if server["block"] is None:
+            servers = [s for s in _walk(ctx["block"], "server") if s["block"] is not None]
+            listens = [_server_listen(server) for server in servers]
+            _mark_defaults(listens)
+            for server, listen in zip(servers, listens):
+                listen = _held(listen, listening)
+                if not listen:
                     continue
-                listen = [parse_listen(d["args"][0]) for d in _walk(server["block"], "listen") if d["args"]]
-                listen = [item for item in listen if item]
-                if not any(d["name"] == "listen" for d in server["block"]):
-                    listen = [{"address": "0.0.0.0", "port": 80, "family": "ipv4"}]
+                names = [n for d in _walk(server["block"], "server_name") for n in d["args"]]
+                default_ports = sorted(set(e["port"] for e in listen if e["default"]))
+                listen = [dict((k, e[k]) for k in ("address", "port", "family")) for e in listen]
                 server_auth = _auth(server["block"], ctx_auth)
                 entries = []
                 if context == "stream":
@@ -254,7 +359,8 @@ def proxies(tree):
                     target = item["args"][0] if item["args"] else ""
                     found.append({
                         "listen": listen, "upstream": parse_upstream_url(target, upstreams), "target": target,
-                        "path": path, "auth": any(auth.values()), "file": item["file"], "line": item["line"],
+                        "path": path, "auth": _asks(auth), "server_names": names, "default_ports": default_ports,
+                        "file": item["file"], "line": item["line"],
                         "server_file": server["file"], "server_line": server["line"],
                         "stream": context == "stream"})
     return found
