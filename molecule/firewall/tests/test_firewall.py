@@ -9,16 +9,7 @@ still reaches Ollama, the rules survive a restart of the firewall service
 (and a reboot), other rules are untouched, and bad input is rejected before
 any change, naming the variable. Last, the opt-in that recreates the
 Docker-published Ollama on 127.0.0.1 (check mode, real run, second run,
-rollback), which leaves the host hardened again for side_effect's rollback.
-
-Every run of the role here (converge, check, idempotence, the bad input, the
-republish) reaches its hosts over SSH as a fleet's are (inventory/ssh.yml:
-user deploy, sudo with the vaulted password, across each host's INPUT
-chain); testinfra and the checks from below read the hosts by docker exec
-(inventory/hosts.yml). The SSH tests prove the session crosses the INPUT
-chain, that the converge ran through it, that it survives every backend
-(ufw enabled with default deny and sshd on 2222, the operator's policy
-drop), and that a session the firewall cuts fails the run within a bound."""
+rollback), which leaves the host hardened again for side_effect's rollback."""
 
 import json
 import os
@@ -32,14 +23,7 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROJECT = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.join(HERE, "..", "..", ".."))
-# docker exec as root: testinfra's view, the ground truth.
-INVENTORY = os.path.join(HERE, "..", "inventory", "hosts.yml")
-# The whole directory: hosts.yml, then ssh.yml (every host but the scanner
-# over SSH as deploy with sudo), the view of the role's runs.
-SSH_INVENTORY = os.path.join(HERE, "..", "inventory")
-# The vaulted sudo password's vault id (lab-only password, committed).
-SSH_ENV = dict(os.environ, ANSIBLE_VAULT_IDENTITY_LIST="lab@%s" % os.path.join(PROJECT, "tests", "lab",
-                                                                                 "vault-password"))
+INVENTORY = os.path.join(HERE, "..", "inventory", "hosts.yml")  # the SSH host's alias is in ssh.yml
 EPHEMERAL = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "")
 STATE_FILE = "/var/lib/ollama-exposure-toolkit/firewall.json"
 
@@ -109,9 +93,7 @@ def test_ollama_port_was_open_and_is_closed_from_outside(host, lab):
     for port in lab["fw_ollama_ports"]:
         for family in FAMILIES:
             key = "%s:%s:%s" % (lab["inventory_hostname"], port, family)
-            # fw-locked: the operator's policy drop closed it before the role.
-            assert before[key] == ("000" if lab.get("fw_locked") else "200"), \
-                "port %s over %s before: %s" % (port, family, before[key])
+            assert before[key] == "200", "port %s was not open over %s before" % (port, family)
         assert answers(host, lab, port) == {"ipv4": "000", "ipv6": "000"}
 
 
@@ -247,13 +229,9 @@ def test_the_toolkits_probe_saw_ipv6_exposed_before_and_not_after(host, lab):
     with open(os.path.join(EPHEMERAL, "probe-before.json")) as handle:
         before = json.load(handle)
     name = lab["inventory_hostname"]
-    if lab.get("fw_locked"):
-        # The operator's policy drop: silence before the role already.
-        assert probe_states(before, name) == {"ipv4": "filtered", "ipv6": "filtered"}, before
-    else:
-        assert probe_states(before, name) == {"ipv4": "exposed", "ipv6": "exposed"}, before
-        ipv6 = [r for r in before if r["host"] == name and ":" in r["address"]]
-        assert "without credentials" in ipv6[0]["evidence"]
+    assert probe_states(before, name) == {"ipv4": "exposed", "ipv6": "exposed"}, before
+    ipv6 = [r for r in before if r["host"] == name and ":" in r["address"]]
+    assert "without credentials" in ipv6[0]["evidence"]
     after = toolkit_probe()
     # Closed by the toolkit's rules: silence (dropped), over both families.
     assert probe_states(after, name) == {"ipv4": "filtered", "ipv6": "filtered"}, after
@@ -268,16 +246,8 @@ def test_the_toolkits_probe_saw_ipv6_exposed_before_and_not_after(host, lab):
             assert unreached[address]["evidence"].startswith("no route from here: %s " % code), unreached[address]
 
 
-def front_answer(lab):
-    """What the front's port answers from outside once hardened: open, but
-    on fw-locked, where the operator's own policy drop (another table, which
-    the role leaves alone) still drops it."""
-    status = "000" if lab.get("fw_locked") else "200"
-    return {"ipv4": status, "ipv6": status}
-
-
 def test_front_port_is_open_from_outside(host, lab):
-    assert answers(host, lab, lab["fw_front_port"]) == front_answer(lab)
+    assert answers(host, lab, lab["fw_front_port"]) == {"ipv4": "200", "ipv6": "200"}
 
 
 # -- the per-source connection limit on the front's port ---------------------------
@@ -345,8 +315,7 @@ def held(name, address, port, count):
 
 
 def test_front_conn_limit_resets_connections_over_it_per_source(host, lab):
-    if lab["fw_backend"] not in ("nftables", "iptables") or lab.get("fw_install") or lab["fw_service"] == "docker.service" \
-            or lab.get("fw_locked"):
+    if lab["fw_backend"] not in ("nftables", "iptables") or lab.get("fw_install") or lab["fw_service"] == "docker.service":
         pytest.skip("the limit is tested on the nftables and the iptables hosts")
     port = lab["fw_front_port"]
     for family, peer_gets in (("ipv4", ["open"]), ("ipv6", ["reset"])):
@@ -379,8 +348,7 @@ EXEMPT = "ofw-firewalld"
 
 
 def test_front_conn_limit_spares_an_exempt_source_and_still_caps_the_others(host, lab):
-    if lab["fw_backend"] not in ("nftables", "iptables") or lab.get("fw_install") or lab["fw_service"] == "docker.service" \
-            or lab.get("fw_locked"):
+    if lab["fw_backend"] not in ("nftables", "iptables") or lab.get("fw_install") or lab["fw_service"] == "docker.service":
         pytest.skip("the exemption is tested on the nftables and the iptables hosts")
     port = lab["fw_front_port"]
     plan = json.loads(host.file(STATE_FILE).content_string)
@@ -408,7 +376,7 @@ def test_front_conn_limit_spares_an_exempt_source_and_still_caps_the_others(host
 def test_front_conn_limit_is_not_faked_where_the_backend_cannot(host, lab):
     """Positive control of the probe: on ufw and firewalld (no per-source
     connection count) every connection is accepted, and the role said so."""
-    if lab["fw_backend"] not in ("ufw", "firewalld") or lab.get("fw_ufw_deny"):
+    if lab["fw_backend"] not in ("ufw", "firewalld") or lab.get("fw_ssh"):
         pytest.skip("the backends without a per-source connection limit")
     seen = held("ofw-scanner", addresses(lab)["ipv4"], lab["fw_front_port"], LIMIT + 4)
     assert seen == ["open"] * (LIMIT + 4), seen
@@ -578,179 +546,23 @@ def test_rules_survive_a_restart_of_the_firewall_service(host, lab):
     for port in lab["fw_ollama_ports"]:
         assert wait_loopback(host, port), "Ollama did not come back on loopback"
         assert closed_soon(host, lab, port)
-    assert answers(host, lab, lab["fw_front_port"]) == front_answer(lab)
+    assert answers(host, lab, lab["fw_front_port"]) == {"ipv4": "200", "ipv6": "200"}
 
 
-# -- the session the role could cut (issue 28) ---------------------------------------
-def ssh_ping(limit, timeout=120):
-    """``ansible -m ping`` over SSH as deploy (inventory/ssh.yml)."""
-    return subprocess.run(["ansible", "-i", SSH_INVENTORY, limit, "-m", "ansible.builtin.ping", "--one-line"],
-                          cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout,
-                          env=SSH_ENV)
-
-
-_SSH_VARS = {}
-
-
-def ssh_vars(name):
-    """The host's variables in the SSH view (hosts.yml, then ssh.yml), untemplated."""
-    if name not in _SSH_VARS:
-        out = subprocess.run(["ansible-inventory", "-i", SSH_INVENTORY, "--host", name], cwd=PROJECT,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60, env=SSH_ENV)
-        assert out.returncode == 0, out.stderr
-        _SSH_VARS[name] = json.loads(out.stdout)
-    return _SSH_VARS[name]
-
-
-def ssh_hosts():
-    """Every host the role reaches over SSH (group fw_ssh of ssh.yml)."""
-    out = subprocess.run(["ansible", "-i", SSH_INVENTORY, "fw_ssh", "--list-hosts"], cwd=PROJECT,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60, env=SSH_ENV)
-    assert out.returncode == 0, out.stderr
-    return [line.strip() for line in out.stdout.splitlines()[1:] if line.strip()]
-
-
-def nft_below(name, script):
-    """``nft -f -`` in the host's container (docker exec as root: from below)."""
-    return subprocess.run(["docker", "exec", "-i", container(name), "nft", "-f", "-"], input=script,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30)
-
-
-def container(name):
-    """The host's container (fw_container of hosts.yml)."""
-    return ssh_vars(name)["fw_container"]
-
-
-def test_every_lab_host_is_reached_over_ssh_on_its_port():
-    """The SSH view covers every host of the lab but the scanner, each on
-    the port its sshd listens on (2222 on fw-ssh-box, 22 elsewhere)."""
-    names = ssh_hosts()
-    assert sorted(names) == ["fw-docker", "fw-firewalld", "fw-iptables", "fw-locked", "fw-nftables", "fw-nofw",
-                             "fw-ssh-box", "fw-ufw"], names
-    for name in names:
-        port = int(ssh_vars(name)["lab_ssh_port"])
-        assert port == (2222 if name == "fw-ssh-box" else 22), (name, port)
-        listening = subprocess.run(["docker", "exec", container(name), "ss", "-Htln", "sport = :%d" % port],
-                                   stdout=subprocess.PIPE, text=True, timeout=30).stdout
-        assert listening.strip(), "%s: sshd does not listen on %d" % (name, port)
-
-
-def test_ansibles_ssh_session_crosses_each_hosts_input_chain():
-    """A counter on each host's INPUT hook (a table of its own, ahead of
-    every other, put there from below) for the host's SSH port counts the
-    packets of an ``ansible -m ping`` over SSH to every host: the
-    controller's session crosses the very hook the role's rules sit on."""
-    names = ssh_hosts()
-    try:
-        for name in names:
-            port = int(ssh_vars(name)["lab_ssh_port"])
-            added = nft_below(name, "table inet fw_lab_count {\n chain input {\n"
-                                    "  type filter hook input priority -400;\n"
-                                    "  tcp dport %d counter\n }\n}\n" % port)
-            assert added.returncode == 0, (name, added.stdout)
-        ping = ssh_ping("fw_ssh")
-        assert ping.returncode == 0, ping.stdout[-3000:]
-        for name in names:
-            assert re.search(r"^%s \| SUCCESS" % re.escape(name), ping.stdout, re.M), (name, ping.stdout[-3000:])
-            table = subprocess.run(["docker", "exec", container(name), "nft", "list", "table", "inet", "fw_lab_count"],
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30).stdout
-            packets = re.search(r"counter packets (\d+)", table)
-            assert packets and int(packets.group(1)) > 0, (name, table)
-    finally:
-        for name in names:
-            nft_below(name, "delete table inet fw_lab_count\n")
-
-
-def test_the_role_allowed_the_port_ansible_uses_before_it_enabled_ufw(host, lab):
-    """fw-ssh-box: sshd on 2222 only, ufw off with default deny before the
-    role. The role took the port from ansible_port, allowed it, enabled
-    ufw: 2222 is allowed, 22 is not, and the session still gets in."""
-    if not lab.get("fw_ufw_deny"):
-        pytest.skip("not the host whose ufw the role enabled")
+def test_ansible_still_connects_over_ssh_after_ufw_was_enabled(host, lab):
+    if not lab.get("fw_ssh"):
+        pytest.skip("not the SSH host")
     status = host.check_output("ufw status verbose")
     assert "Status: active" in status and "deny (incoming)" in status
-    assert [line for line in status.splitlines() if line.startswith("2222/tcp ") and "ALLOW IN" in line
+    assert [line for line in status.splitlines() if line.startswith("22/tcp ") and "ALLOW IN" in line
             and "ollama-exposure-toolkit ssh" in line], status
-    assert not [line for line in status.splitlines() if line.startswith("22/tcp ") or line.startswith("22 ")], status
-    ping = ssh_ping(lab["inventory_hostname"])
+    ping = subprocess.run(["ansible", "-i", os.path.join(HERE, "..", "inventory"), "fw-ssh", "-m", "ansible.builtin.ping"],
+                          cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
     assert ping.returncode == 0 and "SUCCESS" in ping.stdout and "pong" in ping.stdout, ping.stdout
 
 
-def test_the_operators_own_policy_drop_is_left_as_it_was(host, lab):
-    """fw-locked: the operator's nftables.conf dropped all but SSH before the
-    role; the role added its table beside it (Ollama's port dropped there
-    too) and the operator's chain is as it was, live and on disk."""
-    if not lab.get("fw_locked"):
-        pytest.skip("not the host with the operator's policy drop")
-    chain = host.check_output("nft list chain inet filter input")
-    assert "policy drop;" in chain and "tcp dport 22 accept" in chain and "ct state established,related accept" in chain
-    assert "ollama_exposure_toolkit" in host.check_output("nft list tables")
-    conf = host.file("/etc/nftables.conf").content_string
-    assert "policy drop;" in conf and conf.rstrip().endswith('include "/etc/nftables.d/ollama-exposure-toolkit.nft"  '
-                                                             '# ollama-exposure-toolkit'), conf[-300:]
-    ping = ssh_ping(lab["inventory_hostname"])
-    assert ping.returncode == 0 and "SUCCESS" in ping.stdout, ping.stdout
-
-
-# Bounds of inventory/ssh.yml: ServerAliveInterval=10 x ServerAliveCountMax=3
-# for a live session, then 2 reconnections of ConnectTimeout=20 each (and
-# ansible's own start on a loaded machine on top); the task runs 300 s.
-CUT_BOUND_S = 150
-CONNECT_BOUND_S = 120
-
-
-def test_a_session_cut_mid_run_fails_within_the_bound():
-    """A play over SSH to fw-ufw runs a task longer than the bound (sleep
-    300); a drop of its SSH port put on the host's INPUT hook from below cuts
-    the live session mid-task: the run fails, the host unreachable, within
-    CUT_BOUND_S seconds (not after the task's 300 s, not never), and a new
-    connection while the drop holds fails within CONNECT_BOUND_S. Taken off,
-    the host is reached again."""
-    name = "fw-ufw"
-    port = int(ssh_vars(name)["lab_ssh_port"])
-    cmd = ["ansible-playbook", "-i", SSH_INVENTORY, os.path.join(HERE, "..", "cut.yml"), "-e", "target=%s" % name]
-    run = subprocess.Popen(cmd, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=SSH_ENV)
-    cut_at = None
-    try:
-        seen = []
-        for line in run.stdout:
-            seen.append(line)
-            if "TASK [Run longer than the bound]" in line:
-                break
-        # The task's command is running on the host (over the session).
-        for _ in range(30):
-            if subprocess.run(["docker", "exec", container(name), "pgrep", "-fx", "sleep 300"],
-                              stdout=subprocess.PIPE, timeout=30).returncode == 0:
-                break
-            time.sleep(0.5)
-        else:
-            raise AssertionError("the long task never started: %s" % "".join(seen)[-2000:])
-        cut = nft_below(name, "table inet fw_lab_cut {\n chain input {\n  type filter hook input priority -400;\n"
-                              "  tcp dport %d drop\n }\n}\n" % port)
-        assert cut.returncode == 0, cut.stdout
-        cut_at = time.monotonic()
-        rest = run.communicate(timeout=120)[0]
-        elapsed = time.monotonic() - cut_at
-        out = "".join(seen) + rest
-        assert run.returncode != 0, out[-3000:]
-        assert "UNREACHABLE" in out, out[-3000:]
-        assert elapsed < CUT_BOUND_S, (elapsed, out[-3000:])
-        # A new connection through the drop gives up too.
-        started = time.monotonic()
-        again = ssh_ping(name)
-        assert again.returncode != 0 and "UNREACHABLE" in again.stdout, again.stdout
-        assert time.monotonic() - started < CONNECT_BOUND_S, again.stdout
-    finally:
-        if run.poll() is None:
-            run.kill()
-            run.wait()
-        nft_below(name, "delete table inet fw_lab_cut\n")
-    back = ssh_ping(name)
-    assert back.returncode == 0 and "SUCCESS" in back.stdout, back.stdout
-
-
 def test_rules_survive_a_reboot(host, lab):
-    if lab["fw_service"] != "nftables.service" and not lab.get("fw_install") and not lab.get("fw_ufw_deny"):
+    if lab["fw_service"] != "nftables.service" and not lab.get("fw_install") and not lab.get("fw_ssh"):
         pytest.skip("rebooted: the nftables host, the host whose nftables the role installed, and the host "
                     "whose ufw the role enabled")
     docker("restart", lab["ansible_host"])
@@ -759,10 +571,7 @@ def test_rules_survive_a_reboot(host, lab):
     # A reboot starts from an empty kernel ruleset: what is live now, the boot loaded.
     assert live_toolkit_rules(host, lab) == EXPECTED_RULES[lab["fw_backend"]]
     assert closed_soon(host, lab, lab["fw_ollama_ports"][0], tries=5)
-    assert answers(host, lab, lab["fw_front_port"]) == front_answer(lab)
-    # sshd came back with the host, and the rules the boot loaded let the
-    # session in (on 2222 where ufw now denies all else).
-    assert ssh_ping(lab["inventory_hostname"]).returncode == 0
+    assert answers(host, lab, lab["fw_front_port"]) == {"ipv4": "200", "ipv6": "200"}
 
 
 def firewall_state(name):
@@ -779,14 +588,13 @@ def firewall_state(name):
 def firewall_play(limit, *extra, json_output=False):
     """playbooks/firewall.yml on ``limit``; with ``json_output`` its stdout is
     the json callback's (stderr apart)."""
-    cmd = ["ansible-playbook", "-i", SSH_INVENTORY, os.path.join(PROJECT, "playbooks", "firewall.yml"),
+    cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(PROJECT, "playbooks", "firewall.yml"),
            "--limit", limit, "-e", "report_dir=%s" % tempfile.mkdtemp(prefix="firewall-"),
            "-e", "ollama_audit_probe=false"] + list(extra)
     if json_output:
         return subprocess.run(cmd, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              timeout=300, env=dict(SSH_ENV, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"))
-    return subprocess.run(cmd, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300,
-                          env=SSH_ENV)
+                              timeout=300, env=dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"))
+    return subprocess.run(cmd, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
 
 
 BAD_INPUT = [
@@ -895,9 +703,9 @@ def test_docker_republish_opt_in_recreates_on_loopback_and_rolls_back(host, lab)
     assert recap_changed(second.stdout, name) == 0, second.stdout[-3000:]
     assert inspect(host)["Id"] == after["Id"]
 
-    rollback = subprocess.run(["ansible-playbook", "-i", SSH_INVENTORY, os.path.join(PROJECT, "playbooks", "rollback.yml"),
+    rollback = subprocess.run(["ansible-playbook", "-i", INVENTORY, os.path.join(PROJECT, "playbooks", "rollback.yml"),
                                "-e", "target=%s" % name], cwd=PROJECT, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, timeout=300, env=SSH_ENV)
+                              stderr=subprocess.STDOUT, text=True, timeout=300)
     assert rollback.returncode == 0, rollback.stdout[-3000:]
     restored = inspect(host)
     assert restored["HostConfig"]["PortBindings"] == before["HostConfig"]["PortBindings"]
