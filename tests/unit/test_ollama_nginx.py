@@ -342,9 +342,10 @@ def test_a_port_another_process_owns_is_not_nginx_s_door():
 
 def test_the_host_read_names_socat_not_nginx_for_the_port_socat_owns(monkeypatch):
     from library import ollama_info
+    from ansible_collections.ollama_toolkit.exposure.plugins.module_utils import ollama_nginx
     site = ("http {\n  server {\n    listen 80;\n    location / { proxy_pass http://127.0.0.1:11434; }\n  }\n"
             "  server {\n    listen 8080;\n    location / { proxy_pass http://127.0.0.1:11434; }\n  }\n}\n")
-    monkeypatch.setattr(ollama_info, "read_text", lambda path, binary=False: site if path == ollama_info.NGINX_MAIN
+    monkeypatch.setattr(ollama_info, "read_text", lambda path, binary=False: site if path == ollama_nginx.MAIN
                         else None)
     auditor = ollama_info.Auditor.__new__(ollama_info.Auditor)
     auditor.warnings = []
